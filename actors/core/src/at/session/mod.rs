@@ -1,0 +1,557 @@
+//! The sans-IO modem session: one modem's AT conversation as a state machine.
+//!
+//! Bytes and time go in, bytes to write and events come out; nothing here reads a clock
+//! or touches a port. The owner (the modem actor, or a test) drives it:
+//!
+//! ```text
+//! session.port_opened(now);                 // starts the init sequence
+//! loop {
+//!     write_all(session.poll_transmit());    // commands to send
+//!     handle(session.poll_event());          // Ready, Signal, Call(..), Fault(..)
+//!     sleep_until(session.next_deadline());  // then handle_timeout(now)
+//!     session.receive(now, &bytes_read);     // or this, when bytes arrive
+//! }
+//! ```
+//!
+//! One command is in flight at a time, as on the real device. Call commands jump the
+//! queue ahead of health polls. Every command and every call phase has a timeout; a
+//! command that times out puts the session in a failed state and emits a
+//! [`Fault`](types::Fault): the owner decides how to reset (see [`crate::at::recovery`]).
+
+mod answers;
+mod call;
+mod types;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+pub use types::*;
+
+use super::codec::{AtDecoder, Expect, FinalResult, Frame};
+use super::command::Command;
+use super::response::{OperatorInfo, Registration, Signal, VoiceFormat};
+use crate::domain::DialNumber;
+
+/// Why a dial was refused before anything was sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DialRefused {
+    /// The modem cannot take a call now.
+    #[error("modem unavailable: {0:?}")]
+    Unavailable(Unavailable),
+}
+
+/// Why an in-call request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallRequestError {
+    /// No call with that id is up.
+    #[error("no such call")]
+    NoSuchCall,
+    /// The call is not answered yet (DTMF needs an active call).
+    #[error("call not active")]
+    NotActive,
+    /// A DTMF digit outside `0-9 * #` (A-D make some firmware hang up).
+    #[error("digit {0:?} cannot be sent")]
+    BadDigit(char),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Phase {
+    Closed,
+    Init(usize),
+    Ready,
+    Failed(String),
+}
+
+/// Why a command was queued: decides what its answer does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Purpose {
+    Init(usize),
+    Poll,
+    Ping,
+    Dial,
+    AudioOn,
+    Hangup,
+    CallList,
+    Dtmf,
+    /// Hang up a call that is not ours (incoming, or a ghost); the answer is ignored.
+    Reject,
+    SimRefresh { last: bool },
+    User(u64),
+}
+
+impl Purpose {
+    fn is_call(self) -> bool {
+        matches!(self, Self::AudioOn | Self::CallList | Self::Dtmf)
+    }
+}
+
+#[derive(Debug)]
+struct Pending {
+    cmd: Command,
+    purpose: Purpose,
+}
+
+#[derive(Debug)]
+struct InFlight {
+    cmd: Command,
+    purpose: Purpose,
+    deadline: Instant,
+    lines: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Voice {
+    Unknown,
+    Yes(VoiceFormat),
+    No,
+}
+
+/// One modem's AT session. See the module docs.
+#[derive(Debug)]
+pub struct ModemSession {
+    cfg: SessionConfig,
+    decoder: AtDecoder,
+    phase: Phase,
+    urgent: VecDeque<Pending>,
+    queue: VecDeque<Pending>,
+    in_flight: Option<InFlight>,
+    outbox: VecDeque<Vec<u8>>,
+    events: VecDeque<SessionEvent>,
+    identity: ModemIdentity,
+    sim: SimState,
+    signal: Option<Signal>,
+    registration: Option<Registration>,
+    operator: OperatorInfo,
+    voice: Voice,
+    call: Option<call::Call>,
+    next_call_id: u64,
+    next_poll: Option<Instant>,
+    next_call_poll: Option<Instant>,
+    last_activity: Option<Instant>,
+    echo_expected: bool,
+    rejecting: bool,
+    ghost_strikes: u8,
+    stats: SessionStats,
+}
+
+impl ModemSession {
+    /// A session for a closed port.
+    pub fn new(cfg: SessionConfig) -> Self {
+        Self {
+            cfg,
+            decoder: AtDecoder::new(),
+            phase: Phase::Closed,
+            urgent: VecDeque::new(),
+            queue: VecDeque::new(),
+            in_flight: None,
+            outbox: VecDeque::new(),
+            events: VecDeque::new(),
+            identity: ModemIdentity::default(),
+            sim: SimState::Unknown,
+            signal: None,
+            registration: None,
+            operator: OperatorInfo::default(),
+            voice: Voice::Unknown,
+            call: None,
+            next_call_id: 1,
+            next_poll: None,
+            next_call_poll: None,
+            last_activity: None,
+            echo_expected: true,
+            rejecting: false,
+            ghost_strikes: 0,
+            stats: SessionStats::default(),
+        }
+    }
+
+    /// The port was opened (or reopened): start the init sequence. The identity learned
+    /// before is kept until the new answers replace it, so a SIM swap is noticed.
+    pub fn port_opened(&mut self, now: Instant) {
+        self.decoder.clear();
+        self.restart(now, None);
+    }
+
+    /// The port is gone. A call in progress ends with [`EndKind::DeviceGone`](super::cause::EndKind).
+    pub fn port_closed(&mut self, now: Instant) {
+        self.abort_everything(now, super::cause::EndKind::DeviceGone, "modem port lost");
+        self.phase = Phase::Closed;
+        self.decoder.clear();
+    }
+
+    /// Soft reset: drop what is queued, end a call in progress, and run the init sequence
+    /// again over the open port (it starts with `AT`, `ATZ`).
+    pub fn soft_reset(&mut self, now: Instant, reason: &str) {
+        self.restart(now, Some(reason));
+    }
+
+    fn restart(&mut self, now: Instant, reason: Option<&str>) {
+        let detail = reason.map_or_else(|| "modem port reopened".to_string(), |r| format!("modem reset: {r}"));
+        self.abort_everything(now, super::cause::EndKind::ModemRestarted, &detail);
+        self.signal = None;
+        self.registration = None;
+        self.voice = Voice::Unknown;
+        self.sim = SimState::Unknown;
+        self.echo_expected = true;
+        self.rejecting = false;
+        self.ghost_strikes = 0;
+        self.next_poll = None;
+        self.next_call_poll = None;
+        self.last_activity = Some(now);
+        if self.cfg.init.is_empty() {
+            self.finish_init(now);
+        } else {
+            self.phase = Phase::Init(0);
+            self.enqueue(Purpose::Init(0), self.cfg.init[0].command.clone());
+        }
+        self.pump(now);
+    }
+
+    /// Ends the call, fails user commands, clears every queue.
+    fn abort_everything(&mut self, now: Instant, kind: super::cause::EndKind, detail: &str) {
+        if self.call.is_some() {
+            self.end_call(now, super::cause::EndCause::new(kind, detail));
+        }
+        let inflight = self.in_flight.take().map(|f| f.purpose);
+        let queued: Vec<Purpose> = self.urgent.drain(..).chain(self.queue.drain(..)).map(|p| p.purpose).collect();
+        for purpose in inflight.into_iter().chain(queued) {
+            if let Purpose::User(id) = purpose {
+                self.events.push_back(SessionEvent::CommandDone { id, result: None, lines: Vec::new() });
+            }
+        }
+        self.decoder.expect(Expect::default());
+    }
+
+    /// Bytes read from the AT port.
+    pub fn receive(&mut self, now: Instant, bytes: &[u8]) {
+        self.stats.bytes_in += bytes.len() as u64;
+        self.last_activity = Some(now);
+        self.decoder.push(bytes);
+        while let Some(frame) = self.decoder.decode() {
+            self.on_frame(now, frame);
+        }
+        self.pump(now);
+    }
+
+    /// Call when [`Self::next_deadline`] has passed (calling early is harmless).
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if let Some(f) = &self.in_flight {
+            if now >= f.deadline {
+                let command = f.cmd.wire();
+                self.stats.timeouts += 1;
+                self.fail(now, Fault::CommandTimeout { command });
+                return;
+            }
+        }
+        self.call_timeouts(now);
+        if self.phase == Phase::Ready {
+            if self.next_poll.is_some_and(|t| now >= t) {
+                self.next_poll = Some(now + self.cfg.poll_interval);
+                self.queue_poll();
+            }
+            if self.call.is_some() && self.next_call_poll.is_some_and(|t| now >= t) {
+                self.next_call_poll = Some(now + self.cfg.call_poll_interval);
+                self.queue_call_list();
+            }
+            if self.idle() && self.silence_deadline().is_some_and(|t| now >= t) {
+                self.enqueue(Purpose::Ping, Command::Ping);
+            }
+        }
+        self.pump(now);
+    }
+
+    /// The next instant at which [`Self::handle_timeout`] has work to do.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        let mut d: Option<Instant> = None;
+        let mut consider = |t: Option<Instant>| {
+            if let Some(t) = t {
+                d = Some(d.map_or(t, |x| x.min(t)));
+            }
+        };
+        consider(self.in_flight.as_ref().map(|f| f.deadline));
+        consider(self.call.as_ref().and_then(|c| c.deadline));
+        if self.phase == Phase::Ready {
+            consider(self.next_poll);
+            if self.call.is_some() {
+                consider(self.next_call_poll);
+            }
+            if self.idle() {
+                consider(self.silence_deadline());
+            }
+        }
+        d
+    }
+
+    /// Next bytes to write to the AT port.
+    pub fn poll_transmit(&mut self) -> Option<Vec<u8>> {
+        self.outbox.pop_front()
+    }
+
+    /// Next event for the owner.
+    pub fn poll_event(&mut self) -> Option<SessionEvent> {
+        self.events.pop_front()
+    }
+
+    /// Queues a command on behalf of an operator (`modem cmd`); its answer comes back as
+    /// [`SessionEvent::CommandDone`] with this `id`.
+    pub fn submit(&mut self, now: Instant, id: u64, command: Command) {
+        if matches!(self.phase, Phase::Closed | Phase::Failed(_)) {
+            self.events.push_back(SessionEvent::CommandDone { id, result: None, lines: Vec::new() });
+            return;
+        }
+        self.enqueue(Purpose::User(id), command);
+        self.pump(now);
+    }
+
+    /// Places a call. Events for it carry the returned id.
+    pub fn dial(&mut self, now: Instant, number: &DialNumber) -> Result<CallId, DialRefused> {
+        self.available().map_err(DialRefused::Unavailable)?;
+        let id = CallId(self.next_call_id);
+        self.next_call_id += 1;
+        self.stats.calls += 1;
+        self.call = Some(call::Call::new(id));
+        self.urgent.push_back(Pending { cmd: Command::Dial(number.clone()), purpose: Purpose::Dial });
+        self.next_call_poll = Some(now + self.cfg.call_poll_interval);
+        self.pump(now);
+        Ok(id)
+    }
+
+    /// Whether a call can be placed now, and if not, why.
+    pub fn available(&self) -> Result<(), Unavailable> {
+        match &self.phase {
+            Phase::Closed => return Err(Unavailable::Closed),
+            Phase::Init(_) => return Err(Unavailable::Initializing),
+            Phase::Failed(r) => return Err(Unavailable::Failed(r.clone())),
+            Phase::Ready => {}
+        }
+        if self.sim != SimState::Ready {
+            return Err(Unavailable::Sim(self.sim));
+        }
+        if self.voice == Voice::No {
+            return Err(Unavailable::NoVoice);
+        }
+        if !self.registration.as_ref().is_some_and(|r| r.state.is_registered()) {
+            return Err(Unavailable::NotRegistered);
+        }
+        if self.call.is_some() || self.rejecting {
+            return Err(Unavailable::InCall);
+        }
+        Ok(())
+    }
+
+    /// A point-in-time view for the gateway and the API.
+    pub fn snapshot(&self) -> ModemSnapshot {
+        ModemSnapshot {
+            identity: self.identity.clone(),
+            sim: self.sim,
+            signal: self.signal,
+            registration: self.registration.clone(),
+            operator: self.operator.clone(),
+            voice: match &self.voice {
+                Voice::Yes(v) => Some(*v),
+                Voice::Unknown | Voice::No => None,
+            },
+            call: self.call.as_ref().map(|c| c.phase),
+            available: self.available(),
+            stats: self.stats(),
+        }
+    }
+
+    /// Counters.
+    pub fn stats(&self) -> SessionStats {
+        let mut s = self.stats;
+        s.garbage = self.decoder.stats().garbage;
+        s
+    }
+
+    /// Identity learned so far.
+    pub fn identity(&self) -> &ModemIdentity {
+        &self.identity
+    }
+
+    /// Whether init has finished and no fault is pending.
+    pub fn is_ready(&self) -> bool {
+        self.phase == Phase::Ready
+    }
+
+    // === queueing ===
+
+    fn enqueue(&mut self, purpose: Purpose, cmd: Command) {
+        self.queue.push_back(Pending { cmd, purpose });
+    }
+
+    fn idle(&self) -> bool {
+        self.in_flight.is_none() && self.urgent.is_empty() && self.queue.is_empty()
+    }
+
+    fn silence_deadline(&self) -> Option<Instant> {
+        self.last_activity.map(|t| t + self.cfg.timeouts.silence_ping)
+    }
+
+    /// Writes the next command if none is in flight.
+    fn pump(&mut self, now: Instant) {
+        if self.in_flight.is_some() || !matches!(self.phase, Phase::Init(_) | Phase::Ready) {
+            return;
+        }
+        let Some(next) = self.urgent.pop_front().or_else(|| self.queue.pop_front()) else {
+            self.decoder.expect(Expect::default());
+            return;
+        };
+        let wire = next.cmd.wire();
+        let mut bytes = Vec::with_capacity(wire.len() + 1);
+        bytes.extend_from_slice(wire.as_bytes());
+        bytes.push(b'\r');
+        self.stats.commands += 1;
+        self.stats.bytes_out += bytes.len() as u64;
+        self.outbox.push_back(bytes);
+        self.decoder.expect(next.cmd.expect());
+        let timeout = self.cfg.timeouts.for_class(next.cmd.timeout_class());
+        self.last_activity = Some(now);
+        self.in_flight = Some(InFlight { cmd: next.cmd, purpose: next.purpose, deadline: now + timeout, lines: Vec::new() });
+    }
+
+    fn queue_poll(&mut self) {
+        if self.queue.iter().any(|p| p.purpose == Purpose::Poll) {
+            return;
+        }
+        self.enqueue(Purpose::Poll, Command::SignalQuery);
+        self.enqueue(Purpose::Poll, Command::RegQuery);
+        self.enqueue(Purpose::Poll, Command::OperatorQuery);
+        if self.sim != SimState::Ready {
+            self.enqueue(Purpose::Poll, Command::PinQuery);
+        }
+    }
+
+    /// Puts the session in the failed state: the owner must reset it.
+    fn fail(&mut self, now: Instant, fault: Fault) {
+        let reason = match &fault {
+            Fault::CommandTimeout { command } => format!("{command} timed out"),
+            Fault::InitFailed { command, result } => format!("{command} failed during init: {result}"),
+            Fault::Restarted => "modem restarted".to_string(),
+            Fault::StuckCall => "call stuck after hang-up".to_string(),
+        };
+        let kind = match fault {
+            Fault::Restarted => super::cause::EndKind::ModemRestarted,
+            _ => super::cause::EndKind::Timeout,
+        };
+        self.abort_everything(now, kind, &format!("modem stopped working: {reason}"));
+        self.phase = Phase::Failed(reason);
+        self.events.push_back(SessionEvent::Fault(fault));
+    }
+
+    // === frames ===
+
+    fn on_frame(&mut self, now: Instant, frame: Frame) {
+        match frame {
+            Frame::Final(result) => match self.in_flight.take() {
+                Some(f) => {
+                    if !result.is_ok() {
+                        self.stats.errors += 1;
+                    }
+                    self.on_final(now, f, result);
+                }
+                None => self.stats.stray_finals += 1,
+            },
+            Frame::Response(line) => match &mut self.in_flight {
+                Some(f) if f.lines.len() < 64 => f.lines.push(line),
+                _ => self.stats.stray_finals += 1,
+            },
+            Frame::Urc(urc) => {
+                self.stats.urcs += 1;
+                self.on_urc(now, urc);
+            }
+            Frame::Echo(_) => {
+                if self.phase == Phase::Ready && !self.echo_expected {
+                    self.fail(now, Fault::Restarted);
+                }
+            }
+            Frame::Prompt | Frame::Garbage(_) => {}
+        }
+    }
+
+    fn on_final(&mut self, now: Instant, f: InFlight, result: FinalResult) {
+        let semantic = self.apply_answer(&f.cmd, &result, &f.lines);
+        match f.purpose {
+            Purpose::Init(step) => self.init_step_done(now, step, &f.cmd, &result, semantic),
+            Purpose::User(id) => {
+                self.events.push_back(SessionEvent::CommandDone { id, result: Some(result), lines: f.lines });
+            }
+            Purpose::SimRefresh { last: true } => {
+                self.events.push_back(SessionEvent::Identity(self.identity.clone()));
+            }
+            Purpose::Dial => self.on_dial_result(now, &result),
+            Purpose::Hangup => self.on_hangup_result(now, &result),
+            Purpose::CallList => {
+                if result.is_ok() {
+                    self.reconcile_calls(now, &f.lines);
+                }
+            }
+            Purpose::Reject => {
+                self.rejecting = false;
+            }
+            Purpose::Poll | Purpose::Ping | Purpose::AudioOn | Purpose::Dtmf | Purpose::SimRefresh { .. } => {}
+        }
+    }
+
+    fn init_step_done(&mut self, now: Instant, step: usize, cmd: &Command, result: &FinalResult, semantic: answers::Semantic) {
+        let optional = self.cfg.init.get(step).is_some_and(|s| s.optional);
+        let failed = match semantic {
+            answers::Semantic::Tolerated => false,
+            answers::Semantic::Invalid(why) => {
+                if !optional {
+                    self.fail(now, Fault::InitFailed { command: cmd.wire(), result: why });
+                    return;
+                }
+                false
+            }
+            answers::Semantic::Plain => !result.is_ok(),
+        };
+        if failed && !optional {
+            self.fail(now, Fault::InitFailed { command: cmd.wire(), result: format!("{result:?}") });
+            return;
+        }
+        let next = step + 1;
+        if let Some(s) = self.cfg.init.get(next) {
+            self.phase = Phase::Init(next);
+            let c = s.command.clone();
+            self.enqueue(Purpose::Init(next), c);
+        } else {
+            self.finish_init(now);
+        }
+    }
+
+    fn finish_init(&mut self, now: Instant) {
+        self.phase = Phase::Ready;
+        self.next_poll = Some(now + self.cfg.poll_interval);
+        self.events.push_back(SessionEvent::Identity(self.identity.clone()));
+        self.events.push_back(SessionEvent::Ready);
+    }
+
+    fn set_signal(&mut self, s: Signal) {
+        if self.signal != Some(s) {
+            self.signal = Some(s);
+            self.events.push_back(SessionEvent::Signal(s));
+        }
+    }
+
+    fn set_registration(&mut self, r: Registration) {
+        if self.registration.as_ref() != Some(&r) {
+            self.registration = Some(r.clone());
+            self.events.push_back(SessionEvent::Registration(r));
+        }
+    }
+
+    fn set_sim(&mut self, s: SimState) {
+        if self.sim != s {
+            self.sim = s;
+            self.events.push_back(SessionEvent::Sim(s));
+        }
+    }
+
+    /// How long the modem has been quiet (for the owner's stuck detection and logs).
+    pub fn quiet_for(&self, now: Instant) -> Option<Duration> {
+        self.last_activity.map(|t| now.saturating_duration_since(t))
+    }
+}

@@ -1,0 +1,21 @@
+//! Pure logic of e173gw: no actix, no sockets, no serial ports, no database clients.
+//!
+//! Everything here takes time and bytes as parameters and returns decisions, so every
+//! rule is a plain-function test.
+//!
+//! # Layout
+//!
+//! - [`domain`]: newtypes for identities (IMEI, IMSI, ICCID, dialled numbers, modem ids).
+//! - [`at`]: the AT layer of Huawei E173-class modems: the byte-stream decoder
+//!   ([`at::codec`]), typed commands ([`at::command`]), parsed responses and URCs
+//!   ([`at::response`], [`at::urc`]) and the sans-IO modem session ([`at::session`]).
+//! - [`config`]: serde-typed configuration with defaults, environment overrides and a
+//!   validation pass that names every bad key; modem profiles.
+//!
+//! The decoder says "need more bytes" as `None`, not as an error: a partial `+CLIP:` line
+//! is the normal state of a serial stream. Errors are reserved for input that can never
+//! become valid.
+
+pub mod at;
+pub mod config;
+pub mod domain;

@@ -1,0 +1,1 @@
+//! Actix actors of e173gw.

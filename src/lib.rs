@@ -1,0 +1,1 @@
+//! e173gw composition root.
