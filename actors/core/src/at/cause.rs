@@ -102,7 +102,12 @@ pub struct EndCause {
 impl EndCause {
     /// A cause with no modem report behind it.
     pub fn new(kind: EndKind, detail: impl Into<String>) -> Self {
-        Self { kind, q850: None, end_status: None, detail: detail.into() }
+        Self {
+            kind,
+            q850: None,
+            end_status: None,
+            detail: detail.into(),
+        }
     }
 
     /// Classifies a `^CEND` report. `hangup_requested` says whether we asked for the end.
@@ -126,7 +131,9 @@ impl EndCause {
             detail: format!(
                 "^CEND end_status {}{}",
                 r.end_status,
-                r.cc_cause.map(|c| format!(" cause {c}")).unwrap_or_default()
+                r.cc_cause
+                    .map(|c| format!(" cause {c}"))
+                    .unwrap_or_default()
             ),
         }
     }
@@ -139,14 +146,19 @@ impl EndCause {
             FinalResult::NoDialtone => (EndKind::NoService, None),
             FinalResult::NoCarrier => (EndKind::Congestion, None),
             FinalResult::CmeError(c) if c.is_sim_fault() => (EndKind::SimFault, None),
-            FinalResult::CmeError(ErrorCode::Code(30 | 31 | 32)) => (EndKind::NoService, None),
+            FinalResult::CmeError(ErrorCode::Code(30..=32)) => (EndKind::NoService, None),
             FinalResult::Ok
             | FinalResult::Error
             | FinalResult::NotSupported
             | FinalResult::CmeError(_)
             | FinalResult::CmsError(_) => (EndKind::ModemError, None),
         };
-        Self { kind, q850, end_status: None, detail: format!("{f:?}") }
+        Self {
+            kind,
+            q850,
+            end_status: None,
+            detail: format!("{f:?}"),
+        }
     }
 }
 
@@ -184,7 +196,12 @@ mod tests {
             (67, Some(16), false, EndKind::Normal),
         ];
         for (end_status, cc_cause, req, want) in cases {
-            let r = CallEndReport { idx: 1, duration_s: 0, end_status, cc_cause };
+            let r = CallEndReport {
+                idx: 1,
+                duration_s: 0,
+                end_status,
+                cc_cause,
+            };
             let got = EndCause::from_cend(&r, req);
             assert_eq!(got.kind, want, "{end_status}/{cc_cause:?}/{req}");
             assert_eq!(got.end_status, Some(end_status));
@@ -201,9 +218,18 @@ mod tests {
             (FinalResult::NoCarrier, EndKind::Congestion),
             (FinalResult::Error, EndKind::ModemError),
             (FinalResult::NotSupported, EndKind::ModemError),
-            (FinalResult::CmeError(ErrorCode::Code(10)), EndKind::SimFault),
-            (FinalResult::CmeError(ErrorCode::Code(30)), EndKind::NoService),
-            (FinalResult::CmeError(ErrorCode::Code(100)), EndKind::ModemError),
+            (
+                FinalResult::CmeError(ErrorCode::Code(10)),
+                EndKind::SimFault,
+            ),
+            (
+                FinalResult::CmeError(ErrorCode::Code(30)),
+                EndKind::NoService,
+            ),
+            (
+                FinalResult::CmeError(ErrorCode::Code(100)),
+                EndKind::ModemError,
+            ),
         ];
         for (f, want) in cases {
             assert_eq!(EndCause::from_final(&f).kind, want, "{f:?}");
@@ -212,10 +238,23 @@ mod tests {
 
     #[test]
     fn fault_split_matches_failover_rule() {
-        for k in [EndKind::ModemError, EndKind::NoService, EndKind::SimFault, EndKind::Timeout, EndKind::DeviceGone] {
+        for k in [
+            EndKind::ModemError,
+            EndKind::NoService,
+            EndKind::SimFault,
+            EndKind::Timeout,
+            EndKind::DeviceGone,
+        ] {
             assert!(k.is_gateway_fault(), "{k:?}");
         }
-        for k in [EndKind::Busy, EndKind::NoAnswer, EndKind::Rejected, EndKind::Unassigned, EndKind::Normal, EndKind::LocalHangup] {
+        for k in [
+            EndKind::Busy,
+            EndKind::NoAnswer,
+            EndKind::Rejected,
+            EndKind::Unassigned,
+            EndKind::Normal,
+            EndKind::LocalHangup,
+        ] {
             assert!(!k.is_gateway_fault(), "{k:?}");
         }
     }

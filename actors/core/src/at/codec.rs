@@ -227,7 +227,9 @@ impl AtDecoder {
     fn decode_inner(&mut self) -> Option<Frame> {
         loop {
             // Skip line ends (CRLF, LF, CR, CRCRLF are all the same to us) and NULs.
-            while self.pos < self.buf.len() && (is_eol(self.buf[self.pos]) || self.buf[self.pos] == 0) {
+            while self.pos < self.buf.len()
+                && (is_eol(self.buf[self.pos]) || self.buf[self.pos] == 0)
+            {
                 self.pos += 1;
             }
             let rest = &self.buf[self.pos..];
@@ -273,10 +275,17 @@ impl AtDecoder {
         if let Some(f) = FinalResult::parse(line, e.dialing) {
             return Frame::Final(f);
         }
-        if line.len() >= 2 && line[..2].eq_ignore_ascii_case("AT") {
+        if line
+            .as_bytes()
+            .get(..2)
+            .is_some_and(|h| h.eq_ignore_ascii_case(b"AT"))
+        {
             return Frame::Echo(line.to_string());
         }
-        if e.prefixes.iter().any(|p| super::params_after(line, p).is_some()) {
+        if e.prefixes
+            .iter()
+            .any(|p| super::params_after(line, p).is_some())
+        {
             return Frame::Response(line.to_string());
         }
         if let Some(urc) = Urc::parse(line) {
@@ -295,7 +304,10 @@ impl AtDecoder {
 /// Keeps printable ASCII and valid UTF-8 text; replaces control bytes with nothing and
 /// invalid sequences with U+FFFD so a garbage line still shows what came.
 fn printable(raw: &[u8]) -> String {
-    String::from_utf8_lossy(raw).chars().filter(|c| !c.is_control() || *c == '\t').collect()
+    String::from_utf8_lossy(raw)
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\t')
+        .collect()
 }
 
 #[cfg(test)]

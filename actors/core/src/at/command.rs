@@ -111,7 +111,10 @@ impl Command {
             _ => {
                 if let Some(n) = upper.strip_prefix("AT+CMEE=").and_then(|n| n.parse().ok()) {
                     Self::ErrorMode(n)
-                } else if let Some(n) = upper.strip_prefix("AT+COPS=3,").and_then(|n| n.parse().ok()) {
+                } else if let Some(n) = upper
+                    .strip_prefix("AT+COPS=3,")
+                    .and_then(|n| n.parse().ok())
+                {
                     Self::OperatorFormat(n)
                 } else {
                     Self::Raw(t.to_string())
@@ -153,25 +156,44 @@ impl Command {
 
     /// What the answer looks like, for the decoder.
     pub fn expect(&self) -> Expect {
-        let prefix = |p: &str| Expect { prefixes: vec![p.to_string()], ..Expect::default() };
+        let prefix = |p: &str| Expect {
+            prefixes: vec![p.to_string()],
+            ..Expect::default()
+        };
         match self {
-            Self::Manufacturer | Self::Model | Self::Firmware | Self::Imei | Self::Imsi => {
-                Expect { unprefixed: true, ..Expect::default() }
-            }
-            Self::Iccid(_) => Expect {
-                prefixes: vec!["^ICCID:".into(), "+CCID:".into(), "+ICCID:".into(), "^SCID:".into()],
+            Self::Manufacturer | Self::Model | Self::Firmware | Self::Imei | Self::Imsi => Expect {
                 unprefixed: true,
                 ..Expect::default()
             },
-            Self::PinQuery => Expect { prefixes: vec!["+CPIN:".into(), "^CPIN:".into()], ..Expect::default() },
+            Self::Iccid(_) => Expect {
+                prefixes: vec![
+                    "^ICCID:".into(),
+                    "+CCID:".into(),
+                    "+ICCID:".into(),
+                    "^SCID:".into(),
+                ],
+                unprefixed: true,
+                ..Expect::default()
+            },
+            Self::PinQuery => Expect {
+                prefixes: vec!["+CPIN:".into(), "^CPIN:".into()],
+                ..Expect::default()
+            },
             Self::OwnNumber => prefix("+CNUM:"),
             Self::OperatorQuery => prefix("+COPS:"),
             Self::RegQuery => prefix("+CREG:"),
             Self::SignalQuery => prefix("+CSQ:"),
             Self::VoiceQuery => prefix("^CVOICE:"),
             Self::ListCalls => prefix("+CLCC:"),
-            Self::Dial(_) | Self::Answer => Expect { dialing: true, ..Expect::default() },
-            Self::Raw(text) => Expect { prefixes: raw_prefix(text).into_iter().collect(), unprefixed: true, ..Expect::default() },
+            Self::Dial(_) | Self::Answer => Expect {
+                dialing: true,
+                ..Expect::default()
+            },
+            Self::Raw(text) => Expect {
+                prefixes: raw_prefix(text).into_iter().collect(),
+                unprefixed: true,
+                ..Expect::default()
+            },
             _ => Expect::default(),
         }
     }
@@ -195,7 +217,10 @@ fn raw_prefix(text: &str) -> Option<String> {
     if first != '+' && first != '^' {
         return None;
     }
-    let name: String = rest.chars().take_while(|c| *c != '=' && *c != '?').collect();
+    let name: String = rest
+        .chars()
+        .take_while(|c| *c != '=' && *c != '?')
+        .collect();
     (name.len() > 1).then(|| format!("{}:", name.to_ascii_uppercase()))
 }
 
@@ -212,9 +237,29 @@ mod tests {
     #[test]
     fn parse_and_wire_round_trip() {
         let typed = [
-            "AT", "ATZ", "ATE0", "ATE1", "AT+CMEE=1", "AT+CGMI", "AT+CGMM", "AT+CGMR", "AT+CGSN", "AT+CIMI",
-            "AT^ICCID?", "AT+CPIN?", "AT+CNUM", "AT+COPS=3,2", "AT+COPS?", "AT+CREG?", "AT+CSQ", "AT^CVOICE?",
-            "AT+CLCC", "ATA", "AT+CHUP", "AT^DDSETEX=2", "AT+CFUN=1,1",
+            "AT",
+            "ATZ",
+            "ATE0",
+            "ATE1",
+            "AT+CMEE=1",
+            "AT+CGMI",
+            "AT+CGMM",
+            "AT+CGMR",
+            "AT+CGSN",
+            "AT+CIMI",
+            "AT^ICCID?",
+            "AT+CPIN?",
+            "AT+CNUM",
+            "AT+COPS=3,2",
+            "AT+COPS?",
+            "AT+CREG?",
+            "AT+CSQ",
+            "AT^CVOICE?",
+            "AT+CLCC",
+            "ATA",
+            "AT+CHUP",
+            "AT^DDSETEX=2",
+            "AT+CFUN=1,1",
         ];
         for text in typed {
             let c = Command::parse(text);
@@ -222,7 +267,10 @@ mod tests {
             assert_eq!(c.wire(), text);
         }
         assert_eq!(Command::parse("at+csq"), Command::SignalQuery);
-        assert_eq!(Command::parse("AT+CREG=2"), Command::Raw("AT+CREG=2".into()));
+        assert_eq!(
+            Command::parse("AT+CREG=2"),
+            Command::Raw("AT+CREG=2".into())
+        );
     }
 
     #[test]
@@ -235,11 +283,24 @@ mod tests {
     #[test]
     fn expectations() {
         assert!(Command::Imei.expect().unprefixed);
-        assert!(Command::Dial(DialNumber::parse("1").unwrap()).expect().dialing);
-        assert_eq!(Command::SignalQuery.expect().prefixes, vec!["+CSQ:".to_string()]);
-        assert_eq!(Command::Raw("AT^SYSCFG?".into()).expect().prefixes, vec!["^SYSCFG:".to_string()]);
+        assert!(
+            Command::Dial(DialNumber::parse("1").unwrap())
+                .expect()
+                .dialing
+        );
+        assert_eq!(
+            Command::SignalQuery.expect().prefixes,
+            vec!["+CSQ:".to_string()]
+        );
+        assert_eq!(
+            Command::Raw("AT^SYSCFG?".into()).expect().prefixes,
+            vec!["^SYSCFG:".to_string()]
+        );
         assert!(Command::Raw("ATI".into()).expect().prefixes.is_empty());
         assert_eq!(Command::Ping.timeout_class(), TimeoutClass::Ping);
-        assert_eq!(Command::Raw("AT+CUSD=1,\"AA\",15".into()).timeout_class(), TimeoutClass::Long);
+        assert_eq!(
+            Command::Raw("AT+CUSD=1,\"AA\",15".into()).timeout_class(),
+            TimeoutClass::Long
+        );
     }
 }

@@ -9,8 +9,8 @@
 
 pub mod cause;
 pub mod codec;
-pub mod recovery;
 pub mod command;
+pub mod recovery;
 pub mod response;
 pub mod session;
 pub mod urc;
@@ -27,7 +27,10 @@ pub struct ParseError {
 
 impl ParseError {
     pub(crate) fn new(what: &'static str, line: &str) -> Self {
-        Self { what, line: line.to_string() }
+        Self {
+            what,
+            line: line.to_string(),
+        }
     }
 }
 
@@ -69,7 +72,10 @@ mod tests {
     #[test]
     fn split_fields_honours_quotes() {
         let cases: &[(&str, &[&str])] = &[
-            ("1,0,2,0,0,\"0791234567\",129", &["1", "0", "2", "0", "0", "0791234567", "129"]),
+            (
+                "1,0,2,0,0,\"0791234567\",129",
+                &["1", "0", "2", "0", "0", "0791234567", "129"],
+            ),
             ("0,0,\"Op, Inc\",2", &["0", "0", "Op, Inc", "2"]),
             ("17, 99", &["17", "99"]),
             ("", &[""]),

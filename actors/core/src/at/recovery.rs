@@ -105,7 +105,10 @@ mod tests {
         assert!(ExponentialBackoff::try_new(ms(10), ms(5)).is_err());
         let b = ExponentialBackoff::try_new(ms(500), ms(4000)).unwrap();
         let got: Vec<_> = (0..6).map(|n| b.delay(n)).collect();
-        assert_eq!(got, vec![ms(500), ms(1000), ms(2000), ms(4000), ms(4000), ms(4000)]);
+        assert_eq!(
+            got,
+            vec![ms(500), ms(1000), ms(2000), ms(4000), ms(4000), ms(4000)]
+        );
         assert_eq!(b.delay(u32::MAX), ms(4000));
     }
 

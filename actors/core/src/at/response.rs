@@ -34,7 +34,10 @@ impl Signal {
 pub fn parse_csq(line: &str) -> Result<Signal, ParseError> {
     let p = params_after(line, "+CSQ:").ok_or_else(|| ParseError::new("+CSQ", line))?;
     let f = split_fields(p);
-    let rssi = f.first().and_then(|s| s.parse().ok()).ok_or_else(|| ParseError::new("+CSQ", line))?;
+    let rssi = f
+        .first()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| ParseError::new("+CSQ", line))?;
     let ber = f.get(1).and_then(|s| s.parse().ok()).unwrap_or(99);
     Ok(Signal { rssi, ber })
 }
@@ -143,7 +146,9 @@ pub fn parse_cops(line: &str) -> Result<OperatorInfo, ParseError> {
         .trim()
         .to_string();
     match format {
-        2 if oper.len() >= 5 && oper.bytes().all(|b| b.is_ascii_digit()) => info.numeric = Some(oper),
+        2 if oper.len() >= 5 && oper.bytes().all(|b| b.is_ascii_digit()) => {
+            info.numeric = Some(oper)
+        }
         2 => return Err(ParseError::new("+COPS numeric", line)),
         _ if !oper.is_empty() => info.name = Some(oper),
         _ => {}
@@ -271,7 +276,13 @@ pub fn parse_clcc(line: &str) -> Result<ClccEntry, ParseError> {
         5 => ClccState::Waiting,
         _ => return Err(err()),
     };
-    Ok(ClccEntry { idx: n(0)?, incoming: n(1)? == 1, state, voice: n(3)? == 0, number: f[5].clone() })
+    Ok(ClccEntry {
+        idx: n(0)?,
+        incoming: n(1)? == 1,
+        state,
+        voice: n(3)? == 0,
+        number: f[5].clone(),
+    })
 }
 
 /// The ICCID answer: `^ICCID: <iccid>`, `+CCID: <iccid>`, `+ICCID: <iccid>` or bare digits.
@@ -307,9 +318,15 @@ mod tests {
     #[test]
     fn creg_both_forms() {
         let cases = [
-            ("+CREG: 2,1,\"00B3\",\"926A\"", Some((RegState::Home, Some("00B3")))),
+            (
+                "+CREG: 2,1,\"00B3\",\"926A\"",
+                Some((RegState::Home, Some("00B3"))),
+            ),
             ("+CREG: 0,5", Some((RegState::Roaming, None))),
-            ("+CREG: 1,\"0101\",\"926A\"", Some((RegState::Home, Some("0101")))),
+            (
+                "+CREG: 1,\"0101\",\"926A\"",
+                Some((RegState::Home, Some("0101"))),
+            ),
             ("+CREG: 3", Some((RegState::Denied, None))),
             ("+CREG: 2,9", None),
             ("+CREG: ", None),
@@ -336,20 +353,34 @@ mod tests {
     #[test]
     fn cpin_states() {
         assert_eq!(parse_cpin("+CPIN: READY").unwrap(), SimPin::Ready);
-        assert_eq!(parse_cpin("^CPIN: READY,,10,3,10,0").unwrap(), SimPin::Ready);
-        assert_eq!(parse_cpin("+CPIN: SIM PIN").unwrap(), SimPin::Locked("SIM PIN".into()));
+        assert_eq!(
+            parse_cpin("^CPIN: READY,,10,3,10,0").unwrap(),
+            SimPin::Ready
+        );
+        assert_eq!(
+            parse_cpin("+CPIN: SIM PIN").unwrap(),
+            SimPin::Locked("SIM PIN".into())
+        );
         assert!(parse_cpin("+CPIN:").is_err());
     }
 
     #[test]
     fn cnum_cvoice_clcc() {
-        assert_eq!(parse_cnum("+CNUM: \"\",\"+79131234567\",145").unwrap().as_deref(), Some("+79131234567"));
+        assert_eq!(
+            parse_cnum("+CNUM: \"\",\"+79131234567\",145")
+                .unwrap()
+                .as_deref(),
+            Some("+79131234567")
+        );
         assert_eq!(parse_cnum("+CNUM: \"Me\",\"\",129").unwrap(), None);
         let v = parse_cvoice("^CVOICE:0,8000,16,20").unwrap();
         assert_eq!(v.frame_bytes(), 320);
         assert!(parse_cvoice("^CVOICE:0,8000").is_err());
         let c = parse_clcc("+CLCC: 1,0,3,0,0,\"0791234567\",129").unwrap();
-        assert_eq!((c.idx, c.incoming, c.state, c.voice), (1, false, ClccState::Alerting, true));
+        assert_eq!(
+            (c.idx, c.incoming, c.state, c.voice),
+            (1, false, ClccState::Alerting, true)
+        );
         assert_eq!(c.number, "0791234567");
         assert!(parse_clcc("+CLCC: 1,0,3,0,0").is_err());
         assert!(parse_clcc("+CLCC: 1,0,9,0,0,\"1\",129").is_err());
@@ -357,7 +388,13 @@ mod tests {
 
     #[test]
     fn iccid_lines() {
-        assert_eq!(parse_iccid_line("^ICCID: \"98071021436587092143\""), Some("98071021436587092143"));
-        assert_eq!(parse_iccid_line("8970101234567890123"), Some("8970101234567890123"));
+        assert_eq!(
+            parse_iccid_line("^ICCID: \"98071021436587092143\""),
+            Some("98071021436587092143")
+        );
+        assert_eq!(
+            parse_iccid_line("8970101234567890123"),
+            Some("8970101234567890123")
+        );
     }
 }

@@ -96,7 +96,12 @@ pub enum Urc {
     Malformed(ParseError),
 }
 
-fn num<T: std::str::FromStr>(fields: &[String], i: usize, what: &'static str, line: &str) -> Result<T, ParseError> {
+fn num<T: std::str::FromStr>(
+    fields: &[String],
+    i: usize,
+    what: &'static str,
+    line: &str,
+) -> Result<T, ParseError> {
     fields
         .get(i)
         .and_then(|f| f.trim().parse().ok())
@@ -112,20 +117,40 @@ type Parser = fn(&str, &str) -> Result<Urc, ParseError>;
 /// Known URC prefixes and their parsers. Order matters only where one prefix is a prefix
 /// of another (none today).
 const TABLE: &[(&str, Parser)] = &[
-    ("^RSSI:", |p, l| Ok(Urc::Rssi(num(&split_fields(p), 0, "^RSSI", l)?))),
+    ("^RSSI:", |p, l| {
+        Ok(Urc::Rssi(num(&split_fields(p), 0, "^RSSI", l)?))
+    }),
     ("^BOOT:", |_, _| Ok(Urc::Boot)),
     ("^MODE:", |p, l| {
         let f = split_fields(p);
-        Ok(Urc::Mode { sys_mode: num(&f, 0, "^MODE", l)?, submode: opt_num(&f, 1).unwrap_or(0) })
+        Ok(Urc::Mode {
+            sys_mode: num(&f, 0, "^MODE", l)?,
+            submode: opt_num(&f, 1).unwrap_or(0),
+        })
     }),
-    ("^SRVST:", |p, l| Ok(Urc::SrvSt(num(&split_fields(p), 0, "^SRVST", l)?))),
-    ("^SIMST:", |p, l| Ok(Urc::SimSt(num(&split_fields(p), 0, "^SIMST", l)?))),
+    ("^SRVST:", |p, l| {
+        Ok(Urc::SrvSt(num(&split_fields(p), 0, "^SRVST", l)?))
+    }),
+    ("^SIMST:", |p, l| {
+        Ok(Urc::SimSt(num(&split_fields(p), 0, "^SIMST", l)?))
+    }),
     ("^ORIG:", |p, l| {
         let f = split_fields(p);
-        Ok(Urc::Orig { idx: num(&f, 0, "^ORIG", l)?, call_type: opt_num(&f, 1).unwrap_or(0) })
+        Ok(Urc::Orig {
+            idx: num(&f, 0, "^ORIG", l)?,
+            call_type: opt_num(&f, 1).unwrap_or(0),
+        })
     }),
-    ("^CONF:", |p, l| Ok(Urc::Conf { idx: num(&split_fields(p), 0, "^CONF", l)? })),
-    ("^CONN:", |p, l| Ok(Urc::Conn { idx: num(&split_fields(p), 0, "^CONN", l)? })),
+    ("^CONF:", |p, l| {
+        Ok(Urc::Conf {
+            idx: num(&split_fields(p), 0, "^CONF", l)?,
+        })
+    }),
+    ("^CONN:", |p, l| {
+        Ok(Urc::Conn {
+            idx: num(&split_fields(p), 0, "^CONN", l)?,
+        })
+    }),
     ("^CEND:", |p, l| {
         let f = split_fields(p);
         Ok(Urc::Cend(CallEndReport {
@@ -136,11 +161,22 @@ const TABLE: &[(&str, Parser)] = &[
         }))
     }),
     ("+CRING:", |p, _| Ok(Urc::CRing(p.trim().to_string()))),
-    ("+CLIP:", |p, _| Ok(Urc::Clip { number: split_fields(p).swap_remove(0) })),
-    ("+CCWA:", |p, _| Ok(Urc::Ccwa { number: split_fields(p).swap_remove(0) })),
+    ("+CLIP:", |p, _| {
+        Ok(Urc::Clip {
+            number: split_fields(p).swap_remove(0),
+        })
+    }),
+    ("+CCWA:", |p, _| {
+        Ok(Urc::Ccwa {
+            number: split_fields(p).swap_remove(0),
+        })
+    }),
     ("+CMTI:", |p, l| {
         let f = split_fields(p);
-        Ok(Urc::Cmti { storage: f[0].clone(), index: num(&f, 1, "+CMTI", l)? })
+        Ok(Urc::Cmti {
+            storage: f[0].clone(),
+            index: num(&f, 1, "+CMTI", l)?,
+        })
     }),
     ("+CUSD:", |p, l| {
         let f = split_fields(p);
@@ -227,13 +263,23 @@ mod tests {
     #[test]
     fn malformed_known_urcs_are_reported_not_dropped() {
         for line in ["^ORIG:x,0", "^CEND:1", "^RSSI:", "^CONN:"] {
-            assert!(matches!(Urc::parse(line), Some(Urc::Malformed(_))), "line {line}");
+            assert!(
+                matches!(Urc::parse(line), Some(Urc::Malformed(_))),
+                "line {line}"
+            );
         }
     }
 
     #[test]
     fn non_urcs_are_none() {
-        for line in ["huawei", "E173", "11.126.85.00.209", "+CSQ: 17,99", "OK", "353143041234567"] {
+        for line in [
+            "huawei",
+            "E173",
+            "11.126.85.00.209",
+            "+CSQ: 17,99",
+            "OK",
+            "353143041234567",
+        ] {
             assert_eq!(Urc::parse(line), None, "line {line}");
         }
     }

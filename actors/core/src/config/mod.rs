@@ -32,7 +32,10 @@ pub struct Problem {
 impl Problem {
     /// A problem at `key`.
     pub fn new(key: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { key: key.into(), message: message.into() }
+        Self {
+            key: key.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -73,7 +76,10 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self { format: LogFormat::Human, level: "info".into() }
+        Self {
+            format: LogFormat::Human,
+            level: "info".into(),
+        }
     }
 }
 
@@ -204,6 +210,9 @@ pub struct RecoveryConfig {
 
 impl Default for RecoveryConfig {
     fn default() -> Self {
-        Self { backoff_min_ms: 1000, backoff_max_ms: 60_000 }
+        Self {
+            backoff_min_ms: 1000,
+            backoff_max_ms: 60_000,
+        }
     }
 }

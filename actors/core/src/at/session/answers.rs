@@ -3,7 +3,10 @@
 use super::{ModemSession, Purpose, SessionEvent, SimState, Voice};
 use crate::at::codec::FinalResult;
 use crate::at::command::Command;
-use crate::at::response::{parse_cnum, parse_cops, parse_cpin, parse_creg, parse_csq, parse_cvoice, parse_iccid_line, SimPin};
+use crate::at::response::{
+    parse_cnum, parse_cops, parse_cpin, parse_creg, parse_csq, parse_cvoice, parse_iccid_line,
+    SimPin,
+};
 use crate::domain::{Iccid, Imei, Imsi};
 
 /// How an answer bears on the init sequence.
@@ -23,7 +26,12 @@ fn first(lines: &[String]) -> Option<&str> {
 
 impl ModemSession {
     /// Updates identity, SIM, signal, registration, operator and voice from an answer.
-    pub(super) fn apply_answer(&mut self, cmd: &Command, result: &FinalResult, lines: &[String]) -> Semantic {
+    pub(super) fn apply_answer(
+        &mut self,
+        cmd: &Command,
+        result: &FinalResult,
+        lines: &[String],
+    ) -> Semantic {
         let ok = result.is_ok();
         match cmd {
             Command::Manufacturer | Command::Model | Command::Firmware => {
@@ -70,7 +78,12 @@ impl ModemSession {
             }
             Command::Iccid(_) => {
                 if ok {
-                    if let Some(Ok(iccid)) = lines.iter().filter_map(|l| parse_iccid_line(l)).map(Iccid::parse_reported).next() {
+                    if let Some(Ok(iccid)) = lines
+                        .iter()
+                        .filter_map(|l| parse_iccid_line(l))
+                        .map(Iccid::parse_reported)
+                        .next()
+                    {
                         self.identity.iccid = Some(iccid);
                     }
                 }
@@ -92,7 +105,8 @@ impl ModemSession {
             }
             Command::OwnNumber => {
                 if ok {
-                    self.identity.own_number = lines.iter().find_map(|l| parse_cnum(l).ok().flatten());
+                    self.identity.own_number =
+                        lines.iter().find_map(|l| parse_cnum(l).ok().flatten());
                 }
                 Semantic::Tolerated
             }
@@ -157,10 +171,19 @@ impl ModemSession {
 
     /// Re-reads the SIM (IMSI, ICCID, PIN state, own number) after `^SIMST` says one is in.
     pub(super) fn queue_sim_refresh(&mut self) {
-        if self.queue.iter().any(|p| matches!(p.purpose, Purpose::SimRefresh { .. })) {
+        if self
+            .queue
+            .iter()
+            .any(|p| matches!(p.purpose, Purpose::SimRefresh { .. }))
+        {
             return;
         }
-        let iccid = self.cfg.init.iter().find(|s| matches!(s.command, Command::Iccid(_))).map(|s| s.command.clone());
+        let iccid = self
+            .cfg
+            .init
+            .iter()
+            .find(|s| matches!(s.command, Command::Iccid(_)))
+            .map(|s| s.command.clone());
         let mut cmds = vec![Command::Imsi];
         cmds.extend(iccid);
         cmds.push(Command::PinQuery);
@@ -175,7 +198,10 @@ impl ModemSession {
 /// +CME ERROR 11 (PIN), 12 (PUK), 17 (PIN2), 18 (PUK2): present but locked.
 fn sim_locked(result: &FinalResult) -> bool {
     use crate::at::codec::ErrorCode;
-    matches!(result, FinalResult::CmeError(ErrorCode::Code(11 | 12 | 17 | 18)))
+    matches!(
+        result,
+        FinalResult::CmeError(ErrorCode::Code(11 | 12 | 17 | 18))
+    )
 }
 
 fn sim_missing(result: &FinalResult) -> bool {

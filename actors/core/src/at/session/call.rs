@@ -2,7 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::{CallEvent, CallId, CallPhase, Fault, ModemSession, Pending, Purpose, SessionEvent, SimState};
+use super::{
+    CallEvent, CallId, CallPhase, Fault, ModemSession, Pending, Purpose, SessionEvent, SimState,
+};
 use crate::at::cause::{EndCause, EndKind};
 use crate::at::codec::FinalResult;
 use crate::at::command::Command;
@@ -49,7 +51,11 @@ impl ModemSession {
     /// Hangs up the call. The end comes as [`CallEvent::Ended`] with
     /// [`EndKind::LocalHangup`] once the modem confirms it (or the hang-up times out).
     pub fn hangup(&mut self, now: Instant, id: CallId) -> Result<(), super::CallRequestError> {
-        let call = self.call.as_mut().filter(|c| c.id == id).ok_or(super::CallRequestError::NoSuchCall)?;
+        let call = self
+            .call
+            .as_mut()
+            .filter(|c| c.id == id)
+            .ok_or(super::CallRequestError::NoSuchCall)?;
         if call.hangup_requested {
             return Ok(());
         }
@@ -58,7 +64,10 @@ impl ModemSession {
             // Still queued: never sent, so there is nothing to hang up on the modem.
             if let Some(pos) = self.urgent.iter().position(|p| p.purpose == Purpose::Dial) {
                 self.urgent.remove(pos);
-                self.end_call(now, EndCause::new(EndKind::LocalHangup, "hung up before dialling"));
+                self.end_call(
+                    now,
+                    EndCause::new(EndKind::LocalHangup, "hung up before dialling"),
+                );
             }
             // Otherwise ATD is in flight: the hang-up goes out when it returns.
             return Ok(());
@@ -69,17 +78,32 @@ impl ModemSession {
     }
 
     /// Sends DTMF digits on the active call, one `AT^DTMF` per digit.
-    pub fn send_dtmf(&mut self, now: Instant, id: CallId, digits: &str) -> Result<(), super::CallRequestError> {
-        let call = self.call.as_ref().filter(|c| c.id == id).ok_or(super::CallRequestError::NoSuchCall)?;
+    pub fn send_dtmf(
+        &mut self,
+        now: Instant,
+        id: CallId,
+        digits: &str,
+    ) -> Result<(), super::CallRequestError> {
+        let call = self
+            .call
+            .as_ref()
+            .filter(|c| c.id == id)
+            .ok_or(super::CallRequestError::NoSuchCall)?;
         if call.phase != CallPhase::Active {
             return Err(super::CallRequestError::NotActive);
         }
-        if let Some(bad) = digits.chars().find(|c| !(c.is_ascii_digit() || *c == '*' || *c == '#')) {
+        if let Some(bad) = digits
+            .chars()
+            .find(|c| !(c.is_ascii_digit() || *c == '*' || *c == '#'))
+        {
             return Err(super::CallRequestError::BadDigit(bad));
         }
         let idx = call.idx.unwrap_or(1);
         for digit in digits.chars() {
-            self.urgent.push_back(Pending { cmd: Command::Dtmf { idx, digit }, purpose: Purpose::Dtmf });
+            self.urgent.push_back(Pending {
+                cmd: Command::Dtmf { idx, digit },
+                purpose: Purpose::Dtmf,
+            });
         }
         self.pump(now);
         Ok(())
@@ -94,15 +118,21 @@ impl ModemSession {
         // Nothing else for this call matters any more.
         self.urgent.retain(|p| !p.purpose.is_call());
         self.queue.retain(|p| !p.purpose.is_call());
-        self.urgent.push_front(Pending { cmd: Command::Hangup, purpose: Purpose::Hangup });
+        self.urgent.push_front(Pending {
+            cmd: Command::Hangup,
+            purpose: Purpose::Hangup,
+        });
     }
 
     /// Ends the call now and tells the owner.
     pub(super) fn end_call(&mut self, now: Instant, cause: EndCause) {
         let Some(call) = self.call.take() else { return };
-        let talk = call.answered_at.map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
+        let talk = call
+            .answered_at
+            .map_or(Duration::ZERO, |t| now.saturating_duration_since(t));
         self.stats.talk_seconds += talk.as_secs();
-        self.urgent.retain(|p| !p.purpose.is_call() && p.purpose != Purpose::Hangup);
+        self.urgent
+            .retain(|p| !p.purpose.is_call() && p.purpose != Purpose::Hangup);
         self.queue.retain(|p| !p.purpose.is_call());
         self.next_call_poll = None;
         self.events.push_back(SessionEvent::Call(CallEvent::Ended {
@@ -114,7 +144,9 @@ impl ModemSession {
     }
 
     pub(super) fn on_dial_result(&mut self, now: Instant, result: &FinalResult) {
-        let Some(call) = self.call.as_mut() else { return };
+        let Some(call) = self.call.as_mut() else {
+            return;
+        };
         if !result.is_ok() {
             let cause = if call.hangup_requested {
                 EndCause::new(EndKind::LocalHangup, "hung up while dialling")
@@ -134,7 +166,10 @@ impl ModemSession {
         }
         self.report_dialing();
         if self.cfg.audio_command {
-            self.urgent.push_back(Pending { cmd: Command::AudioOn, purpose: Purpose::AudioOn });
+            self.urgent.push_back(Pending {
+                cmd: Command::AudioOn,
+                purpose: Purpose::AudioOn,
+            });
         }
     }
 
@@ -143,7 +178,8 @@ impl ModemSession {
             if !c.dialing_reported {
                 c.dialing_reported = true;
                 let id = c.id;
-                self.events.push_back(SessionEvent::Call(CallEvent::Dialing(id)));
+                self.events
+                    .push_back(SessionEvent::Call(CallEvent::Dialing(id)));
             }
         }
     }
@@ -151,7 +187,10 @@ impl ModemSession {
     pub(super) fn on_hangup_result(&mut self, now: Instant, result: &FinalResult) {
         if self.call.is_some() && !result.is_ok() {
             // The modem has no call to hang up: it is already gone.
-            self.end_call(now, EndCause::new(EndKind::LocalHangup, format!("AT+CHUP answered {result:?}")));
+            self.end_call(
+                now,
+                EndCause::new(EndKind::LocalHangup, format!("AT+CHUP answered {result:?}")),
+            );
         }
     }
 
@@ -168,17 +207,18 @@ impl ModemSession {
         self.report_dialing();
     }
 
-    fn to_alerting(&mut self, now: Instant) {
+    fn enter_alerting(&mut self, now: Instant) {
         let answer = self.cfg.timeouts.answer;
         if let Some(c) = self.call.as_mut().filter(|c| c.phase == CallPhase::Dialing) {
             c.phase = CallPhase::Alerting;
             c.deadline = Some(now + answer);
             let id = c.id;
-            self.events.push_back(SessionEvent::Call(CallEvent::Alerting(id)));
+            self.events
+                .push_back(SessionEvent::Call(CallEvent::Alerting(id)));
         }
     }
 
-    fn to_active(&mut self, now: Instant) {
+    fn enter_active(&mut self, now: Instant) {
         let Some(c) = self.call.as_mut() else { return };
         if c.answered_at.is_none() {
             c.answered_at = Some(now);
@@ -188,23 +228,31 @@ impl ModemSession {
             c.deadline = None;
             let id = c.id;
             self.stats.answered += 1;
-            self.events.push_back(SessionEvent::Call(CallEvent::Answered(id)));
+            self.events
+                .push_back(SessionEvent::Call(CallEvent::Answered(id)));
         }
     }
 
     pub(super) fn call_timeouts(&mut self, now: Instant) {
         let Some(c) = self.call.as_ref() else { return };
-        if !c.deadline.is_some_and(|d| now >= d) {
+        if c.deadline.is_none_or(|d| now < d) {
             return;
         }
         let t = &self.cfg.timeouts;
         let cause = match c.phase {
-            CallPhase::Dialing if c.idx.is_none() => {
-                EndCause::new(EndKind::Timeout, format!("no ^ORIG within {:?} of ATD", t.orig))
-            }
-            CallPhase::Dialing => EndCause::new(EndKind::Timeout, format!("no ^CONF within {:?} of ^ORIG", t.alerting)),
+            CallPhase::Dialing if c.idx.is_none() => EndCause::new(
+                EndKind::Timeout,
+                format!("no ^ORIG within {:?} of ATD", t.orig),
+            ),
+            CallPhase::Dialing => EndCause::new(
+                EndKind::Timeout,
+                format!("no ^CONF within {:?} of ^ORIG", t.alerting),
+            ),
             CallPhase::Alerting => {
-                let mut c = EndCause::new(EndKind::NoAnswer, format!("no answer within {:?}", t.answer));
+                let mut c = EndCause::new(
+                    EndKind::NoAnswer,
+                    format!("no answer within {:?}", t.answer),
+                );
                 c.q850 = Some(19);
                 c
             }
@@ -220,13 +268,24 @@ impl ModemSession {
         };
         // Release the call on the modem; its answer no longer concerns the owner.
         self.end_call(now, cause);
-        self.urgent.push_front(Pending { cmd: Command::Hangup, purpose: Purpose::Reject });
+        self.urgent.push_front(Pending {
+            cmd: Command::Hangup,
+            purpose: Purpose::Reject,
+        });
         self.rejecting = true;
     }
 
     pub(super) fn queue_call_list(&mut self) {
-        if !self.urgent.iter().chain(self.queue.iter()).any(|p| p.purpose == Purpose::CallList) {
-            self.queue.push_back(Pending { cmd: Command::ListCalls, purpose: Purpose::CallList });
+        if !self
+            .urgent
+            .iter()
+            .chain(self.queue.iter())
+            .any(|p| p.purpose == Purpose::CallList)
+        {
+            self.queue.push_back(Pending {
+                cmd: Command::ListCalls,
+                purpose: Purpose::CallList,
+            });
         }
     }
 
@@ -243,7 +302,10 @@ impl ModemSession {
                     self.ghost_strikes = 0;
                     self.fail(now, Fault::StuckCall);
                 } else {
-                    self.urgent.push_back(Pending { cmd: Command::Hangup, purpose: Purpose::Reject });
+                    self.urgent.push_back(Pending {
+                        cmd: Command::Hangup,
+                        purpose: Purpose::Reject,
+                    });
                     self.rejecting = true;
                     self.queue_call_list();
                 }
@@ -261,8 +323,8 @@ impl ModemSession {
                 let state = e.state;
                 self.bind_idx(now, idx);
                 match state {
-                    ClccState::Alerting => self.to_alerting(now),
-                    ClccState::Active => self.to_active(now),
+                    ClccState::Alerting => self.enter_alerting(now),
+                    ClccState::Active => self.enter_active(now),
                     _ => {}
                 }
             }
@@ -272,7 +334,10 @@ impl ModemSession {
                 } else if self.call.as_ref().is_some_and(|c| c.answered_at.is_some()) {
                     EndCause::new(EndKind::Normal, "call vanished from +CLCC without ^CEND")
                 } else {
-                    EndCause::new(EndKind::NetworkError, "call vanished from +CLCC without ^CEND")
+                    EndCause::new(
+                        EndKind::NetworkError,
+                        "call vanished from +CLCC without ^CEND",
+                    )
                 };
                 self.end_call(now, cause);
             }
@@ -290,7 +355,9 @@ impl ModemSession {
             Urc::SimSt(st) => match st {
                 255 => self.set_sim(SimState::Absent),
                 0 => self.set_sim(SimState::Locked),
-                _ if self.sim != SimState::Ready && self.phase == super::Phase::Ready => self.queue_sim_refresh(),
+                _ if self.sim != SimState::Ready && self.phase == super::Phase::Ready => {
+                    self.queue_sim_refresh()
+                }
                 _ => {}
             },
             Urc::SrvSt(0) => {
@@ -300,20 +367,24 @@ impl ModemSession {
                 }
             }
             Urc::Orig { idx, .. } => {
-                if self.call.as_ref().is_some_and(|c| c.phase == CallPhase::Dialing) {
+                if self
+                    .call
+                    .as_ref()
+                    .is_some_and(|c| c.phase == CallPhase::Dialing)
+                {
                     self.bind_idx(now, idx);
                 }
             }
             Urc::Conf { idx } => {
                 if self.call.as_ref().is_some_and(|c| c.matches(idx)) {
                     self.bind_idx(now, idx);
-                    self.to_alerting(now);
+                    self.enter_alerting(now);
                 }
             }
             Urc::Conn { idx } => {
                 if self.call.as_ref().is_some_and(|c| c.matches(idx)) {
                     self.bind_idx(now, idx);
-                    self.to_active(now);
+                    self.enter_active(now);
                 }
             }
             Urc::Cend(report) => {
@@ -338,9 +409,16 @@ impl ModemSession {
                 self.end_call(now, cause);
             }
             Urc::Ring | Urc::CRing(_) | Urc::Clip { .. } => {
-                if self.cfg.reject_incoming && self.call.is_none() && !self.rejecting && self.phase == super::Phase::Ready {
+                if self.cfg.reject_incoming
+                    && self.call.is_none()
+                    && !self.rejecting
+                    && self.phase == super::Phase::Ready
+                {
                     self.rejecting = true;
-                    self.urgent.push_back(Pending { cmd: Command::Hangup, purpose: Purpose::Reject });
+                    self.urgent.push_back(Pending {
+                        cmd: Command::Hangup,
+                        purpose: Purpose::Reject,
+                    });
                     self.events.push_back(SessionEvent::IncomingRejected);
                 }
             }

@@ -78,7 +78,9 @@ enum Purpose {
     Dtmf,
     /// Hang up a call that is not ours (incoming, or a ghost); the answer is ignored.
     Reject,
-    SimRefresh { last: bool },
+    SimRefresh {
+        last: bool,
+    },
     User(u64),
 }
 
@@ -188,7 +190,10 @@ impl ModemSession {
     }
 
     fn restart(&mut self, now: Instant, reason: Option<&str>) {
-        let detail = reason.map_or_else(|| "modem port reopened".to_string(), |r| format!("modem reset: {r}"));
+        let detail = reason.map_or_else(
+            || "modem port reopened".to_string(),
+            |r| format!("modem reset: {r}"),
+        );
         self.abort_everything(now, super::cause::EndKind::ModemRestarted, &detail);
         self.signal = None;
         self.registration = None;
@@ -215,10 +220,19 @@ impl ModemSession {
             self.end_call(now, super::cause::EndCause::new(kind, detail));
         }
         let inflight = self.in_flight.take().map(|f| f.purpose);
-        let queued: Vec<Purpose> = self.urgent.drain(..).chain(self.queue.drain(..)).map(|p| p.purpose).collect();
+        let queued: Vec<Purpose> = self
+            .urgent
+            .drain(..)
+            .chain(self.queue.drain(..))
+            .map(|p| p.purpose)
+            .collect();
         for purpose in inflight.into_iter().chain(queued) {
             if let Purpose::User(id) = purpose {
-                self.events.push_back(SessionEvent::CommandDone { id, result: None, lines: Vec::new() });
+                self.events.push_back(SessionEvent::CommandDone {
+                    id,
+                    result: None,
+                    lines: Vec::new(),
+                });
             }
         }
         self.decoder.expect(Expect::default());
@@ -298,7 +312,11 @@ impl ModemSession {
     /// [`SessionEvent::CommandDone`] with this `id`.
     pub fn submit(&mut self, now: Instant, id: u64, command: Command) {
         if matches!(self.phase, Phase::Closed | Phase::Failed(_)) {
-            self.events.push_back(SessionEvent::CommandDone { id, result: None, lines: Vec::new() });
+            self.events.push_back(SessionEvent::CommandDone {
+                id,
+                result: None,
+                lines: Vec::new(),
+            });
             return;
         }
         self.enqueue(Purpose::User(id), command);
@@ -312,7 +330,10 @@ impl ModemSession {
         self.next_call_id += 1;
         self.stats.calls += 1;
         self.call = Some(call::Call::new(id));
-        self.urgent.push_back(Pending { cmd: Command::Dial(number.clone()), purpose: Purpose::Dial });
+        self.urgent.push_back(Pending {
+            cmd: Command::Dial(number.clone()),
+            purpose: Purpose::Dial,
+        });
         self.next_call_poll = Some(now + self.cfg.call_poll_interval);
         self.pump(now);
         Ok(id)
@@ -332,7 +353,11 @@ impl ModemSession {
         if self.voice == Voice::No {
             return Err(Unavailable::NoVoice);
         }
-        if !self.registration.as_ref().is_some_and(|r| r.state.is_registered()) {
+        if !self
+            .registration
+            .as_ref()
+            .is_some_and(|r| r.state.is_registered())
+        {
             return Err(Unavailable::NotRegistered);
         }
         if self.call.is_some() || self.rejecting {
@@ -387,7 +412,8 @@ impl ModemSession {
     }
 
     fn silence_deadline(&self) -> Option<Instant> {
-        self.last_activity.map(|t| t + self.cfg.timeouts.silence_ping)
+        self.last_activity
+            .map(|t| t + self.cfg.timeouts.silence_ping)
     }
 
     /// Writes the next command if none is in flight.
@@ -409,7 +435,12 @@ impl ModemSession {
         self.decoder.expect(next.cmd.expect());
         let timeout = self.cfg.timeouts.for_class(next.cmd.timeout_class());
         self.last_activity = Some(now);
-        self.in_flight = Some(InFlight { cmd: next.cmd, purpose: next.purpose, deadline: now + timeout, lines: Vec::new() });
+        self.in_flight = Some(InFlight {
+            cmd: next.cmd,
+            purpose: next.purpose,
+            deadline: now + timeout,
+            lines: Vec::new(),
+        });
     }
 
     fn queue_poll(&mut self) {
@@ -428,7 +459,9 @@ impl ModemSession {
     fn fail(&mut self, now: Instant, fault: Fault) {
         let reason = match &fault {
             Fault::CommandTimeout { command } => format!("{command} timed out"),
-            Fault::InitFailed { command, result } => format!("{command} failed during init: {result}"),
+            Fault::InitFailed { command, result } => {
+                format!("{command} failed during init: {result}")
+            }
             Fault::Restarted => "modem restarted".to_string(),
             Fault::StuckCall => "call stuck after hang-up".to_string(),
         };
@@ -476,10 +509,15 @@ impl ModemSession {
         match f.purpose {
             Purpose::Init(step) => self.init_step_done(now, step, &f.cmd, &result, semantic),
             Purpose::User(id) => {
-                self.events.push_back(SessionEvent::CommandDone { id, result: Some(result), lines: f.lines });
+                self.events.push_back(SessionEvent::CommandDone {
+                    id,
+                    result: Some(result),
+                    lines: f.lines,
+                });
             }
             Purpose::SimRefresh { last: true } => {
-                self.events.push_back(SessionEvent::Identity(self.identity.clone()));
+                self.events
+                    .push_back(SessionEvent::Identity(self.identity.clone()));
             }
             Purpose::Dial => self.on_dial_result(now, &result),
             Purpose::Hangup => self.on_hangup_result(now, &result),
@@ -491,17 +529,34 @@ impl ModemSession {
             Purpose::Reject => {
                 self.rejecting = false;
             }
-            Purpose::Poll | Purpose::Ping | Purpose::AudioOn | Purpose::Dtmf | Purpose::SimRefresh { .. } => {}
+            Purpose::Poll
+            | Purpose::Ping
+            | Purpose::AudioOn
+            | Purpose::Dtmf
+            | Purpose::SimRefresh { .. } => {}
         }
     }
 
-    fn init_step_done(&mut self, now: Instant, step: usize, cmd: &Command, result: &FinalResult, semantic: answers::Semantic) {
+    fn init_step_done(
+        &mut self,
+        now: Instant,
+        step: usize,
+        cmd: &Command,
+        result: &FinalResult,
+        semantic: answers::Semantic,
+    ) {
         let optional = self.cfg.init.get(step).is_some_and(|s| s.optional);
         let failed = match semantic {
             answers::Semantic::Tolerated => false,
             answers::Semantic::Invalid(why) => {
                 if !optional {
-                    self.fail(now, Fault::InitFailed { command: cmd.wire(), result: why });
+                    self.fail(
+                        now,
+                        Fault::InitFailed {
+                            command: cmd.wire(),
+                            result: why,
+                        },
+                    );
                     return;
                 }
                 false
@@ -509,7 +564,13 @@ impl ModemSession {
             answers::Semantic::Plain => !result.is_ok(),
         };
         if failed && !optional {
-            self.fail(now, Fault::InitFailed { command: cmd.wire(), result: format!("{result:?}") });
+            self.fail(
+                now,
+                Fault::InitFailed {
+                    command: cmd.wire(),
+                    result: format!("{result:?}"),
+                },
+            );
             return;
         }
         let next = step + 1;
@@ -525,7 +586,8 @@ impl ModemSession {
     fn finish_init(&mut self, now: Instant) {
         self.phase = Phase::Ready;
         self.next_poll = Some(now + self.cfg.poll_interval);
-        self.events.push_back(SessionEvent::Identity(self.identity.clone()));
+        self.events
+            .push_back(SessionEvent::Identity(self.identity.clone()));
         self.events.push_back(SessionEvent::Ready);
     }
 

@@ -114,7 +114,10 @@ impl SessionConfig {
             ("AT+CSQ", false),
         ]
         .into_iter()
-        .map(|(c, optional)| InitStep { command: Command::parse(c), optional })
+        .map(|(c, optional)| InitStep {
+            command: Command::parse(c),
+            optional,
+        })
         .collect();
         Self {
             init,
