@@ -216,3 +216,150 @@ impl Default for RecoveryConfig {
         }
     }
 }
+
+impl Config {
+    /// Checks what serde cannot. Pure: profiles and files are checked by the caller.
+    pub fn validate(&self) -> Vec<Problem> {
+        let mut p = Vec::new();
+        if self.log.level.trim().is_empty() {
+            p.push(Problem::new("log.level", "must not be empty"));
+        }
+        let d = &self.modems.discovery;
+        if d.mode == DiscoveryMode::Glob && d.at_glob.trim().is_empty() {
+            p.push(Problem::new(
+                "modems.discovery.at_glob",
+                "is required when modems.discovery.mode = \"glob\"",
+            ));
+        }
+        if d.at_suffix.is_empty() || d.audio_suffix.is_empty() || d.at_suffix == d.audio_suffix {
+            p.push(Problem::new(
+                "modems.discovery.audio_suffix",
+                "at_suffix and audio_suffix must be non-empty and differ",
+            ));
+        }
+        if d.mode == DiscoveryMode::Glob && !d.at_glob.ends_with(&d.at_suffix) {
+            p.push(Problem::new(
+                "modems.discovery.at_glob",
+                format!("must end with at_suffix {:?}", d.at_suffix),
+            ));
+        }
+        if !(100..=3_600_000).contains(&d.scan_interval_ms) {
+            p.push(Problem::new(
+                "modems.discovery.scan_interval_ms",
+                "must be between 100 and 3600000",
+            ));
+        }
+        if self.modems.default_profile.trim().is_empty() {
+            p.push(Problem::new("modems.default_profile", "must not be empty"));
+        }
+        let mut ids = std::collections::HashSet::new();
+        let mut imeis = std::collections::HashSet::new();
+        let mut ports = std::collections::HashSet::new();
+        for (i, dev) in self.modems.device.iter().enumerate() {
+            let key = |k: &str| format!("modems.device[{i}].{k}");
+            if !ids.insert(dev.id.clone()) {
+                p.push(Problem::new(key("id"), format!("{} is used twice", dev.id)));
+            }
+            if let Some(imei) = &dev.imei {
+                if !imeis.insert(imei.clone()) {
+                    p.push(Problem::new(key("imei"), format!("{imei} is bound twice")));
+                }
+            }
+            match (&dev.at_port, &dev.audio_port) {
+                (Some(at), Some(audio)) => {
+                    if at == audio {
+                        p.push(Problem::new(key("audio_port"), "must differ from at_port"));
+                    }
+                    for port in [at, audio] {
+                        if !ports.insert(port.clone()) {
+                            p.push(Problem::new(
+                                key("at_port"),
+                                format!("{} is used by another device", port.display()),
+                            ));
+                        }
+                    }
+                }
+                (Some(_), None) => {
+                    p.push(Problem::new(key("audio_port"), "is required with at_port"))
+                }
+                (None, Some(_)) => {
+                    p.push(Problem::new(key("at_port"), "is required with audio_port"))
+                }
+                (None, None) => {
+                    if dev.imei.is_none() {
+                        p.push(Problem::new(
+                            key("imei"),
+                            "a device needs an imei to bind by, or at_port and audio_port",
+                        ));
+                    } else if d.mode == DiscoveryMode::Off {
+                        p.push(Problem::new(
+                            key("imei"),
+                            "binding by IMEI needs modems.discovery.mode = \"glob\" or \"sysfs\"",
+                        ));
+                    }
+                }
+            }
+        }
+        if let Err(e) = crate::at::recovery::ExponentialBackoff::try_new(
+            std::time::Duration::from_millis(self.recovery.backoff_min_ms),
+            std::time::Duration::from_millis(self.recovery.backoff_max_ms),
+        ) {
+            p.push(Problem::new("recovery.backoff_min_ms", e.to_string()));
+        }
+        p
+    }
+
+    /// Profile names the configuration refers to, with the key that names each.
+    pub fn profile_refs(&self) -> Vec<(String, String)> {
+        let mut refs = vec![(
+            "modems.default_profile".to_string(),
+            self.modems.default_profile.clone(),
+        )];
+        for (i, dev) in self.modems.device.iter().enumerate() {
+            if let Some(name) = &dev.profile {
+                refs.push((format!("modems.device[{i}].profile"), name.clone()));
+            }
+        }
+        refs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, Problems> {
+        load::parse(text, "t.toml", &Vec::new()).map(|l| l.config)
+    }
+
+    #[test]
+    fn device_rules() {
+        let cases: &[(&str, Option<&str>)] = &[
+            ("[[modems.device]]\nid = \"a\"\nat_port = \"/x.at\"\naudio_port = \"/x.audio\"\n", None),
+            ("[[modems.device]]\nid = \"a\"\nat_port = \"/x.at\"\n", Some("modems.device[0].audio_port")),
+            ("[[modems.device]]\nid = \"a\"\n", Some("modems.device[0].imei")),
+            ("[[modems.device]]\nid = \"a\"\nimei = \"353143041234567\"\n", Some("modems.device[0].imei")),
+            ("[modems.discovery]\nmode = \"glob\"\nat_glob = \"/d/*.at\"\n[[modems.device]]\nid = \"a\"\nimei = \"353143041234567\"\n", None),
+            ("[modems.discovery]\nmode = \"glob\"\n", Some("modems.discovery.at_glob")),
+            ("[[modems.device]]\nid = \"a\"\nimei = \"12\"\n", Some("modems.device[0].imei")),
+            ("[recovery]\nbackoff_min_ms = 0\n", Some("recovery.backoff_min_ms")),
+        ];
+        for (text, want) in cases {
+            match (parse(text), want) {
+                (Ok(_), None) => {}
+                (Err(e), Some(k)) => assert!(e.0.iter().any(|p| p.key == *k), "{text}: {e}"),
+                (r, w) => panic!("{text}: got {r:?}, want problem at {w:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn duplicates_are_reported() {
+        let text = "[[modems.device]]\nid = \"a\"\nat_port = \"/x.at\"\naudio_port = \"/x.audio\"\n\
+                    [[modems.device]]\nid = \"a\"\nat_port = \"/x.at\"\naudio_port = \"/y.audio\"\n";
+        let e = parse(text).unwrap_err();
+        let keys: Vec<_> = e.0.iter().map(|p| p.key.as_str()).collect();
+        assert!(keys.contains(&"modems.device[1].id"), "{keys:?}");
+        assert!(keys.contains(&"modems.device[1].at_port"), "{keys:?}");
+    }
+}

@@ -110,6 +110,7 @@ impl SessionConfig {
             ("AT+COPS=3,0", true),
             ("AT+COPS?", true),
             ("AT^CVOICE?", false),
+            ("AT+CCWA=0,0,1", true),
             ("AT+CSSN=1,1", true),
             ("AT+CSQ", false),
         ]
