@@ -1,1 +1,2 @@
 //! Actix actors of e173gw.
+pub mod modem;

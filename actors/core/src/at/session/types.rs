@@ -333,3 +333,12 @@ pub struct ModemSnapshot {
     /// Counters.
     pub stats: SessionStats,
 }
+
+impl CallEvent {
+    /// The call this event is about.
+    pub fn call(&self) -> CallId {
+        match self {
+            Self::Dialing(c) | Self::Alerting(c) | Self::Answered(c) | Self::Ended { call: c, .. } => *c,
+        }
+    }
+}
