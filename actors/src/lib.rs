@@ -1,2 +1,3 @@
 //! Actix actors of e173gw.
+pub mod gateway;
 pub mod modem;

@@ -64,6 +64,7 @@ pub struct ModemActor {
     pub(super) resets: u64,
     pub(super) audio_stats: Arc<Mutex<AudioStats>>,
     pub(super) dirty: bool,
+    pub(super) drain_waiters: Vec<oneshot::Sender<()>>,
 }
 
 impl std::fmt::Debug for ModemActor {
@@ -99,6 +100,7 @@ impl ModemActor {
             resets: 0,
             audio_stats: Arc::new(Mutex::new(AudioStats::default())),
             dirty: false,
+            drain_waiters: Vec::new(),
         }
     }
 
@@ -370,6 +372,9 @@ impl ModemActor {
         });
         if matches!(ev, CallEvent::Ended { .. }) {
             self.call = None;
+            for w in self.drain_waiters.drain(..) {
+                let _ = w.send(());
+            }
         }
     }
 }

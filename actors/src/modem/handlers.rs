@@ -197,3 +197,37 @@ impl Handler<PortLost> for ModemActor {
         self.drive(ctx);
     }
 }
+
+impl Handler<Drain> for ModemActor {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, msg: Drain, ctx: &mut Context<Self>) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        match self.call.as_ref().map(|c| c.id) {
+            Some(call) => {
+                info!(modem = %self.spec.id, "Hanging up the call in progress before stopping.");
+                self.drain_waiters.push(tx);
+                let now = self.now();
+                let _ = self.session.hangup(now, call);
+                self.drive(ctx);
+            }
+            None => {
+                let _ = tx.send(());
+            }
+        }
+        Box::pin(
+            async move {
+                let _ = tokio::time::timeout(msg.grace, rx).await;
+            }
+            .into_actor(self)
+            .map(|_, act, ctx| {
+                if let Some(h) = act.retry.take() {
+                    ctx.cancel_future(h);
+                }
+                act.close_ports();
+                act.drive(ctx);
+                ctx.stop();
+            }),
+        )
+    }
+}

@@ -219,3 +219,11 @@ pub(crate) struct PortLost {
     pub(crate) port: PathBuf,
     pub(crate) error: String,
 }
+
+/// Hang up any call, wait up to `grace` for the modem to confirm, then close the ports.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct Drain {
+    /// Longest wait for the hang-up.
+    pub grace: std::time::Duration,
+}

@@ -7,7 +7,7 @@ mod actor;
 mod audio;
 mod handlers;
 mod messages;
-mod ports;
+pub(crate) mod ports;
 
 pub use actor::{ModemActor, ModemSpec};
 pub use messages::*;
