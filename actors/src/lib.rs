@@ -1,3 +1,4 @@
 //! Actix actors of e173gw.
 pub mod gateway;
 pub mod modem;
+pub mod sim;

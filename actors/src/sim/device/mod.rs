@@ -1,0 +1,608 @@
+//! The pure model of one simulated E173: host bytes in, device bytes out, no IO.
+//!
+//! Time is a parameter in milliseconds since any fixed epoch. The caller feeds the bytes
+//! the host wrote ([`Device::input`]), calls [`Device::poll`] when [`Device::next_deadline`]
+//! is due, writes [`Device::take_output`] to the AT port, and reacts to
+//! [`Device::pop_event`] (a call started or ended). [`Device::audio_active`] says whether
+//! PCM frames should flow on the audio port.
+//!
+//! Wire rules follow DIALECT.md §0: answers and URCs are `\r\n<text>\r\n`, `OK` for `ATD`
+//! comes before `^ORIG`, one command runs at a time and the rest wait in order.
+
+mod call;
+mod commands;
+#[cfg(test)]
+mod tests;
+
+use std::collections::VecDeque;
+
+use e173gw_core::config::sim::{ResolvedModem, ScenarioRule, SimConfig};
+use serde::Serialize;
+
+pub(crate) use call::CallStat;
+use call::{Call, CallStep};
+
+/// Longest command line kept; longer input is cut.
+const MAX_LINE: usize = 1024;
+/// Most commands waiting behind the running one; more are dropped.
+const MAX_QUEUE: usize = 64;
+
+/// Timing of the simulated modem and network, in milliseconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Timing {
+    pub(crate) command_delay_ms: u64,
+    pub(crate) orig_ms: u64,
+    pub(crate) conf_ms: u64,
+    pub(crate) answer_after_ms: u64,
+    pub(crate) ring_ms: u64,
+    pub(crate) fail_after_ms: u64,
+    pub(crate) cusd_ms: u64,
+    pub(crate) rssi_interval_ms: u64,
+    pub(crate) boot_interval_ms: u64,
+    pub(crate) reboot_ms: u64,
+}
+
+impl From<&SimConfig> for Timing {
+    fn from(c: &SimConfig) -> Self {
+        Self {
+            command_delay_ms: c.command_delay_ms,
+            orig_ms: c.orig_ms,
+            conf_ms: c.conf_ms,
+            answer_after_ms: c.answer_after_ms,
+            ring_ms: c.ring_ms,
+            fail_after_ms: c.fail_after_ms,
+            cusd_ms: c.cusd_ms,
+            rssi_interval_ms: c.rssi_interval_ms,
+            boot_interval_ms: c.boot_interval_ms,
+            reboot_ms: c.reboot_ms,
+        }
+    }
+}
+
+/// Something the IO layer must act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum DeviceEvent {
+    /// `ATD` was accepted: a new call (truncate the recording, reset call counters).
+    CallStarted {
+        /// Dialled number.
+        number: String,
+    },
+    /// The call is gone (with or without `^CEND`).
+    CallEnded {
+        /// Dialled number.
+        number: String,
+        /// How it ended (`answered`, `busy`, `local_hangup`, `reboot`, ...).
+        outcome: &'static str,
+        /// Seconds since `^CONN`.
+        duration_s: u64,
+    },
+}
+
+/// A scheduled piece of work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Timer {
+    /// Answer this command now (after `command_delay_ms`).
+    Exec(String),
+    /// Periodic `^RSSI`.
+    Rssi,
+    /// Periodic `^BOOT`.
+    Boot,
+    /// The reboot is over.
+    RebootDone,
+    /// Send this `+CUSD:` answer.
+    Cusd(String),
+    /// A step of the current call.
+    Call(CallStep),
+}
+
+/// Counters reported by `status`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub(crate) struct Counters {
+    /// Command lines executed.
+    pub(crate) commands: u64,
+    /// Command lines dropped (frozen, rebooting, queue full).
+    pub(crate) commands_dropped: u64,
+    /// URC lines sent.
+    pub(crate) urcs: u64,
+    /// Calls accepted by `ATD`.
+    pub(crate) calls: u64,
+    /// Reboots (`AT+CFUN=1,1` or `reboot`).
+    pub(crate) reboots: u64,
+}
+
+/// The last finished call, for `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct LastCall {
+    /// Dialled number.
+    pub(crate) number: String,
+    /// How it ended.
+    pub(crate) outcome: &'static str,
+    /// Seconds since `^CONN`.
+    pub(crate) duration_s: u64,
+    /// DTMF digits sent with `AT^DTMF`.
+    pub(crate) dtmf: String,
+}
+
+/// The current call, for `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct CallStatus {
+    /// Dialled number.
+    pub(crate) number: String,
+    /// `dialing`, `alerting` or `active`.
+    pub(crate) stat: CallStat,
+    /// `AT^DDSETEX=2` received: PCM flows.
+    pub(crate) audio: bool,
+    /// DTMF digits so far.
+    pub(crate) dtmf: String,
+}
+
+/// A snapshot of the device for `status`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct DeviceStatus {
+    /// `ready`, `frozen` or `rebooting`.
+    pub(crate) state: &'static str,
+    /// Registered on the home network.
+    pub(crate) registered: bool,
+    /// `+CREG` stat (0 none, 1 home, 2 searching).
+    pub(crate) reg_stat: u8,
+    /// Signal quality.
+    pub(crate) rssi: u8,
+    /// `present` or `absent`.
+    pub(crate) sim: &'static str,
+    /// Commands are dropped unanswered.
+    pub(crate) frozen: bool,
+    /// Voice enabled.
+    pub(crate) voice: bool,
+    /// Echo on.
+    pub(crate) echo: bool,
+    /// `AT+CMEE` mode.
+    pub(crate) cmee: u8,
+    /// `AT+CREG` URC mode.
+    pub(crate) creg_n: u8,
+    /// The current call.
+    pub(crate) call: Option<CallStatus>,
+    /// The last finished call.
+    pub(crate) last_call: Option<LastCall>,
+    /// Counters.
+    pub(crate) counters: Counters,
+}
+
+/// One simulated modem, without IO.
+#[derive(Debug)]
+pub(crate) struct Device {
+    id: ResolvedModem,
+    timing: Timing,
+    rules: Vec<ScenarioRule>,
+    voice: bool,
+    sim: bool,
+    rssi: u8,
+    frozen: bool,
+    rebooting: bool,
+    echo: bool,
+    cmee: u8,
+    creg_n: u8,
+    cops_fmt: u8,
+    ccwa: bool,
+    clvl: u8,
+    line: Vec<u8>,
+    queue: VecDeque<String>,
+    busy: bool,
+    call: Option<Call>,
+    last_call: Option<LastCall>,
+    timers: Vec<(u64, u64, Timer)>,
+    timer_seq: u64,
+    out: Vec<u8>,
+    events: VecDeque<DeviceEvent>,
+    counters: Counters,
+}
+
+impl Device {
+    /// A powered-up modem with identity `id`; `rules` are the scenario rules that apply
+    /// to it, in order.
+    pub(crate) fn new(
+        id: ResolvedModem,
+        timing: Timing,
+        rules: Vec<ScenarioRule>,
+        now: u64,
+    ) -> Self {
+        let mut d = Self {
+            voice: id.voice,
+            rssi: id.rssi,
+            id,
+            timing,
+            rules,
+            sim: true,
+            frozen: false,
+            rebooting: false,
+            echo: true,
+            cmee: 0,
+            creg_n: 0,
+            cops_fmt: 0,
+            ccwa: false,
+            clvl: 4,
+            line: Vec::new(),
+            queue: VecDeque::new(),
+            busy: false,
+            call: None,
+            last_call: None,
+            timers: Vec::new(),
+            timer_seq: 0,
+            out: Vec::new(),
+            events: VecDeque::new(),
+            counters: Counters::default(),
+        };
+        d.start_periodic(now);
+        d
+    }
+
+    /// The modem's identity (the IMSI and ICCID change with a SIM swap).
+    pub(crate) fn identity(&self) -> &ResolvedModem {
+        &self.id
+    }
+
+    /// Renames the modem (a replug under another name).
+    pub(crate) fn rename(&mut self, name: &str) {
+        self.id.name = name.to_string();
+    }
+
+    /// Bytes the host wrote to the AT port.
+    pub(crate) fn input(&mut self, now: u64, bytes: &[u8]) {
+        for &b in bytes {
+            if self.frozen || self.rebooting {
+                if b == b'\r' || b == b'\n' {
+                    if !self.line.is_empty() {
+                        self.counters.commands_dropped += 1;
+                    }
+                    self.line.clear();
+                } else if self.line.len() < MAX_LINE {
+                    self.line.push(b);
+                }
+                continue;
+            }
+            if self.echo {
+                self.out.push(b);
+            }
+            match b {
+                b'\r' | b'\n' => {
+                    let line = std::mem::take(&mut self.line);
+                    self.command_line(now, &line);
+                }
+                0x08 | 0x7f => {
+                    self.line.pop();
+                }
+                0x1a | 0x1b => self.line.clear(),
+                _ if self.line.len() < MAX_LINE => self.line.push(b),
+                _ => {}
+            }
+        }
+    }
+
+    fn command_line(&mut self, now: u64, line: &[u8]) {
+        let text = String::from_utf8_lossy(line);
+        let upper = text.to_ascii_uppercase();
+        let Some(at) = upper.find("AT") else {
+            return;
+        };
+        let cmd = text[at..].trim().to_string();
+        if self.queue.len() >= MAX_QUEUE {
+            self.counters.commands_dropped += 1;
+            return;
+        }
+        self.queue.push_back(cmd);
+        self.pump(now);
+    }
+
+    /// Starts the next queued command unless one is running.
+    fn pump(&mut self, now: u64) {
+        while !self.busy && !self.frozen && !self.rebooting {
+            let Some(cmd) = self.queue.pop_front() else {
+                return;
+            };
+            if self.timing.command_delay_ms == 0 {
+                self.execute(now, &cmd);
+            } else {
+                self.busy = true;
+                self.schedule(now + self.timing.command_delay_ms, Timer::Exec(cmd));
+            }
+        }
+    }
+
+    /// Runs every timer due at `now`.
+    pub(crate) fn poll(&mut self, now: u64) {
+        loop {
+            let due = self
+                .timers
+                .iter()
+                .enumerate()
+                .filter(|(_, (t, _, _))| *t <= now)
+                .min_by_key(|(_, (t, seq, _))| (*t, *seq))
+                .map(|(i, _)| i);
+            let Some(i) = due else {
+                return;
+            };
+            let (at, _, timer) = self.timers.swap_remove(i);
+            self.fire(at, now, timer);
+        }
+    }
+
+    /// Runs a timer that was due at `at`; what it starts is timed from `at`, so a late
+    /// poll does not shift the rest of a call.
+    fn fire(&mut self, at: u64, now: u64, timer: Timer) {
+        match timer {
+            Timer::Exec(cmd) => {
+                self.busy = false;
+                self.execute(at, &cmd);
+                self.pump(at);
+            }
+            Timer::Rssi => {
+                self.urc(&format!("^RSSI:{}", self.rssi));
+                self.reschedule(at, now, self.timing.rssi_interval_ms, Timer::Rssi);
+            }
+            Timer::Boot => {
+                self.urc(&self.boot_line());
+                self.reschedule(at, now, self.timing.boot_interval_ms, Timer::Boot);
+            }
+            Timer::RebootDone => self.reboot_done(at),
+            Timer::Cusd(text) => self.urc(&format!("+CUSD: 0,\"{text}\",15")),
+            Timer::Call(step) => self.call_step(at, step),
+        }
+    }
+
+    /// When [`Device::poll`] must next run.
+    pub(crate) fn next_deadline(&self) -> Option<u64> {
+        self.timers.iter().map(|(t, _, _)| *t).min()
+    }
+
+    /// Bytes to write to the AT port.
+    pub(crate) fn take_output(&mut self) -> Vec<u8> {
+        std::mem::take(&mut self.out)
+    }
+
+    /// The next event for the IO layer.
+    pub(crate) fn pop_event(&mut self) -> Option<DeviceEvent> {
+        self.events.pop_front()
+    }
+
+    /// Whether PCM frames flow: a call is up and `AT^DDSETEX=2` was received for it.
+    pub(crate) fn audio_active(&self) -> bool {
+        self.call.as_ref().is_some_and(|c| c.audio)
+    }
+
+    /// Whether a call exists (host audio is recorded only then).
+    pub(crate) fn in_call(&self) -> bool {
+        self.call.is_some()
+    }
+
+    fn schedule(&mut self, at: u64, timer: Timer) {
+        self.timer_seq += 1;
+        self.timers.push((at, self.timer_seq, timer));
+    }
+
+    /// Schedules the next run of a periodic timer that was due at `at`, without bursts.
+    fn reschedule(&mut self, at: u64, now: u64, period: u64, timer: Timer) {
+        if period > 0 {
+            let next = at + period;
+            self.schedule(if next >= now { next } else { now + period }, timer);
+        }
+    }
+
+    fn cancel(&mut self, f: impl Fn(&Timer) -> bool) {
+        self.timers.retain(|(_, _, t)| !f(t));
+    }
+
+    fn start_periodic(&mut self, now: u64) {
+        self.cancel(|t| matches!(t, Timer::Rssi | Timer::Boot));
+        if self.timing.rssi_interval_ms > 0 {
+            self.schedule(now + self.timing.rssi_interval_ms, Timer::Rssi);
+        }
+        if self.timing.boot_interval_ms > 0 {
+            self.schedule(now + self.timing.boot_interval_ms, Timer::Boot);
+        }
+    }
+
+    fn line_out(&mut self, text: &str) {
+        self.out.extend_from_slice(b"\r\n");
+        self.out.extend_from_slice(text.as_bytes());
+        self.out.extend_from_slice(b"\r\n");
+    }
+
+    fn urc(&mut self, text: &str) {
+        self.counters.urcs += 1;
+        self.line_out(text);
+    }
+
+    fn boot_line(&self) -> String {
+        format!("^BOOT:{},0,0,0,72", 20_952_548 + self.id.index)
+    }
+
+    /// `+CREG` stat: 0 no SIM, 1 home, 2 searching (no signal).
+    fn reg_stat(&self) -> u8 {
+        if !self.sim {
+            0
+        } else if self.rssi == 0 || self.rssi == 99 {
+            2
+        } else {
+            1
+        }
+    }
+
+    fn registered(&self) -> bool {
+        self.reg_stat() == 1
+    }
+
+    /// Emits `+CREG`/`^SRVST` URCs if registration went from `before` to something else.
+    fn reg_changed(&mut self, before: u8) {
+        let stat = self.reg_stat();
+        if stat == before {
+            return;
+        }
+        match self.creg_n {
+            1 => self.urc(&format!("+CREG: {stat}")),
+            2 if stat == 1 => self.urc(&format!(
+                "+CREG: {stat},\"{}\",\"{}\"",
+                self.id.lac, self.id.ci
+            )),
+            2 => self.urc(&format!("+CREG: {stat}")),
+            _ => {}
+        }
+        self.urc(if stat == 1 { "^SRVST:2" } else { "^SRVST:0" });
+    }
+
+    // === control operations ===
+
+    /// Stuck or not: a frozen modem drops commands unanswered but keeps sending URCs.
+    pub(crate) fn set_frozen(&mut self, frozen: bool) {
+        self.frozen = frozen;
+        if frozen {
+            self.counters.commands_dropped += self.queue.len() as u64;
+            self.queue.clear();
+            self.busy = false;
+            self.cancel(|t| matches!(t, Timer::Exec(_)));
+        }
+    }
+
+    /// Voice enabled or not (scenario start state).
+    pub(crate) fn set_voice(&mut self, voice: bool) {
+        self.voice = voice;
+    }
+
+    /// Takes the SIM out: `^SIMST:255`, registration lost, a call ends.
+    pub(crate) fn remove_sim(&mut self, now: u64) {
+        if !self.sim {
+            return;
+        }
+        let before = self.reg_stat();
+        self.sim = false;
+        self.urc("^SIMST:255");
+        if self.call.is_some() {
+            self.end_call(now, 106, None, "sim_removed");
+        }
+        self.reg_changed(before);
+    }
+
+    /// Puts a SIM in, optionally another one (a SIM swap): `^SIMST:1`.
+    pub(crate) fn insert_sim(&mut self, imsi: Option<String>, iccid: Option<String>) {
+        if let Some(i) = imsi {
+            self.id.imsi = i;
+        }
+        if let Some(i) = iccid {
+            self.id.iccid = i;
+        }
+        let before = self.reg_stat();
+        self.sim = true;
+        self.urc("^SIMST:1");
+        self.reg_changed(before);
+    }
+
+    /// Sets the SIM state without URCs (scenario start state).
+    pub(crate) fn set_sim_present(&mut self, present: bool) {
+        self.sim = present;
+    }
+
+    /// New signal quality: `^RSSI` now; 0 or 99 lose the network (and the call).
+    pub(crate) fn set_rssi(&mut self, now: u64, rssi: u8) {
+        let before = self.reg_stat();
+        self.rssi = rssi;
+        if !self.rebooting {
+            self.urc(&format!("^RSSI:{rssi}"));
+            self.cancel(|t| matches!(t, Timer::Rssi));
+            if self.timing.rssi_interval_ms > 0 {
+                self.schedule(now + self.timing.rssi_interval_ms, Timer::Rssi);
+            }
+        }
+        if self.call.is_some() && self.reg_stat() != 1 {
+            self.end_call(now, 106, None, "signal_lost");
+        }
+        self.reg_changed(before);
+    }
+
+    /// Reboots: the call is dropped without `^CEND`, commands are ignored for
+    /// `reboot_ms`, then settings reset and `^BOOT ^SIMST ^SRVST ^RSSI` follow.
+    pub(crate) fn reboot(&mut self, now: u64) {
+        self.counters.reboots += 1;
+        self.drop_call("reboot");
+        self.rebooting = true;
+        self.frozen = false;
+        self.busy = false;
+        self.counters.commands_dropped += self.queue.len() as u64;
+        self.queue.clear();
+        self.line.clear();
+        self.timers.clear();
+        self.schedule(now + self.timing.reboot_ms, Timer::RebootDone);
+    }
+
+    fn reboot_done(&mut self, now: u64) {
+        self.rebooting = false;
+        self.reset_settings();
+        self.urc(&self.boot_line());
+        self.urc(if self.sim { "^SIMST:1" } else { "^SIMST:255" });
+        self.urc(if self.registered() {
+            "^SRVST:2"
+        } else {
+            "^SRVST:0"
+        });
+        self.urc(&format!("^RSSI:{}", self.rssi));
+        self.start_periodic(now);
+    }
+
+    fn reset_settings(&mut self) {
+        self.echo = true;
+        self.cmee = 0;
+        self.creg_n = 0;
+        self.cops_fmt = 0;
+    }
+
+    /// Power-up after a replug: settings reset, no call, nothing pending, not frozen.
+    pub(crate) fn power_up(&mut self, now: u64) {
+        self.drop_call("unplugged");
+        self.rebooting = false;
+        self.frozen = false;
+        self.busy = false;
+        self.queue.clear();
+        self.line.clear();
+        self.timers.clear();
+        self.out.clear();
+        self.reset_settings();
+        self.start_periodic(now);
+    }
+
+    /// The device vanished: the call is gone, nothing runs until [`Device::power_up`].
+    pub(crate) fn unplug(&mut self) {
+        self.drop_call("unplugged");
+        self.timers.clear();
+        self.queue.clear();
+        self.line.clear();
+        self.busy = false;
+        self.out.clear();
+    }
+
+    /// A snapshot for `status`.
+    pub(crate) fn status(&self) -> DeviceStatus {
+        DeviceStatus {
+            state: if self.rebooting {
+                "rebooting"
+            } else if self.frozen {
+                "frozen"
+            } else {
+                "ready"
+            },
+            registered: self.registered(),
+            reg_stat: self.reg_stat(),
+            rssi: self.rssi,
+            sim: if self.sim { "present" } else { "absent" },
+            frozen: self.frozen,
+            voice: self.voice,
+            echo: self.echo,
+            cmee: self.cmee,
+            creg_n: self.creg_n,
+            call: self.call.as_ref().map(|c| CallStatus {
+                number: c.number.clone(),
+                stat: c.stat,
+                audio: c.audio,
+                dtmf: c.dtmf.clone(),
+            }),
+            last_call: self.last_call.clone(),
+            counters: self.counters.clone(),
+        }
+    }
+}
