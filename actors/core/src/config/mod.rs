@@ -306,6 +306,7 @@ impl Config {
         ) {
             p.push(Problem::new("recovery.backoff_min_ms", e.to_string()));
         }
+        p.extend(self.sim.validate("sim"));
         p
     }
 

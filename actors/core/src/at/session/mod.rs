@@ -136,6 +136,8 @@ pub struct ModemSession {
     echo_expected: bool,
     rejecting: bool,
     ghost_strikes: u8,
+    /// The last command written, to recognise its echo.
+    last_sent: Option<String>,
     stats: SessionStats,
 }
 
@@ -165,6 +167,7 @@ impl ModemSession {
             echo_expected: true,
             rejecting: false,
             ghost_strikes: 0,
+            last_sent: None,
             stats: SessionStats::default(),
         }
     }
@@ -426,6 +429,7 @@ impl ModemSession {
             return;
         };
         let wire = next.cmd.wire();
+        self.last_sent = Some(wire.clone());
         let mut bytes = Vec::with_capacity(wire.len() + 1);
         bytes.extend_from_slice(wire.as_bytes());
         bytes.push(b'\r');
@@ -495,8 +499,14 @@ impl ModemSession {
                 self.stats.urcs += 1;
                 self.on_urc(now, urc);
             }
-            Frame::Echo(_) => {
-                if self.phase == Phase::Ready && !self.echo_expected {
+            Frame::Echo(line) => {
+                // Echo of the command just written, after ATE0: the modem lost its settings,
+                // so it restarted. Anything else that starts with "AT" is noise.
+                let is_echo = self
+                    .last_sent
+                    .as_deref()
+                    .is_some_and(|c| c.eq_ignore_ascii_case(&line));
+                if is_echo && self.phase == Phase::Ready && !self.echo_expected {
                     self.fail(now, Fault::Restarted);
                 }
             }

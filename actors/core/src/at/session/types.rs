@@ -338,7 +338,10 @@ impl CallEvent {
     /// The call this event is about.
     pub fn call(&self) -> CallId {
         match self {
-            Self::Dialing(c) | Self::Alerting(c) | Self::Answered(c) | Self::Ended { call: c, .. } => *c,
+            Self::Dialing(c)
+            | Self::Alerting(c)
+            | Self::Answered(c)
+            | Self::Ended { call: c, .. } => *c,
         }
     }
 }

@@ -86,6 +86,16 @@ fn echo_after_ready_means_the_modem_restarted() {
 }
 
 #[test]
+fn noise_that_starts_with_at_is_not_an_echo() {
+    let mut h = Harness::ready();
+    h.advance(Duration::from_secs(10));
+    h.expect_tx("AT");
+    h.feed("ATx\u{fffd}\r\nAT+CSQ\r\n\r\nOK\r\n");
+    assert!(h.take_events().is_empty());
+    assert!(h.s.is_ready());
+}
+
+#[test]
 fn incoming_calls_are_rejected() {
     let mut h = Harness::ready();
     h.feed("\r\nRING\r\n");
