@@ -1,1 +1,100 @@
-fn main() {}
+//! The `e173gw` command.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use e173gw::settings::{self, Settings};
+use e173gw_core::config::env::ProcessEnv;
+
+/// Exit status for a bad configuration (EX_USAGE).
+const EXIT_CONFIG: u8 = 64;
+
+/// SIP to GSM-modem call-routing gateway for Huawei E173-class dongles.
+#[derive(Parser, Debug)]
+#[command(name = "e173gw", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the gateway.
+    Run {
+        /// Configuration file (TOML). Every key can be overridden with E173GW_<SECTION>__<KEY>.
+        #[arg(
+            long,
+            short,
+            env = "E173GW_CONFIG",
+            default_value = "config/default.toml"
+        )]
+        config: PathBuf,
+    },
+    /// Check a configuration and its modem profiles; print every problem with its key.
+    CheckConfig {
+        /// Configuration file (TOML).
+        #[arg(
+            long,
+            short,
+            env = "E173GW_CONFIG",
+            default_value = "config/default.toml"
+        )]
+        config: PathBuf,
+    },
+    /// Run the pty modem simulator, or send it a command.
+    Sim(e173gw::sim_cmd::SimArgs),
+}
+
+fn load_or_report(path: &std::path::Path) -> Result<Settings, ExitCode> {
+    settings::load(path, &ProcessEnv).map_err(|problems| {
+        eprintln!("{}: {problems}", path.display());
+        ExitCode::from(EXIT_CONFIG)
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig { config } => match load_or_report(&config) {
+            Ok(s) => {
+                #[allow(clippy::print_stdout)]
+                {
+                    println!(
+                        "{}: ok ({} configured devices, discovery {:?}, {} profiles: {})",
+                        config.display(),
+                        s.config.modems.device.len(),
+                        s.config.modems.discovery.mode,
+                        s.profiles.len(),
+                        s.profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+                    );
+                }
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        },
+        Command::Run { config } => {
+            let s = match load_or_report(&config) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            e173gw::logging::init(&s.config.log);
+            let result = actix::System::new().block_on(e173gw::app::run(s));
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %anyhow::Error::from(e), "Gateway failed.");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Sim(args) => match e173gw::sim_cmd::run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("e173gw sim: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}

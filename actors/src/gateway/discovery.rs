@@ -58,8 +58,8 @@ fn tty_of(iface: &Path) -> Option<String> {
             return Some(name);
         }
         if name == "tty" {
-            let inner = fs::read_dir(e.path()).ok()?;
-            for i in inner.flatten() {
+            let mut inner = fs::read_dir(e.path()).ok()?;
+            if let Some(i) = inner.next().and_then(Result::ok) {
                 return Some(i.file_name().to_string_lossy().to_string());
             }
         }

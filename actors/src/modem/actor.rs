@@ -366,7 +366,7 @@ impl ModemActor {
                 }
             }
         }
-        let _ = call.events.do_send(ModemCallEvent {
+        call.events.do_send(ModemCallEvent {
             modem: self.spec.id.clone(),
             event: ev.clone(),
         });

@@ -140,7 +140,7 @@ impl Handler<Subscribe> for ModemActor {
     type Result = ();
 
     fn handle(&mut self, msg: Subscribe, _ctx: &mut Context<Self>) {
-        let _ = msg.0.do_send(ModemStatusChanged {
+        msg.0.do_send(ModemStatusChanged {
             status: self.status(),
         });
         self.watchers.push(msg.0);
@@ -173,7 +173,7 @@ impl Handler<AudioRx> for ModemActor {
         }
         if let Some(call) = &self.call {
             if let Some(sink) = &call.audio {
-                let _ = sink.do_send(AudioIn {
+                sink.do_send(AudioIn {
                     call: call.id,
                     pcm: msg.pcm,
                 });

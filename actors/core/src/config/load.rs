@@ -17,13 +17,30 @@ pub struct Loaded {
 /// Parses `text` (the contents of `source`, for messages), applies environment overrides,
 /// deserializes strictly and validates. Every problem found is returned, each naming its key.
 pub fn parse(text: &str, source: &str, env: &dyn EnvSource) -> Result<Loaded, Problems> {
+    match parse_partial(text, source, env) {
+        (Some(loaded), problems) if problems.is_empty() => Ok(loaded),
+        (_, problems) => Err(Problems(problems)),
+    }
+}
+
+/// Like [`parse`], but also returns the configuration when it has problems (with the bad
+/// keys at their defaults), so callers can go on checking what depends on it (profiles).
+/// `None` when the text is not TOML or a required key is missing.
+pub fn parse_partial(
+    text: &str,
+    source: &str,
+    env: &dyn EnvSource,
+) -> (Option<Loaded>, Vec<Problem>) {
     let mut root: Value = match toml::from_str::<toml::Table>(text) {
         Ok(t) => Value::Table(t),
         Err(e) => {
-            return Err(Problems(vec![Problem::new(
-                source,
-                format!("not valid TOML: {}", e.message().trim()),
-            )]));
+            return (
+                None,
+                vec![Problem::new(
+                    source,
+                    format!("not valid TOML: {}", e.message().trim()),
+                )],
+            );
         }
     };
     let (overrides, mut problems) = env::apply(&mut root, env);
@@ -31,10 +48,7 @@ pub fn parse(text: &str, source: &str, env: &dyn EnvSource) -> Result<Loaded, Pr
     if let Some(c) = &config {
         problems.extend(c.validate());
     }
-    match config {
-        Some(config) if problems.is_empty() => Ok(Loaded { config, overrides }),
-        _ => Err(Problems(problems)),
-    }
+    (config.map(|config| Loaded { config, overrides }), problems)
 }
 
 /// Deserializes into [`Config`]; on an error, records it, removes the offending key and

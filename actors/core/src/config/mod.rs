@@ -237,7 +237,10 @@ impl Config {
                 "at_suffix and audio_suffix must be non-empty and differ",
             ));
         }
-        if d.mode == DiscoveryMode::Glob && !d.at_glob.ends_with(&d.at_suffix) {
+        if d.mode == DiscoveryMode::Glob
+            && !d.at_glob.trim().is_empty()
+            && !d.at_glob.ends_with(&d.at_suffix)
+        {
             p.push(Problem::new(
                 "modems.discovery.at_glob",
                 format!("must end with at_suffix {:?}", d.at_suffix),

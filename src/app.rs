@@ -1,0 +1,152 @@
+//! Starting and stopping the gateway.
+
+use std::time::Duration;
+
+use actix::prelude::*;
+use tracing::{info, warn};
+
+use e173gw_actors::gateway::{DiscoverySpec, GatewaySpec, LocalGateway, Shutdown};
+use e173gw_actors::modem::{ModemSpec, PortPaths};
+use e173gw_actors::sim::{self, SimHandle};
+use e173gw_core::at::recovery::ExponentialBackoff;
+
+use crate::settings::Settings;
+
+/// Why the gateway could not start or run.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The in-process simulator failed to start.
+    #[error("simulator: {0}")]
+    Sim(#[from] sim::SimError),
+    /// A profile named by the config is not loaded (checked earlier; kept for safety).
+    #[error("profile {0:?} is not loaded")]
+    Profile(String),
+    /// Bad recovery settings (checked earlier; kept for safety).
+    #[error("recovery: {0}")]
+    Backoff(#[from] e173gw_core::at::recovery::InvalidBackoff),
+    /// Signal handlers could not be installed.
+    #[error("cannot install signal handlers: {0}")]
+    Signals(std::io::Error),
+}
+
+/// A running gateway.
+#[derive(Debug)]
+pub struct App {
+    /// This host's modems.
+    pub gateway: Addr<LocalGateway>,
+    /// The in-process simulator, when `sim.enabled`.
+    pub sim: Option<SimHandle>,
+}
+
+/// Builds the gateway's start-up spec from the settings.
+pub fn gateway_spec(s: &Settings) -> Result<GatewaySpec, AppError> {
+    let c = &s.config;
+    let backoff = ExponentialBackoff::try_new(
+        Duration::from_millis(c.recovery.backoff_min_ms),
+        Duration::from_millis(c.recovery.backoff_max_ms),
+    )?;
+    let mut modems = Vec::new();
+    for dev in c.modems.device.iter().filter(|d| d.enabled) {
+        let profile = s
+            .profile(dev.profile.as_deref())
+            .ok_or_else(|| AppError::Profile(dev.profile.clone().unwrap_or_default()))?;
+        let ports = match (&dev.at_port, &dev.audio_port) {
+            (Some(at), Some(audio)) => Some(PortPaths {
+                at: s.resolve(at),
+                audio: s.resolve(audio),
+            }),
+            _ => None,
+        };
+        modems.push(ModemSpec {
+            id: dev.id.clone(),
+            profile,
+            ports,
+            expect_imei: dev.imei.clone(),
+            backoff,
+        });
+    }
+    let d = &c.modems.discovery;
+    let at_glob = if d.at_glob.is_empty() {
+        String::new()
+    } else {
+        s.resolve(std::path::Path::new(&d.at_glob))
+            .to_string_lossy()
+            .into_owned()
+    };
+    let default_profile = s
+        .profile(None)
+        .ok_or_else(|| AppError::Profile(c.modems.default_profile.clone()))?;
+    Ok(GatewaySpec {
+        modems,
+        discovery: DiscoverySpec {
+            mode: d.mode,
+            at_glob,
+            at_suffix: d.at_suffix.clone(),
+            audio_suffix: d.audio_suffix.clone(),
+            sysfs_root: d.sysfs_root.clone(),
+            dev_dir: d.dev_dir.clone(),
+            interval: Duration::from_millis(d.scan_interval_ms),
+            adopt_unknown: d.adopt_unknown,
+        },
+        profiles: s.profiles.clone(),
+        default_profile,
+        backoff,
+    })
+}
+
+/// Starts the simulator (when enabled) and the gateway. Call inside an actix `System`.
+pub async fn start(s: &Settings) -> Result<App, AppError> {
+    let sim = if s.config.sim.enabled {
+        let handle = sim::start(&s.config.sim, &s.base_dir).await?;
+        info!(dir = %handle.dir().display(), modems = handle.modems().len(), "Modem simulator started.");
+        Some(handle)
+    } else {
+        None
+    };
+    let spec = gateway_spec(s)?;
+    let gateway = LocalGateway::new(spec).start();
+    Ok(App { gateway, sim })
+}
+
+/// Runs until SIGINT or SIGTERM, then hangs up calls in progress and stops.
+pub async fn run(s: Settings) -> Result<(), AppError> {
+    info!(
+        config = %s.path.display(),
+        devices = s.config.modems.device.len(),
+        discovery = ?s.config.modems.discovery.mode,
+        profiles = s.profiles.len(),
+        "Starting e173gw."
+    );
+    for o in &s.overrides {
+        info!(var = %o.var, key = %o.key, "Environment override applied.");
+    }
+    let app = start(&s).await?;
+    wait_for_signal().await?;
+    info!("Shutting down.");
+    if app
+        .gateway
+        .send(Shutdown {
+            grace: Duration::from_secs(3),
+        })
+        .await
+        .is_err()
+    {
+        warn!("Gateway stopped before shutdown.");
+    }
+    if let Some(sim) = app.sim {
+        sim.stop().await;
+    }
+    info!("Stopped.");
+    Ok(())
+}
+
+async fn wait_for_signal() -> Result<(), AppError> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).map_err(AppError::Signals)?;
+    let mut int = signal(SignalKind::interrupt()).map_err(AppError::Signals)?;
+    tokio::select! {
+        _ = term.recv() => info!(signal = "SIGTERM", "Signal received."),
+        _ = int.recv() => info!(signal = "SIGINT", "Signal received."),
+    }
+    Ok(())
+}

@@ -1,0 +1,177 @@
+//! Loading everything the gateway needs from disk, with every problem reported at once.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use e173gw_core::config::env::{Applied, EnvSource};
+use e173gw_core::config::profile::ModemProfile;
+use e173gw_core::config::{load, Config, Problem, Problems};
+
+/// A checked configuration with its profiles.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The configuration.
+    pub config: Config,
+    /// The file it came from.
+    pub path: PathBuf,
+    /// The directory relative paths in it are taken from.
+    pub base_dir: PathBuf,
+    /// Every profile found, by name.
+    pub profiles: BTreeMap<String, Arc<ModemProfile>>,
+    /// Environment overrides applied.
+    pub overrides: Vec<Applied>,
+}
+
+impl Settings {
+    /// A path from the config, made absolute against the config file's directory.
+    pub fn resolve(&self, p: &Path) -> PathBuf {
+        resolve(&self.base_dir, p)
+    }
+
+    /// The profile a device uses.
+    pub fn profile(&self, name: Option<&str>) -> Option<Arc<ModemProfile>> {
+        self.profiles
+            .get(name.unwrap_or(&self.config.modems.default_profile))
+            .cloned()
+    }
+}
+
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+/// Reads and checks `path`, the profiles it refers to and the environment overrides.
+pub fn load(path: &Path, env: &dyn EnvSource) -> Result<Settings, Problems> {
+    let shown = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Problems(vec![Problem::new(
+            &shown,
+            format!("cannot read the config file: {e}"),
+        )])
+    })?;
+    let base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let base_dir = if base_dir.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        base_dir
+    };
+    let (loaded, mut problems) = load::parse_partial(&text, &shown, env);
+    let Some(loaded) = loaded else {
+        return Err(Problems(problems));
+    };
+    let config = loaded.config;
+    let profiles_dir = resolve(&base_dir, &config.modems.profiles_dir);
+    let profiles = load_profiles(&profiles_dir, &mut problems);
+    for (key, name) in config.profile_refs() {
+        if !profiles.contains_key(&name) {
+            problems.push(Problem::new(
+                key,
+                format!("no profile {name:?} in {}", profiles_dir.display()),
+            ));
+        }
+    }
+    if let Err(e) = tracing_subscriber::EnvFilter::try_new(&config.log.level) {
+        problems.push(Problem::new(
+            "log.level",
+            format!("not a valid filter: {e}"),
+        ));
+    }
+    if problems.is_empty() {
+        Ok(Settings {
+            config,
+            path: path.to_path_buf(),
+            base_dir,
+            profiles,
+            overrides: loaded.overrides,
+        })
+    } else {
+        Err(Problems(problems))
+    }
+}
+
+fn load_profiles(dir: &Path, problems: &mut Vec<Problem>) -> BTreeMap<String, Arc<ModemProfile>> {
+    let mut out = BTreeMap::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            problems.push(Problem::new(
+                "modems.profiles_dir",
+                format!("cannot read {}: {e}", dir.display()),
+            ));
+            return out;
+        }
+    };
+    let mut files: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+        .collect();
+    files.sort();
+    for file in files {
+        let Some(name) = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .map(str::to_string)
+        else {
+            continue;
+        };
+        match std::fs::read_to_string(&file) {
+            Ok(text) => match ModemProfile::parse(&text, &name) {
+                Ok(p) => {
+                    out.insert(name, Arc::new(p));
+                }
+                Err(Problems(p)) => problems.extend(p),
+            },
+            Err(e) => problems.push(Problem::new(
+                format!("profile {name}"),
+                format!("cannot read {}: {e}", file.display()),
+            )),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    #[test]
+    fn shipped_configs_load() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for f in [
+            "config/default.toml",
+            "config/demo.toml",
+            "config/production.example.toml",
+        ] {
+            let s = load(&root.join(f), &env()).unwrap_or_else(|e| panic!("{f}: {e}"));
+            assert!(s.profiles.contains_key("e173"), "{f}");
+        }
+    }
+
+    #[test]
+    fn missing_file_and_profile_are_reported() {
+        let err = load(Path::new("/nonexistent/gw.toml"), &env()).unwrap_err();
+        assert_eq!(err.0[0].key, "/nonexistent/gw.toml");
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("gw.toml");
+        std::fs::create_dir(dir.path().join("profiles")).unwrap();
+        std::fs::write(
+            &cfg,
+            "[log]\nlevel = \"info,[\"\n[modems]\nprofiles_dir = \"profiles\"\ndefault_profile = \"nope\"\n",
+        )
+        .unwrap();
+        let err = load(&cfg, &env()).unwrap_err();
+        let keys: Vec<_> = err.0.iter().map(|p| p.key.as_str()).collect();
+        assert!(keys.contains(&"modems.default_profile"), "{err}");
+        assert!(keys.contains(&"log.level"), "{err}");
+    }
+}
