@@ -56,6 +56,25 @@ pub(crate) fn parse_control(line: &str) -> Result<ControlCmd, String> {
             _ => Err("usage: status [modem]".into()),
         };
     }
+    const VERBS: [&str; 11] = [
+        "unplug",
+        "replug",
+        "freeze",
+        "thaw",
+        "garbage",
+        "sim-remove",
+        "sim-insert",
+        "signal",
+        "reboot",
+        "hangup",
+        "status",
+    ];
+    if !VERBS.contains(&verb) {
+        return Err(format!(
+            "unknown command {verb:?}; one of {}",
+            VERBS.join(", ")
+        ));
+    }
     let usage = |u: &str| Err(format!("usage: {u}"));
     let Some((&m, rest)) = args.split_first() else {
         return usage(&format!("{verb} <modem> ..."));
@@ -376,6 +395,12 @@ mod tests {
             "status a b",
         ] {
             assert!(parse_control(bad).is_err(), "{bad:?} should fail");
+        }
+        for bad in ["explode", "explode m"] {
+            assert!(
+                parse_control(bad).is_err_and(|e| e.starts_with("unknown command")),
+                "{bad}"
+            );
         }
     }
 }
