@@ -415,3 +415,45 @@ async fn sixty_four_idle_modems_use_almost_no_cpu() {
     assert!(used < 40, "{used} ms of CPU in 4 s");
     sim.stop().await;
 }
+
+fn shipped(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../config")
+        .join(name)
+}
+
+#[test]
+fn shipped_scenarios_are_valid() {
+    let names: Vec<String> = (0..4).map(|i| format!("modem{i}")).collect();
+    for file in ["scenario-demo.toml", "scenario-test.toml"] {
+        let text = std::fs::read_to_string(shipped(file)).expect("scenario file");
+        let sc: e173gw_core::config::sim::Scenario = toml::from_str(&text).expect(file);
+        assert_eq!(sc.validate("", &names), vec![], "{file}");
+        assert!(!sc.rule.is_empty());
+    }
+}
+
+#[actix::test]
+async fn test_scenario_makes_modems_faulty() {
+    let (_dir, sim) = start_with(4, None, |c| {
+        c.scenario = Some(shipped("scenario-test.toml"))
+    })
+    .await;
+    let m = sim.modems();
+    let mut m0 = open(&m[0].at);
+    cmd(&mut m0, "ATE0", "\r\nOK\r\n").await;
+    let out = cmd(&mut m0, "ATD101;", "^CEND:1,0,104,17\r\n").await;
+    assert!(out.contains("^CONF:1"), "{out:?}");
+    let out = cmd(&mut m0, "ATD106;", "^CEND:1,0,101\r\n").await;
+    assert!(out.contains("^ORIG:1,0"), "{out:?}");
+    let mut m1 = open(&m[1].at);
+    cmd(&mut m1, "ATE0", "\r\nOK\r\n").await;
+    cmd(&mut m1, "ATD100;", "\r\nERROR\r\n").await;
+    let mut m2 = open(&m[2].at);
+    cmd(&mut m2, "ATE0", "\r\nOK\r\n").await;
+    cmd(&mut m2, "AT+CIMI", "\r\nERROR\r\n").await;
+    let mut m3 = open(&m[3].at);
+    cmd(&mut m3, "ATE0", "\r\nOK\r\n").await;
+    cmd(&mut m3, "AT^CVOICE?", "\r\nERROR\r\n").await;
+    sim.stop().await;
+}
