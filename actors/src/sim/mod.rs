@@ -8,12 +8,16 @@
 //!
 //! # Layout
 //!
-//! - [`device`](self) (private): the pure device model: host bytes and time in, device
-//!   bytes, call events and the next deadline out. All AT behaviour lives there.
+//! - `device`: the pure device model: host bytes and time in, device bytes, call events
+//!   and the next deadline out. All AT behaviour lives there, with table-driven tests.
 //! - `tone`: the identifying sine tone and the Goertzel measurement of host audio.
 //! - `pty`: pty pairs (raw slave kept open, non-blocking master) and atomic links.
 //! - `modem`: the actor of one modem: pty IO around the device.
-//! - `control`: the control socket, its command parser, and the client [`control`].
+//! - `control`: the control socket, its command parser, and the client [`control()`].
+//!
+//! Public API: [`start`] → [`SimHandle`] (`dir`, `modems`, `stop`), [`control()`] and
+//! [`SimError`]. Configuration is [`SimConfig`] (`[sim]`) plus an optional scenario file
+//! ([`e173gw_core::config::sim::Scenario`]).
 
 mod control;
 mod device;
