@@ -104,6 +104,7 @@ async fn init_learns_identity_from_the_device() {
         Some(RegState::Home)
     );
     assert_eq!(s.session.operator.numeric.as_deref(), Some("72402"));
+    assert_eq!(s.session.sim_plmn.as_deref(), Some("72402"));
     assert!(s.session.operator.name.is_some());
     assert!(s.session.signal.and_then(|x| x.dbm()).is_some());
     assert_eq!(s.session.voice.map(|v| v.frame_bytes()), Some(320));
@@ -425,5 +426,41 @@ async fn operator_commands_and_resets() {
     let s = wait_available(&modem).await;
     assert_eq!(s.resets, 2);
     assert_eq!(s.session.call, None::<CallPhase>);
+    sim.stop().await;
+}
+
+#[actix::test]
+async fn drain_hangs_up_the_call_on_the_device_before_closing() {
+    let (dir, sim) = start_sim(1, None).await;
+    let modem = modem_on(&info(&sim, "modem0"));
+    wait_available(&modem).await;
+    let mut caller = Caller::new();
+    let call = dial(&modem, &caller, "400").await;
+    loop {
+        if caller.next(secs(5)).await == CallEvent::Answered(call) {
+            break;
+        }
+    }
+    modem
+        .send(e173gw_actors::modem::Drain { grace: secs(2) })
+        .await
+        .expect("drained");
+    assert_eq!(end_of(&caller.ended(secs(1)).await).0, EndKind::LocalHangup);
+    // The simulated device itself no longer has a call: it got AT+CHUP, not just a closed tty.
+    let st = sim::control(dir.path(), "status modem0")
+        .await
+        .expect("status");
+    let m = &st["modems"][0];
+    assert!(m["call"].is_null(), "device still has a call: {m}");
+    assert!(
+        m.get("call").is_some(),
+        "status reports the call field: {m}"
+    );
+    assert_eq!(m["last_call"]["number"].as_str(), Some("400"), "{m}");
+    assert_eq!(
+        m["last_call"]["outcome"].as_str(),
+        Some("local_hangup"),
+        "{m}"
+    );
     sim.stop().await;
 }

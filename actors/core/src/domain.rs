@@ -152,6 +152,28 @@ impl Imsi {
     pub fn mcc(&self) -> &str {
         &self.0[..3]
     }
+
+    /// The SIM's home network (MCC+MNC). The IMSI does not say how long its MNC is:
+    /// when the registered network's MCC+MNC (`network`) starts the IMSI, that is it;
+    /// otherwise the MNC has 3 digits in the countries that use 3-digit MNCs and 2 elsewhere.
+    pub fn home_plmn(&self, network: Option<&str>) -> &str {
+        if let Some(n) = network {
+            if (5..=6).contains(&n.len()) && self.0.starts_with(n) {
+                return &self.0[..n.len()];
+            }
+        }
+        const THREE_DIGIT_MNC: &[&str] = &[
+            "302", "310", "311", "312", "313", "314", "315", "316", "334", "338", "342", "344",
+            "346", "348", "352", "354", "356", "358", "360", "365", "366", "376", "405", "708",
+            "722", "732", "750",
+        ];
+        let len = if THREE_DIGIT_MNC.contains(&self.mcc()) {
+            6
+        } else {
+            5
+        };
+        &self.0[..len.min(self.0.len())]
+    }
 }
 
 impl Iccid {
@@ -288,5 +310,25 @@ mod tests {
     #[test]
     fn imsi_mcc() {
         assert_eq!(Imsi::parse("250011234567890").unwrap().mcc(), "250");
+    }
+
+    #[test]
+    fn home_plmn_table() {
+        let cases = [
+            ("724021234567890", None, "72402"),
+            ("724021234567890", Some("72402"), "72402"),
+            ("724021234567890", Some("72405"), "72402"),
+            ("310260123456789", None, "310260"),
+            ("310260123456789", Some("31026"), "31026"),
+            ("722341234567890", None, "722341"),
+            ("23415123456", Some("x"), "23415"),
+        ];
+        for (imsi, net, want) in cases {
+            assert_eq!(
+                Imsi::parse(imsi).unwrap().home_plmn(net),
+                want,
+                "{imsi} {net:?}"
+            );
+        }
     }
 }

@@ -377,6 +377,11 @@ impl ModemSession {
             signal: self.signal,
             registration: self.registration.clone(),
             operator: self.operator.clone(),
+            sim_plmn: self
+                .identity
+                .imsi
+                .as_ref()
+                .map(|i| i.home_plmn(self.operator.numeric.as_deref()).to_string()),
             voice: match &self.voice {
                 Voice::Yes(v) => Some(*v),
                 Voice::Unknown | Voice::No => None,

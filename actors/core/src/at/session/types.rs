@@ -322,8 +322,11 @@ pub struct ModemSnapshot {
     pub signal: Option<Signal>,
     /// Last registration.
     pub registration: Option<Registration>,
-    /// Last operator.
+    /// Last operator of the network the modem is registered on.
     pub operator: OperatorInfo,
+    /// The SIM's home network (MCC+MNC, from the IMSI), which may differ from the
+    /// network's when roaming.
+    pub sim_plmn: Option<String>,
     /// Voice format (`None`: not known, or no voice).
     pub voice: Option<VoiceFormat>,
     /// Current call phase.

@@ -71,6 +71,7 @@ fn numeric_and_named_operator_are_both_kept() {
     let op = h.s.snapshot().operator;
     assert_eq!(op.numeric.as_deref(), Some("72402"));
     assert_eq!(op.name.as_deref(), Some("TIM BR"));
+    assert_eq!(h.s.snapshot().sim_plmn.as_deref(), Some("72402"));
 }
 
 #[test]
