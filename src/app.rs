@@ -97,9 +97,7 @@ pub fn gateway_spec(s: &Settings) -> Result<GatewaySpec, AppError> {
 /// Starts the simulator (when enabled) and the gateway. Call inside an actix `System`.
 pub async fn start(s: &Settings) -> Result<App, AppError> {
     let sim = if s.config.sim.enabled {
-        let handle = sim::start(&s.config.sim, &s.base_dir).await?;
-        info!(dir = %handle.dir().display(), modems = handle.modems().len(), "Modem simulator started.");
-        Some(handle)
+        Some(sim::start(&s.config.sim, &s.base_dir).await?)
     } else {
         None
     };

@@ -1,5 +1,7 @@
 //! Log output: human-readable or one JSON object per line, filtered by `log.level`.
 
+use std::io::IsTerminal;
+
 use e173gw_core::config::{LogConfig, LogFormat};
 use tracing_subscriber::EnvFilter;
 

@@ -120,7 +120,7 @@ conf_ms = 100
     assert!(
         ready
             .iter()
-            .all(|l| l.contains("\"imei\":\"") && l.contains("\"available\":\"Ok(())\"")),
+            .all(|l| l.contains("\"imei\":\"") && l.contains("\"available\":true")),
         "{ready:#?}"
     );
     let (status, log) = gw.terminate(Duration::from_secs(10));

@@ -287,7 +287,9 @@ impl ModemActor {
                     imei = %snap.identity.imei.as_ref().map(|i| i.as_str()).unwrap_or("-"),
                     imsi = %snap.identity.imsi.as_ref().map(|i| i.as_str()).unwrap_or("-"),
                     operator = %snap.operator.name.as_deref().unwrap_or("-"),
-                    available = ?snap.available,
+                    sim_plmn = %snap.sim_plmn.as_deref().unwrap_or("-"),
+                    available = snap.available.is_ok(),
+                    unavailable = ?snap.available.as_ref().err(),
                     "Modem ready."
                 );
             }
