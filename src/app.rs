@@ -5,7 +5,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use tracing::{info, warn};
 
-use e173gw_actors::gateway::{DiscoverySpec, GatewaySpec, LocalGateway, Shutdown};
+use e173gw_actors::gateway::{GatewaySpec, LocalGateway, Shutdown};
 use e173gw_actors::modem::{ModemSpec, PortPaths};
 use e173gw_actors::sim::{self, SimHandle};
 use e173gw_core::at::recovery::ExponentialBackoff;
@@ -65,29 +65,19 @@ pub fn gateway_spec(s: &Settings) -> Result<GatewaySpec, AppError> {
             backoff,
         });
     }
-    let d = &c.modems.discovery;
-    let at_glob = if d.at_glob.is_empty() {
-        String::new()
-    } else {
-        s.resolve(std::path::Path::new(&d.at_glob))
+    let mut discovery = c.modems.discovery.clone();
+    if !discovery.at_glob.is_empty() {
+        discovery.at_glob = s
+            .resolve(std::path::Path::new(&discovery.at_glob))
             .to_string_lossy()
-            .into_owned()
-    };
+            .into_owned();
+    }
     let default_profile = s
         .profile(None)
         .ok_or_else(|| AppError::Profile(c.modems.default_profile.clone()))?;
     Ok(GatewaySpec {
         modems,
-        discovery: DiscoverySpec {
-            mode: d.mode,
-            at_glob,
-            at_suffix: d.at_suffix.clone(),
-            audio_suffix: d.audio_suffix.clone(),
-            sysfs_root: d.sysfs_root.clone(),
-            dev_dir: d.dev_dir.clone(),
-            interval: Duration::from_millis(d.scan_interval_ms),
-            adopt_unknown: d.adopt_unknown,
-        },
+        discovery,
         profiles: s.profiles.clone(),
         default_profile,
         backoff,

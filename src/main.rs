@@ -22,29 +22,23 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Run the gateway.
-    Run {
-        /// Configuration file (TOML). Every key can be overridden with E173GW_<SECTION>__<KEY>.
-        #[arg(
-            long,
-            short,
-            env = "E173GW_CONFIG",
-            default_value = "config/default.toml"
-        )]
-        config: PathBuf,
-    },
+    Run(ConfigArg),
     /// Check a configuration and its modem profiles; print every problem with its key.
-    CheckConfig {
-        /// Configuration file (TOML).
-        #[arg(
-            long,
-            short,
-            env = "E173GW_CONFIG",
-            default_value = "config/default.toml"
-        )]
-        config: PathBuf,
-    },
+    CheckConfig(ConfigArg),
     /// Run the pty modem simulator, or send it a command.
     Sim(e173gw::sim_cmd::SimArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ConfigArg {
+    /// Configuration file (TOML). Every key can be overridden with E173GW_<SECTION>__<KEY>.
+    #[arg(
+        long,
+        short,
+        env = "E173GW_CONFIG",
+        default_value = "config/default.toml"
+    )]
+    config: PathBuf,
 }
 
 fn load_or_report(path: &std::path::Path) -> Result<Settings, ExitCode> {
@@ -57,7 +51,7 @@ fn load_or_report(path: &std::path::Path) -> Result<Settings, ExitCode> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::CheckConfig { config } => match load_or_report(&config) {
+        Command::CheckConfig(ConfigArg { config }) => match load_or_report(&config) {
             Ok(s) => {
                 #[allow(clippy::print_stdout)]
                 {
@@ -74,7 +68,7 @@ fn main() -> ExitCode {
             }
             Err(code) => code,
         },
-        Command::Run { config } => {
+        Command::Run(ConfigArg { config }) => {
             let s = match load_or_report(&config) {
                 Ok(s) => s,
                 Err(code) => return code,

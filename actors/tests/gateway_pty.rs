@@ -8,10 +8,10 @@ use std::time::Duration;
 
 use actix::prelude::*;
 
-use e173gw_actors::gateway::{DiscoverySpec, GatewaySpec, ListModems, LocalGateway, Shutdown};
+use e173gw_actors::gateway::{GatewaySpec, ListModems, LocalGateway, Shutdown};
 use e173gw_actors::modem::{LinkState, ModemStatus};
 use e173gw_actors::sim;
-use e173gw_core::config::DiscoveryMode;
+use e173gw_core::config::{DiscoveryConfig, DiscoveryMode};
 use support::*;
 
 fn gateway_for(dir: &std::path::Path, adopt: bool) -> GatewaySpec {
@@ -20,15 +20,12 @@ fn gateway_for(dir: &std::path::Path, adopt: bool) -> GatewaySpec {
     profiles.insert("e173".to_string(), profile.clone());
     GatewaySpec {
         modems: Vec::new(),
-        discovery: DiscoverySpec {
+        discovery: DiscoveryConfig {
             mode: DiscoveryMode::Glob,
             at_glob: format!("{}/*.at", dir.display()),
-            at_suffix: ".at".into(),
-            audio_suffix: ".audio".into(),
-            sysfs_root: "/nonexistent".into(),
-            dev_dir: "/dev".into(),
-            interval: Duration::from_millis(300),
+            scan_interval_ms: 300,
             adopt_unknown: adopt,
+            ..DiscoveryConfig::default()
         },
         profiles,
         default_profile: profile,

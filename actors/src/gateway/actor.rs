@@ -10,7 +10,7 @@ use tracing::{debug, info, warn};
 
 use e173gw_core::at::recovery::ExponentialBackoff;
 use e173gw_core::config::profile::ModemProfile;
-use e173gw_core::config::DiscoveryMode;
+use e173gw_core::config::{DiscoveryConfig, DiscoveryMode};
 use e173gw_core::domain::{Imei, ModemId};
 
 use super::discovery::{self, Candidate};
@@ -19,34 +19,13 @@ use crate::modem::{
     AttachPorts, LinkState, ModemActor, ModemSpec, ModemStatus, ModemStatusChanged, Subscribe,
 };
 
-/// How devices are found.
-#[derive(Debug, Clone)]
-pub struct DiscoverySpec {
-    /// Off, glob or sysfs.
-    pub mode: DiscoveryMode,
-    /// Glob of AT ports.
-    pub at_glob: String,
-    /// AT port suffix.
-    pub at_suffix: String,
-    /// Audio port suffix.
-    pub audio_suffix: String,
-    /// Sysfs root.
-    pub sysfs_root: PathBuf,
-    /// Device node directory.
-    pub dev_dir: PathBuf,
-    /// Rescan period.
-    pub interval: Duration,
-    /// Adopt devices no config entry names.
-    pub adopt_unknown: bool,
-}
-
 /// What the gateway is started with.
 #[derive(Debug, Clone)]
 pub struct GatewaySpec {
     /// Configured modems.
     pub modems: Vec<ModemSpec>,
-    /// Discovery.
-    pub discovery: DiscoverySpec,
+    /// Discovery, with `at_glob` already absolute.
+    pub discovery: DiscoveryConfig,
     /// Profiles by name.
     pub profiles: BTreeMap<String, Arc<ModemProfile>>,
     /// Profile for adopted devices that match no USB id.
@@ -240,7 +219,8 @@ impl Actor for LocalGateway {
         }
         if self.spec.discovery.mode != DiscoveryMode::Off {
             self.scan(ctx);
-            ctx.run_interval(self.spec.discovery.interval, |act, ctx| act.scan(ctx));
+            let every = Duration::from_millis(self.spec.discovery.scan_interval_ms);
+            ctx.run_interval(every, |act, ctx| act.scan(ctx));
         }
         ctx.run_interval(Duration::from_secs(60), |act, _| act.log_summary());
     }

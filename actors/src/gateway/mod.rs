@@ -7,5 +7,5 @@ mod actor;
 pub mod discovery;
 mod probe;
 
-pub use actor::{DiscoverySpec, GatewaySpec, ListModems, LocalGateway, ScanNow, Shutdown};
+pub use actor::{GatewaySpec, ListModems, LocalGateway, ScanNow, Shutdown};
 pub use probe::{probe_imei, ProbeError};
