@@ -9,6 +9,8 @@
 //! - [`at`]: the AT layer of Huawei E173-class modems: the byte-stream decoder
 //!   ([`at::codec`]), typed commands ([`at::command`]), parsed responses and URCs
 //!   ([`at::response`], [`at::urc`]) and the sans-IO modem session ([`at::session`]).
+//! - [`sip`]: SIP messages behind one module, framing, RFC 3261 checks, builders, the
+//!   Q.850 table.
 //! - [`config`]: serde-typed configuration with defaults, environment overrides and a
 //!   validation pass that names every bad key; modem profiles.
 //!
@@ -19,3 +21,4 @@
 pub mod at;
 pub mod config;
 pub mod domain;
+pub mod sip;

@@ -1,0 +1,70 @@
+//! SIP for e173gw.
+//!
+//! Message types come from the maintained continuation of `rsip` (`rsipstack::sip`) and
+//! are re-exported here: nothing outside this module names that crate, so it can be
+//! replaced behind this module. What the parser does not do is added here:
+//!
+//! - [`framing`]: Content-Length framing for datagrams and TCP streams, size limits;
+//! - [`inbound`]: every check of RFC 3261 §8.2 that ends in 400, 405, 415, 416, 420, 482,
+//!   483, 501 or 513, and the response to send; unaddressable garbage is dropped;
+//! - [`headers`]: reading Via, tags, CSeq, URIs and friends;
+//! - [`build`]: responses and headers;
+//! - [`q850`]: how a GSM call's end becomes a SIP status (RFC 3398), and a `Reason` header;
+//! - [`raw`]: tolerant scanning of bytes the parser rejects.
+
+pub mod build;
+pub mod framing;
+pub mod headers;
+pub mod inbound;
+pub mod q850;
+pub mod raw;
+
+use std::fmt;
+use std::net::SocketAddr;
+
+pub use rsipstack::sip::{Header, Headers, Method, Request, Response, SipMessage, StatusCode, Uri, Version};
+
+/// How a message travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Transport {
+    /// UDP datagrams (unreliable: transactions retransmit).
+    Udp,
+    /// A TCP connection (reliable).
+    Tcp,
+}
+
+impl Transport {
+    /// Whether the transport retransmits by itself.
+    pub fn is_reliable(self) -> bool {
+        matches!(self, Self::Tcp)
+    }
+
+    /// The Via token.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Udp => "UDP",
+            Self::Tcp => "TCP",
+        }
+    }
+}
+
+impl fmt::Display for Transport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The other end of a message: address and transport.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Peer {
+    /// Source or destination address.
+    pub addr: SocketAddr,
+    /// Transport.
+    pub transport: Transport,
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.transport)
+    }
+}
