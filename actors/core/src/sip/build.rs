@@ -27,7 +27,9 @@ pub fn response(req: &Request, code: u16, to_tag: Option<&str>) -> Response {
     let mut h = Headers::default();
     for x in req.headers.iter() {
         match x {
-            Header::Via(_) | Header::From(_) | Header::CallId(_) | Header::CSeq(_) => h.push(x.clone()),
+            Header::Via(_) | Header::From(_) | Header::CallId(_) | Header::CSeq(_) => {
+                h.push(x.clone())
+            }
             Header::To(to) => {
                 let tag = if code == 100 { None } else { to_tag };
                 h.push(header("To", with_tag(to.value(), tag)));
@@ -39,12 +41,20 @@ pub fn response(req: &Request, code: u16, to_tag: Option<&str>) -> Response {
     }
     h.push(header("Server", PRODUCT));
     h.push(header("Content-Length", "0"));
-    Response { status_code: StatusCode::from(code), version: Version::V2, headers: h, body: Vec::new(), wire_reason: None }
+    Response {
+        status_code: StatusCode::from(code),
+        version: Version::V2,
+        headers: h,
+        body: Vec::new(),
+        wire_reason: None,
+    }
 }
 
 /// Sets the body and its `Content-Type`, fixing `Content-Length`.
 pub fn set_body(headers: &mut Headers, body_slot: &mut Vec<u8>, content_type: &str, body: Vec<u8>) {
-    headers.0.retain(|h| !matches!(h, Header::ContentLength(_) | Header::ContentType(_)));
+    headers
+        .0
+        .retain(|h| !matches!(h, Header::ContentLength(_) | Header::ContentType(_)));
     headers.push(header("Content-Type", content_type));
     headers.push(header("Content-Length", body.len().to_string()));
     *body_slot = body;
@@ -91,7 +101,10 @@ mod tests {
         assert_eq!(r.status_code.code(), 180);
         assert_eq!(headers::to_tag(&r.headers), Some("t1"));
         assert_eq!(headers::all_vias(&r.headers).len(), 2);
-        assert_eq!(headers::record_route(&r.headers), vec!["<sip:p;lr>".to_string()]);
+        assert_eq!(
+            headers::record_route(&r.headers),
+            vec!["<sip:p;lr>".to_string()]
+        );
         let trying = response(&req, 100, Some("t1"));
         assert_eq!(headers::to_tag(&trying.headers), None);
         assert!(headers::record_route(&response(&req, 486, Some("t1")).headers).is_empty());
@@ -103,10 +116,17 @@ mod tests {
     #[test]
     fn raw_responses_need_the_addressing_headers() {
         let head = RawHead::scan(b"INVITE sip:x SIP/2.0\r\nv: SIP/2.0/UDP a;branch=z9hG4bK1\r\nf: <sip:a@b>;tag=1\r\nt: <sip:x>\r\ni: c\r\nCSeq: 1 INVITE");
-        let out = String::from_utf8(raw_response(&head, 400, "Bad\r\nRequest", "zz").expect("addressable")).expect("utf8");
-        assert!(out.starts_with("SIP/2.0 400 BadRequest\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\n"), "{out}");
+        let out = String::from_utf8(
+            raw_response(&head, 400, "Bad\r\nRequest", "zz").expect("addressable"),
+        )
+        .expect("utf8");
+        assert!(
+            out.starts_with("SIP/2.0 400 BadRequest\r\nVia: SIP/2.0/UDP a;branch=z9hG4bK1\r\n"),
+            "{out}"
+        );
         assert!(out.contains("To: <sip:x>;tag=zz\r\n"));
-        let no_via = RawHead::scan(b"INVITE sip:x SIP/2.0\r\nf: a\r\nt: b\r\ni: c\r\nCSeq: 1 INVITE");
+        let no_via =
+            RawHead::scan(b"INVITE sip:x SIP/2.0\r\nf: a\r\nt: b\r\ni: c\r\nCSeq: 1 INVITE");
         assert_eq!(raw_response(&no_via, 400, "Bad", "zz"), None);
     }
 }

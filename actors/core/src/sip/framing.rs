@@ -16,7 +16,11 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Self { max_message: 65_535, max_headers: 16 * 1024, max_body: 32 * 1024 }
+        Self {
+            max_message: 65_535,
+            max_headers: 16 * 1024,
+            max_body: 32 * 1024,
+        }
     }
 }
 
@@ -52,7 +56,10 @@ pub enum FrameError {
 fn content_length(head: &RawHead) -> Result<Option<usize>, FrameError> {
     let mut found: Option<usize> = None;
     for v in head.values("Content-Length") {
-        let n: usize = v.trim().parse().map_err(|_| FrameError::BadContentLength(v.to_string()))?;
+        let n: usize = v
+            .trim()
+            .parse()
+            .map_err(|_| FrameError::BadContentLength(v.to_string()))?;
         if found.is_some_and(|f| f != n) {
             return Err(FrameError::BadContentLength("two different values".into()));
         }
@@ -80,7 +87,10 @@ pub fn frame_datagram<'a>(buf: &'a [u8], limits: &Limits) -> Result<&'a [u8], Fr
     let available = buf.len() - body_start;
     match content_length(&head)? {
         Some(n) if n > limits.max_body => Err(FrameError::TooLarge(body_start + n)),
-        Some(n) if n > available => Err(FrameError::Truncated { declared: n, got: available }),
+        Some(n) if n > available => Err(FrameError::Truncated {
+            declared: n,
+            got: available,
+        }),
         Some(n) => Ok(&buf[..body_start + n]),
         None if available > limits.max_body => Err(FrameError::TooLarge(buf.len())),
         None => Ok(buf),
@@ -98,7 +108,10 @@ pub struct StreamFramer {
 impl StreamFramer {
     /// A framer with these limits.
     pub fn new(limits: Limits) -> Self {
-        Self { buf: Vec::new(), limits }
+        Self {
+            buf: Vec::new(),
+            limits,
+        }
     }
 
     /// Appends bytes read from the connection.
@@ -113,7 +126,11 @@ impl StreamFramer {
 
     /// The next whole message, `Ok(None)` when more bytes are needed.
     pub fn next_message(&mut self) -> Result<Option<Vec<u8>>, FrameError> {
-        let skip = self.buf.iter().take_while(|b| **b == b'\r' || **b == b'\n').count();
+        let skip = self
+            .buf
+            .iter()
+            .take_while(|b| **b == b'\r' || **b == b'\n')
+            .count();
         if skip > 0 {
             self.buf.drain(..skip);
         }
@@ -152,22 +169,46 @@ mod tests {
     fn datagram_cases() {
         let l = Limits::default();
         let ok = format!("{HEAD}Content-Length: 4\r\n\r\nbodyEXTRA");
-        assert_eq!(frame_datagram(ok.as_bytes(), &l).unwrap(), format!("{HEAD}Content-Length: 4\r\n\r\nbody").as_bytes());
+        assert_eq!(
+            frame_datagram(ok.as_bytes(), &l).unwrap(),
+            format!("{HEAD}Content-Length: 4\r\n\r\nbody").as_bytes()
+        );
         let compact = format!("{HEAD}l: 2\r\n\r\nab");
         assert!(frame_datagram(compact.as_bytes(), &l).is_ok());
         let no_cl = format!("{HEAD}\r\nv=0");
-        assert_eq!(frame_datagram(no_cl.as_bytes(), &l).unwrap().len(), no_cl.len());
+        assert_eq!(
+            frame_datagram(no_cl.as_bytes(), &l).unwrap().len(),
+            no_cl.len()
+        );
         let short = format!("{HEAD}Content-Length: 10\r\n\r\nab");
-        assert_eq!(frame_datagram(short.as_bytes(), &l), Err(FrameError::Truncated { declared: 10, got: 2 }));
+        assert_eq!(
+            frame_datagram(short.as_bytes(), &l),
+            Err(FrameError::Truncated {
+                declared: 10,
+                got: 2
+            })
+        );
         let bad = format!("{HEAD}Content-Length: x\r\n\r\n");
-        assert!(matches!(frame_datagram(bad.as_bytes(), &l), Err(FrameError::BadContentLength(_))));
+        assert!(matches!(
+            frame_datagram(bad.as_bytes(), &l),
+            Err(FrameError::BadContentLength(_))
+        ));
         let twice = format!("{HEAD}Content-Length: 1\r\nl: 2\r\n\r\nab");
-        assert!(matches!(frame_datagram(twice.as_bytes(), &l), Err(FrameError::BadContentLength(_))));
-        assert_eq!(frame_datagram(HEAD.as_bytes(), &l), Err(FrameError::NoHeaderEnd));
+        assert!(matches!(
+            frame_datagram(twice.as_bytes(), &l),
+            Err(FrameError::BadContentLength(_))
+        ));
+        assert_eq!(
+            frame_datagram(HEAD.as_bytes(), &l),
+            Err(FrameError::NoHeaderEnd)
+        );
         let big = vec![b'a'; 70_000];
         assert_eq!(frame_datagram(&big, &l), Err(FrameError::TooLarge(70_000)));
         let huge_head = format!("{HEAD}X: {}\r\n\r\n", "a".repeat(20_000));
-        assert!(matches!(frame_datagram(huge_head.as_bytes(), &l), Err(FrameError::HeadersTooLarge(_))));
+        assert!(matches!(
+            frame_datagram(huge_head.as_bytes(), &l),
+            Err(FrameError::HeadersTooLarge(_))
+        ));
     }
 
     #[test]
@@ -194,6 +235,9 @@ mod tests {
         assert_eq!(f.next_message(), Err(FrameError::MissingContentLength));
         let mut f = StreamFramer::new(Limits::default());
         f.push(&vec![b'x'; 20_000]);
-        assert!(matches!(f.next_message(), Err(FrameError::HeadersTooLarge(_))));
+        assert!(matches!(
+            f.next_message(),
+            Err(FrameError::HeadersTooLarge(_))
+        ));
     }
 }

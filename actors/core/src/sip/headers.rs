@@ -67,9 +67,18 @@ pub fn parse_via(entry: &str) -> Option<Via> {
         return None;
     }
     let (host, port) = split_host_port(sent_by.trim())?;
-    let mut via = Via { transport, host, port, branch: None, received: None, rport: None };
+    let mut via = Via {
+        transport,
+        host,
+        port,
+        branch: None,
+        received: None,
+        rport: None,
+    };
     for p in parts {
-        let (k, v) = p.split_once('=').map_or((p.trim(), None), |(k, v)| (k.trim(), Some(v.trim())));
+        let (k, v) = p
+            .split_once('=')
+            .map_or((p.trim(), None), |(k, v)| (k.trim(), Some(v.trim())));
         match k.to_ascii_lowercase().as_str() {
             "branch" => via.branch = v.map(str::to_string),
             "received" => via.received = v.map(str::to_string),
@@ -100,7 +109,10 @@ pub fn split_host_port(s: &str) -> Option<(String, Option<u16>)> {
 
 /// The first (topmost) Via entry.
 pub fn top_via(h: &Headers) -> Option<Via> {
-    values!(h, Via).next().and_then(|v| via_entries(v).next()).and_then(parse_via)
+    values!(h, Via)
+        .next()
+        .and_then(|v| via_entries(v).next())
+        .and_then(parse_via)
 }
 
 /// Every Via entry, top first.
@@ -158,7 +170,10 @@ pub fn name_addr_uri(value: &str) -> &str {
 /// The user part of a `sip:`/`sips:` URI, percent-decoded; the number of a `tel:` URI.
 pub fn uri_user(uri: &str) -> Option<String> {
     let uri = uri.trim();
-    let lower = uri.get(..5).map(str::to_ascii_lowercase).unwrap_or_default();
+    let lower = uri
+        .get(..5)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_default();
     let rest = if lower.starts_with("sips:") {
         &uri[5..]
     } else if lower.starts_with("sip:") {
@@ -170,7 +185,13 @@ pub fn uri_user(uri: &str) -> Option<String> {
         return None;
     };
     let user = rest.split_once('@')?.0;
-    let user = user.split(';').next().unwrap_or(user).split(':').next().unwrap_or(user);
+    let user = user
+        .split(';')
+        .next()
+        .unwrap_or(user)
+        .split(':')
+        .next()
+        .unwrap_or(user);
     percent_decode(user)
 }
 
@@ -193,27 +214,41 @@ fn percent_decode(s: &str) -> Option<String> {
 
 /// `Max-Forwards`, when present and numeric.
 pub fn max_forwards(h: &Headers) -> Option<u32> {
-    values!(h, MaxForwards).next().and_then(|v| v.trim().parse().ok())
+    values!(h, MaxForwards)
+        .next()
+        .and_then(|v| v.trim().parse().ok())
 }
 
 /// `Content-Type` (without parameters, lower-case).
 pub fn content_type(h: &Headers) -> Option<String> {
-    values!(h, ContentType).next().map(|v| v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase())
+    values!(h, ContentType)
+        .next()
+        .map(|v| v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase())
 }
 
 /// The URI of the first `Contact`.
 pub fn contact_uri(h: &Headers) -> Option<&str> {
-    values!(h, Contact).next().map(|v| name_addr_uri(v.split(',').next().unwrap_or(v)))
+    values!(h, Contact)
+        .next()
+        .map(|v| name_addr_uri(v.split(',').next().unwrap_or(v)))
 }
 
 /// `Record-Route` entries in order.
 pub fn record_route(h: &Headers) -> Vec<String> {
-    values!(h, RecordRoute).flat_map(|v| v.split(',')).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+    values!(h, RecordRoute)
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// Option tags of every `Require` header.
 pub fn require(h: &Headers) -> Vec<String> {
-    values!(h, Require).flat_map(|v| v.split(',')).map(|s| s.trim().to_ascii_lowercase()).filter(|s| !s.is_empty()).collect()
+    values!(h, Require)
+        .flat_map(|v| v.split(','))
+        .map(|s| s.trim().to_ascii_lowercase())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 /// A header the parser keeps as "other", by name (case-insensitive).
@@ -231,26 +266,58 @@ mod tests {
     #[test]
     fn via_forms() {
         let cases = [
-            ("SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport", Some(("UDP", "10.0.0.1", Some(5060), Some("z9hG4bK1"), Some(None)))),
-            ("SIP/2.0/TCP host.example;branch=z9hG4bKx;received=1.2.3.4;rport=5062", Some(("TCP", "host.example", None, Some("z9hG4bKx"), Some(Some(5062))))),
-            ("SIP/2.0/UDP [2001:db8::1]:5070;branch=z9hG4bK2", Some(("UDP", "2001:db8::1", Some(5070), Some("z9hG4bK2"), None))),
+            (
+                "SIP/2.0/UDP 10.0.0.1:5060;branch=z9hG4bK1;rport",
+                Some(("UDP", "10.0.0.1", Some(5060), Some("z9hG4bK1"), Some(None))),
+            ),
+            (
+                "SIP/2.0/TCP host.example;branch=z9hG4bKx;received=1.2.3.4;rport=5062",
+                Some((
+                    "TCP",
+                    "host.example",
+                    None,
+                    Some("z9hG4bKx"),
+                    Some(Some(5062)),
+                )),
+            ),
+            (
+                "SIP/2.0/UDP [2001:db8::1]:5070;branch=z9hG4bK2",
+                Some(("UDP", "2001:db8::1", Some(5070), Some("z9hG4bK2"), None)),
+            ),
             ("SIP/2.0/UDP", None),
             ("HTTP/1.1 host", None),
             ("SIP/2.0/UDP host:notaport", None),
         ];
         for (entry, want) in cases {
             let got = parse_via(entry);
-            let got = got.as_ref().map(|v| (v.transport.as_str(), v.host.as_str(), v.port, v.branch.as_deref(), v.rport));
+            let got = got.as_ref().map(|v| {
+                (
+                    v.transport.as_str(),
+                    v.host.as_str(),
+                    v.port,
+                    v.branch.as_deref(),
+                    v.rport,
+                )
+            });
             assert_eq!(got, want, "{entry}");
         }
-        assert_eq!(via_entries("SIP/2.0/UDP a;branch=1, SIP/2.0/UDP b;branch=2").count(), 2);
+        assert_eq!(
+            via_entries("SIP/2.0/UDP a;branch=1, SIP/2.0/UDP b;branch=2").count(),
+            2
+        );
     }
 
     #[test]
     fn name_addrs_tags_and_users() {
-        assert_eq!(name_addr_uri("\"Bob\" <sip:bob@h;transport=tcp>;tag=1"), "sip:bob@h;transport=tcp");
+        assert_eq!(
+            name_addr_uri("\"Bob\" <sip:bob@h;transport=tcp>;tag=1"),
+            "sip:bob@h;transport=tcp"
+        );
         assert_eq!(name_addr_uri("sip:bob@h;tag=1"), "sip:bob@h");
-        assert_eq!(header_param("<sip:bob@h;tag=uri>;tag=hdr", "tag"), Some("hdr"));
+        assert_eq!(
+            header_param("<sip:bob@h;tag=uri>;tag=hdr", "tag"),
+            Some("hdr")
+        );
         assert_eq!(header_param("sip:bob@h;tag=x", "tag"), Some("x"));
         assert_eq!(header_param("<sip:bob@h;tag=uri>", "tag"), None);
         let users = [

@@ -42,12 +42,24 @@ pub struct Rejected {
 
 impl Rejected {
     fn drop(reason: impl Into<String>) -> Self {
-        Self { status: None, reason: reason.into(), response: None }
+        Self {
+            status: None,
+            reason: reason.into(),
+            response: None,
+        }
     }
 }
 
 /// Single-value headers that must not appear twice.
-const SINGLE: &[&str] = &["Call-ID", "CSeq", "From", "To", "Max-Forwards", "Content-Length", "Content-Type"];
+const SINGLE: &[&str] = &[
+    "Call-ID",
+    "CSeq",
+    "From",
+    "To",
+    "Max-Forwards",
+    "Content-Length",
+    "Content-Type",
+];
 
 /// Frames one datagram and checks it.
 pub fn from_datagram(buf: &[u8], policy: &Policy, to_tag: &str) -> Result<Inbound, Rejected> {
@@ -55,11 +67,19 @@ pub fn from_datagram(buf: &[u8], policy: &Policy, to_tag: &str) -> Result<Inboun
         Ok(msg) => from_message(msg, policy, to_tag),
         Err(e) => {
             let (code, reason) = match &e {
-                FrameError::TooLarge(_) | FrameError::HeadersTooLarge(_) => (513, "Message Too Large"),
+                FrameError::TooLarge(_) | FrameError::HeadersTooLarge(_) => {
+                    (513, "Message Too Large")
+                }
                 _ => (400, "Bad Request"),
             };
-            let head_len = header_end(buf).map_or(buf.len().min(policy.limits.max_headers), |(_, h)| h);
-            Err(reject_raw(&RawHead::scan(&buf[..head_len]), code, &format!("{reason} ({e})"), to_tag))
+            let head_len =
+                header_end(buf).map_or(buf.len().min(policy.limits.max_headers), |(_, h)| h);
+            Err(reject_raw(
+                &RawHead::scan(&buf[..head_len]),
+                code,
+                &format!("{reason} ({e})"),
+                to_tag,
+            ))
         }
     }
 }
@@ -67,12 +87,18 @@ pub fn from_datagram(buf: &[u8], policy: &Policy, to_tag: &str) -> Result<Inboun
 /// A 4xx/5xx built from raw header lines, or a silent drop when it cannot be addressed
 /// (responses, ACKs, no Via...).
 fn reject_raw(head: &RawHead, code: u16, reason: &str, to_tag: &str) -> Rejected {
-    let Some(method) = head.request_method() else { return Rejected::drop(format!("response: {reason}")) };
+    let Some(method) = head.request_method() else {
+        return Rejected::drop(format!("response: {reason}"));
+    };
     if method.eq_ignore_ascii_case("ACK") {
         return Rejected::drop(format!("ACK: {reason}"));
     }
     match build::raw_response(head, code, reason, to_tag) {
-        Some(bytes) => Rejected { status: Some(code), reason: reason.to_string(), response: Some(bytes) },
+        Some(bytes) => Rejected {
+            status: Some(code),
+            reason: reason.to_string(),
+            response: Some(bytes),
+        },
         None => Rejected::drop(format!("unaddressable: {reason}")),
     }
 }
@@ -86,7 +112,14 @@ pub fn from_message(msg: &[u8], policy: &Policy, to_tag: &str) -> Result<Inbound
     // headers, as RFC 3261 §8.2.1 asks.
     let mut unknown_method = None;
     let parsed = match &request_method {
-        Some(m) if !is_token(m) => return Err(reject_raw(&head, 400, "Bad Request (malformed method)", to_tag)),
+        Some(m) if !is_token(m) => {
+            return Err(reject_raw(
+                &head,
+                400,
+                "Bad Request (malformed method)",
+                to_tag,
+            ))
+        }
         Some(m) if m.parse::<Method>().is_err() => {
             unknown_method = Some(m.clone());
             let mut replaced = b"OPTIONS".to_vec();
@@ -97,7 +130,14 @@ pub fn from_message(msg: &[u8], policy: &Policy, to_tag: &str) -> Result<Inbound
     };
     let message = match parsed {
         Ok(m) => m,
-        Err(e) => return Err(reject_raw(&head, 400, &format!("Bad Request ({})", short(&e.to_string())), to_tag)),
+        Err(e) => {
+            return Err(reject_raw(
+                &head,
+                400,
+                &format!("Bad Request ({})", short(&e.to_string())),
+                to_tag,
+            ))
+        }
     };
     match message {
         super::SipMessage::Response(r) => check_response(r),
@@ -136,7 +176,11 @@ fn check_request(
             resp.headers.push(h);
         }
         let reason = reason.to_string();
-        Rejected { status: Some(code), reason, response: Some(resp.to_bytes()) }
+        Rejected {
+            status: Some(code),
+            reason,
+            response: Some(resp.to_bytes()),
+        }
     };
     // Mandatory and single-value headers (§8.1.1, §20).
     for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
@@ -155,25 +199,39 @@ fn check_request(
     let Some(cseq) = headers::cseq(&r.headers) else {
         return Err(reject(400, "Malformed CSeq", vec![]));
     };
-    let method_text = unknown_method.clone().unwrap_or_else(|| r.method.to_string());
+    let method_text = unknown_method
+        .clone()
+        .unwrap_or_else(|| r.method.to_string());
     if !cseq.method.eq_ignore_ascii_case(&method_text) {
-        return Err(reject(400, "CSeq method does not match the request", vec![]));
+        return Err(reject(
+            400,
+            "CSeq method does not match the request",
+            vec![],
+        ));
     }
     let mf = head.first("Max-Forwards");
     if mf.is_some_and(|v| v.trim().parse::<u32>().is_err()) {
         return Err(reject(400, "Malformed Max-Forwards", vec![]));
     }
     if let Some(m) = unknown_method {
-        return Err(reject(501, &format!("Method {m} not implemented"), vec![allow(policy)]));
+        return Err(reject(
+            501,
+            &format!("Method {m} not implemented"),
+            vec![allow(policy)],
+        ));
     }
-    if headers::max_forwards(&r.headers) == Some(0) && !matches!(r.method, Method::Options | Method::Ack | Method::Cancel) {
+    if headers::max_forwards(&r.headers) == Some(0)
+        && !matches!(r.method, Method::Options | Method::Ack | Method::Cancel)
+    {
         return Err(reject(483, "Too Many Hops", vec![]));
     }
     if !policy.loop_branch_prefix.is_empty()
         && r.method != Method::Cancel
         && r.method != Method::Ack
         && headers::all_vias(&r.headers).iter().any(|v| {
-            headers::parse_via(v).and_then(|v| v.branch).is_some_and(|b| b.starts_with(&policy.loop_branch_prefix))
+            headers::parse_via(v)
+                .and_then(|v| v.branch)
+                .is_some_and(|b| b.starts_with(&policy.loop_branch_prefix))
         })
     {
         return Err(reject(482, "Loop Detected", vec![]));
@@ -182,24 +240,45 @@ fn check_request(
         return Err(reject(405, "Method Not Allowed", vec![allow(policy)]));
     }
     let uri = r.uri.to_string();
-    let scheme = uri.split(':').next().unwrap_or_default().to_ascii_lowercase();
+    let scheme = uri
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
     if !matches!(scheme.as_str(), "sip" | "sips" | "tel") {
         return Err(reject(416, "Unsupported URI Scheme", vec![]));
     }
     if !matches!(r.method, Method::Ack | Method::Cancel) {
-        let unsupported: Vec<String> = headers::require(&r.headers).into_iter().filter(|t| !policy.supported.contains(t)).collect();
+        let unsupported: Vec<String> = headers::require(&r.headers)
+            .into_iter()
+            .filter(|t| !policy.supported.contains(t))
+            .collect();
         if !unsupported.is_empty() {
-            return Err(reject(420, "Bad Extension", vec![build::header("Unsupported", unsupported.join(", "))]));
+            return Err(reject(
+                420,
+                "Bad Extension",
+                vec![build::header("Unsupported", unsupported.join(", "))],
+            ));
         }
     }
     if !r.body.is_empty() {
         let ct = headers::content_type(&r.headers);
         if !matches!(ct.as_deref(), Some("application/sdp")) {
-            return Err(reject(415, "Unsupported Media Type", vec![build::header("Accept", "application/sdp")]));
+            return Err(reject(
+                415,
+                "Unsupported Media Type",
+                vec![build::header("Accept", "application/sdp")],
+            ));
         }
-        let enc = head.first("Content-Encoding").map(|e| e.trim().to_ascii_lowercase());
+        let enc = head
+            .first("Content-Encoding")
+            .map(|e| e.trim().to_ascii_lowercase());
         if enc.is_some_and(|e| e != "identity") {
-            return Err(reject(415, "Unsupported Media Type", vec![build::header("Accept-Encoding", "identity")]));
+            return Err(reject(
+                415,
+                "Unsupported Media Type",
+                vec![build::header("Accept-Encoding", "identity")],
+            ));
         }
     }
     Ok(Inbound::Request(r))

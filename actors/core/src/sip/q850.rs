@@ -55,8 +55,8 @@ pub fn final_status(cause: &EndCause) -> u16 {
         return 503;
     }
     match (cause.kind, cause.q850) {
-        (EndKind::Normal, _) | (_, Some(16)) => 480,
         (EndKind::LocalHangup, _) => 487,
+        (EndKind::Normal, _) | (_, Some(16)) => 480,
         (_, Some(q)) => q850_to_sip(q),
         (k, None) => kind_to_sip(k),
     }
@@ -65,7 +65,11 @@ pub fn final_status(cause: &EndCause) -> u16 {
 /// A `Reason` header value (RFC 3326) carrying the Q.850 cause, when there is one.
 pub fn reason_header(cause: &EndCause) -> Option<String> {
     let q = cause.q850?;
-    let text: String = cause.detail.chars().filter(|c| *c != '"' && *c != '\\' && !c.is_control()).collect();
+    let text: String = cause
+        .detail
+        .chars()
+        .filter(|c| *c != '"' && *c != '\\' && !c.is_control())
+        .collect();
     Some(format!("Q.850;cause={q};text=\"{text}\""))
 }
 
@@ -76,10 +80,39 @@ mod tests {
     #[test]
     fn rfc3398_table() {
         let cases = [
-            (1, 404), (2, 404), (3, 404), (16, 500), (17, 486), (18, 408), (19, 480), (20, 480), (21, 603), (22, 410),
-            (26, 404), (27, 502), (28, 484), (29, 501), (31, 480), (34, 503), (38, 503), (41, 503), (42, 503), (44, 503),
-            (47, 503), (55, 403), (57, 403), (58, 503), (65, 488), (69, 501), (70, 488), (79, 501), (87, 403), (88, 503),
-            (102, 504), (111, 500), (127, 500),
+            (1, 404),
+            (2, 404),
+            (3, 404),
+            (16, 500),
+            (17, 486),
+            (18, 408),
+            (19, 480),
+            (20, 480),
+            (21, 603),
+            (22, 410),
+            (26, 404),
+            (27, 502),
+            (28, 484),
+            (29, 501),
+            (31, 480),
+            (34, 503),
+            (38, 503),
+            (41, 503),
+            (42, 503),
+            (44, 503),
+            (47, 503),
+            (55, 403),
+            (57, 403),
+            (58, 503),
+            (65, 488),
+            (69, 501),
+            (70, 488),
+            (79, 501),
+            (87, 403),
+            (88, 503),
+            (102, 504),
+            (111, 500),
+            (127, 500),
         ];
         for (q, sip) in cases {
             assert_eq!(q850_to_sip(q), sip, "cause {q}");
@@ -88,7 +121,12 @@ mod tests {
 
     #[test]
     fn final_status_of_gsm_outcomes() {
-        let with = |kind, q850| EndCause { kind, q850, end_status: Some(104), detail: "x".into() };
+        let with = |kind, q850| EndCause {
+            kind,
+            q850,
+            end_status: Some(104),
+            detail: "x".into(),
+        };
         let cases = [
             (with(EndKind::Busy, Some(17)), 486),
             (with(EndKind::NoAnswer, Some(19)), 480),
@@ -111,8 +149,16 @@ mod tests {
 
     #[test]
     fn reason_header_is_safe() {
-        let c = EndCause { kind: EndKind::Busy, q850: Some(17), end_status: Some(104), detail: "a \"b\"\r\n".into() };
-        assert_eq!(reason_header(&c).as_deref(), Some("Q.850;cause=17;text=\"a b\""));
+        let c = EndCause {
+            kind: EndKind::Busy,
+            q850: Some(17),
+            end_status: Some(104),
+            detail: "a \"b\"\r\n".into(),
+        };
+        assert_eq!(
+            reason_header(&c).as_deref(),
+            Some("Q.850;cause=17;text=\"a b\"")
+        );
         assert_eq!(reason_header(&EndCause::new(EndKind::Timeout, "t")), None);
     }
 }

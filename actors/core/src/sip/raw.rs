@@ -43,7 +43,14 @@ pub fn header_end(buf: &[u8]) -> Option<(usize, usize)> {
                 return Some((i + 2, i));
             }
             if buf.get(i + 1) == Some(&b'\r') && buf.get(i + 2) == Some(&b'\n') {
-                return Some((i + 3, if i > 0 && buf[i - 1] == b'\r' { i - 1 } else { i }));
+                return Some((
+                    i + 3,
+                    if i > 0 && buf[i - 1] == b'\r' {
+                        i - 1
+                    } else {
+                        i
+                    },
+                ));
             }
         }
         i += 1;
@@ -88,7 +95,10 @@ impl RawHead {
 
     /// Values of every header with this (full) name, case-insensitive.
     pub fn values<'a, 'n>(&'a self, name: &'n str) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
-        self.headers.iter().filter(move |(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// The first value of a header.
@@ -105,7 +115,9 @@ impl RawHead {
 
 /// Whether `s` is an RFC 3261 `token` (the syntax of a method name).
 pub fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
 }
 
 #[cfg(test)]
@@ -114,7 +126,8 @@ mod tests {
 
     #[test]
     fn finds_the_end_of_headers() {
-        let cases: &[(&[u8], Option<(usize, usize)>)] = &[
+        type Case<'a> = (&'a [u8], Option<(usize, usize)>);
+        let cases: &[Case] = &[
             (b"A\r\nB: 1\r\n\r\nbody", Some((11, 7))),
             (b"A\nB: 1\n\nbody", Some((8, 6))),
             (b"A\r\nB: 1\r\n", None),

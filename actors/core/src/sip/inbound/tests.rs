@@ -2,7 +2,15 @@ use super::*;
 
 fn policy() -> Policy {
     Policy {
-        allow: vec![Method::Invite, Method::Ack, Method::Bye, Method::Cancel, Method::Options, Method::Update, Method::Register],
+        allow: vec![
+            Method::Invite,
+            Method::Ack,
+            Method::Bye,
+            Method::Cancel,
+            Method::Options,
+            Method::Update,
+            Method::Register,
+        ],
         supported: vec!["timer".into()],
         loop_branch_prefix: "z9hG4bK-e173gw-n1-".into(),
         limits: Limits::default(),
@@ -13,8 +21,14 @@ fn policy() -> Policy {
 /// new line, or "" to remove), extra lines, and a body.
 fn req(method: &str, uri: &str, replace: &[(&str, &str)], extra: &str, body: &str) -> String {
     let mut lines = vec![
-        ("Via", "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKabc;rport".to_string()),
-        ("From", "From: \"A\" <sip:alice@192.0.2.1>;tag=1928".to_string()),
+        (
+            "Via",
+            "Via: SIP/2.0/UDP 192.0.2.1:5060;branch=z9hG4bKabc;rport".to_string(),
+        ),
+        (
+            "From",
+            "From: \"A\" <sip:alice@192.0.2.1>;tag=1928".to_string(),
+        ),
         ("To", "To: <sip:100@gw.example>".to_string()),
         ("Call-ID", "Call-ID: c1@192.0.2.1".to_string()),
         ("CSeq", format!("CSeq: 1 {method}")),
@@ -48,7 +62,10 @@ fn verdict(bytes: &[u8]) -> (Want, Option<String>) {
     match from_datagram(bytes, &policy(), "lt") {
         Ok(_) => (Want::Ok, None),
         Err(r) => match r.status {
-            Some(s) => (Want::Status(s), r.response.map(|b| String::from_utf8_lossy(&b).into_owned())),
+            Some(s) => (
+                Want::Status(s),
+                r.response.map(|b| String::from_utf8_lossy(&b).into_owned()),
+            ),
             None => (Want::Drop, None),
         },
     }
@@ -83,7 +100,7 @@ fn torture_table() {
         ("Max-Forwards 0 OPTIONS", req("OPTIONS", "sip:gw", &[("Max-Forwards", "Max-Forwards: 0")], "", ""), Want::Ok),
         ("bad Max-Forwards", req("INVITE", "sip:100@gw", &[("Max-Forwards", "Max-Forwards: many")], "", ""), Want::Status(400)),
         ("our branch: loop", req("INVITE", "sip:100@gw", &[], "Via: SIP/2.0/UDP gw;branch=z9hG4bK-e173gw-n1-77\r\n", ""), Want::Status(482)),
-        ("unsupported scheme", req("INVITE", "mailto:a@b", &[], "", ""), Want::Status(400)),
+        ("unsupported scheme", req("INVITE", "mailto:a@b", &[], "", ""), Want::Status(416)),
         ("Require 100rel", req("INVITE", "sip:100@gw", &[], "Require: 100rel\r\n", ""), Want::Status(420)),
         ("Require timer", req("INVITE", "sip:100@gw", &[], "Require: timer\r\n", ""), Want::Ok),
         ("text body", req("INVITE", "sip:100@gw", &[], "Content-Type: text/plain\r\n", "hello"), Want::Status(415)),
@@ -110,10 +127,19 @@ fn torture_table() {
         let (got, resp) = verdict(msg.as_bytes());
         assert_eq!(got, want, "{name}: {resp:?}");
         if let (Want::Status(code), Some(text)) = (&got, &resp) {
-            assert!(text.starts_with(&format!("SIP/2.0 {code} ")), "{name}: {text}");
-            assert!(text.contains("To: ") && text.contains(";tag=lt"), "{name}: a final response carries a To tag: {text}");
+            assert!(
+                text.starts_with(&format!("SIP/2.0 {code} ")),
+                "{name}: {text}"
+            );
+            assert!(
+                text.contains("To: ") && text.contains(";tag=lt"),
+                "{name}: a final response carries a To tag: {text}"
+            );
             if *code == 501 || *code == 405 {
-                assert!(text.contains("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, REGISTER"), "{name}: {text}");
+                assert!(
+                    text.contains("Allow: INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, REGISTER"),
+                    "{name}: {text}"
+                );
             }
             if *code == 420 {
                 assert!(text.contains("Unsupported: 100rel"), "{name}: {text}");
@@ -127,10 +153,18 @@ fn torture_table() {
 
 #[test]
 fn random_bytes_never_panic() {
-    let base = req("INVITE", "sip:100@gw", &[], "Content-Type: application/sdp\r\n", "v=0\r\n");
+    let base = req(
+        "INVITE",
+        "sip:100@gw",
+        &[],
+        "Content-Type: application/sdp\r\n",
+        "v=0\r\n",
+    );
     let mut seed = 0x9e37_79b9_u64;
     for _ in 0..20_000 {
-        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let mut bytes = base.clone().into_bytes();
         let n = (seed >> 40) as usize % 8 + 1;
         for k in 0..n {
