@@ -13,6 +13,7 @@
 //!   Q.850 table.
 //! - [`config`]: serde-typed configuration with defaults, environment overrides and a
 //!   validation pass that names every bad key; modem profiles.
+//! - [`media`]: G.711, RTP packets, jitter buffer, RFC 4733 DTMF and test tones.
 //!
 //! The decoder says "need more bytes" as `None`, not as an error: a partial `+CLIP:` line
 //! is the normal state of a serial stream. Errors are reserved for input that can never
@@ -21,4 +22,5 @@
 pub mod at;
 pub mod config;
 pub mod domain;
+pub mod media;
 pub mod sip;
