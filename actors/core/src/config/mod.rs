@@ -12,6 +12,7 @@ pub mod env;
 pub mod load;
 pub mod profile;
 pub mod sim;
+pub mod sip;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -62,6 +63,18 @@ pub struct Config {
     pub recovery: RecoveryConfig,
     /// The in-process modem simulator (demo, dry runs). Off unless `sim.enabled = true`.
     pub sim: sim::SimConfig,
+    /// SIP listeners, timers and limits.
+    pub sip: sip::SipConfig,
+    /// Carrier trunks allowed to send calls (`[[trunk]]`).
+    pub trunk: Vec<sip::TrunkConfig>,
+    /// The AI voice agent.
+    pub agent: sip::AgentConfig,
+    /// RTP for modem calls.
+    pub media: sip::MediaConfig,
+    /// Where call records go.
+    pub records: sip::RecordsConfig,
+    /// The placeholder router.
+    pub routing: sip::RoutingConfig,
 }
 
 /// Log output.
@@ -310,6 +323,21 @@ impl Config {
             p.push(Problem::new("recovery.backoff_min_ms", e.to_string()));
         }
         p.extend(self.sim.validate("sim"));
+        p.extend(sip::validate(
+            &self.sip,
+            &self.trunk,
+            &self.agent,
+            &self.media,
+        ));
+        if self.routing.max_attempts == 0 {
+            p.push(Problem::new("routing.max_attempts", "must be at least 1"));
+        }
+        if self.routing.agent_when_no_modem && self.agent.uri.is_empty() {
+            p.push(Problem::new(
+                "routing.agent_when_no_modem",
+                "needs agent.uri",
+            ));
+        }
         p
     }
 

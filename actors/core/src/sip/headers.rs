@@ -212,6 +212,18 @@ fn percent_decode(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// The address a `sip:` URI with a literal IP host points at (default port 5060); `None`
+/// for names (e173gw resolves no DNS on the call path).
+pub fn uri_target(uri: &str) -> Option<std::net::SocketAddr> {
+    let lower = uri.trim().to_ascii_lowercase();
+    let rest = lower.strip_prefix("sip:")?;
+    let host_part = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let host_part = host_part.split([';', '?', '>']).next()?;
+    let (host, port) = split_host_port(host_part)?;
+    let ip: std::net::IpAddr = host.parse().ok()?;
+    Some(std::net::SocketAddr::new(ip, port.unwrap_or(5060)))
+}
+
 /// `Max-Forwards`, when present and numeric.
 pub fn max_forwards(h: &Headers) -> Option<u32> {
     values!(h, MaxForwards)
@@ -332,6 +344,21 @@ mod tests {
         for (uri, want) in users {
             assert_eq!(uri_user(uri).as_deref(), want, "{uri}");
         }
+    }
+
+    #[test]
+    fn uri_targets() {
+        assert_eq!(
+            uri_target("sip:agent@127.0.0.1:5070"),
+            Some("127.0.0.1:5070".parse().unwrap())
+        );
+        assert_eq!(uri_target("sip:[::1]"), Some("[::1]:5060".parse().unwrap()));
+        assert_eq!(
+            uri_target("sip:10.0.0.1;transport=udp"),
+            Some("10.0.0.1:5060".parse().unwrap())
+        );
+        assert_eq!(uri_target("sip:agent@example.com"), None);
+        assert_eq!(uri_target("tel:+1"), None);
     }
 
     #[test]

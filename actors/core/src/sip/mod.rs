@@ -9,10 +9,16 @@
 //!   483, 501 or 513, and the response to send; unaddressable garbage is dropped;
 //! - [`headers`]: reading Via, tags, CSeq, URIs and friends;
 //! - [`build`]: responses and headers;
+//! - [`acl`]: CIDR allowlists, token buckets, per-source flood limits;
+//! - [`auth`]: digest authentication (MD5, SHA-256) with stateless expiring nonces;
+//! - [`dialog`]: dialog state of each B2BUA leg and the requests built from it;
 //! - [`q850`]: how a GSM call's end becomes a SIP status (RFC 3398), and a `Reason` header;
 //! - [`raw`]: tolerant scanning of bytes the parser rejects.
 
+pub mod acl;
+pub mod auth;
 pub mod build;
+pub mod dialog;
 pub mod framing;
 pub mod headers;
 pub mod inbound;
@@ -22,7 +28,9 @@ pub mod raw;
 use std::fmt;
 use std::net::SocketAddr;
 
-pub use rsipstack::sip::{Header, Headers, Method, Request, Response, SipMessage, StatusCode, Uri, Version};
+pub use rsipstack::sip::{
+    Header, Headers, Method, Request, Response, SipMessage, StatusCode, Uri, Version,
+};
 
 /// How a message travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
