@@ -11,6 +11,8 @@
 //!   ([`at::response`], [`at::urc`]) and the sans-IO modem session ([`at::session`]).
 //! - [`sip`]: SIP messages behind one module, framing, RFC 3261 checks, builders, the
 //!   Q.850 table.
+//! - [`routing`]: the routing policy over modem snapshots.
+//! - [`record`], [`ports`]: the call record and the traits storage adapters implement.
 //! - [`config`]: serde-typed configuration with defaults, environment overrides and a
 //!   validation pass that names every bad key; modem profiles.
 //! - [`media`]: G.711, RTP packets, jitter buffer, RFC 4733 DTMF and test tones.
@@ -22,5 +24,8 @@
 pub mod at;
 pub mod config;
 pub mod domain;
+pub mod ports;
+pub mod record;
+pub mod routing;
 pub mod media;
 pub mod sip;

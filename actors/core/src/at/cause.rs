@@ -3,13 +3,13 @@
 //! The raw facts are Huawei's `^CEND` end status and the 3GPP 24.008 / Q.850 cause; the
 //! [`EndKind`] says what they mean for routing: whose fault it was.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::codec::{ErrorCode, FinalResult};
 use super::urc::CallEndReport;
 
 /// What ended a call, as far as routing and SIP care.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EndKind {
     /// Normal clearing (Q.850 16/31).

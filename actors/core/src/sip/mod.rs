@@ -12,6 +12,7 @@
 //! - [`acl`]: CIDR allowlists, token buckets, per-source flood limits;
 //! - [`auth`]: digest authentication (MD5, SHA-256) with stateless expiring nonces;
 //! - [`dialog`]: dialog state of each B2BUA leg and the requests built from it;
+//! - [`ids`]: tags, Call-IDs and branches;
 //! - [`q850`]: how a GSM call's end becomes a SIP status (RFC 3398), and a `Reason` header;
 //! - [`raw`]: tolerant scanning of bytes the parser rejects.
 
@@ -21,6 +22,7 @@ pub mod build;
 pub mod dialog;
 pub mod framing;
 pub mod headers;
+pub mod ids;
 pub mod inbound;
 pub mod q850;
 pub mod raw;

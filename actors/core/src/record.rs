@@ -1,0 +1,107 @@
+//! The call record: one per call, whatever the ending.
+
+use serde::{Deserialize, Serialize};
+
+use crate::at::cause::EndKind;
+
+/// Where a call was sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum RecordTarget {
+    /// Never routed (rejected before routing, cancelled early, no route).
+    None,
+    /// A modem.
+    Modem {
+        /// Modem id.
+        modem: String,
+        /// IMEI.
+        imei: Option<String>,
+        /// SIM IMSI.
+        imsi: Option<String>,
+        /// SIM ICCID.
+        iccid: Option<String>,
+    },
+    /// The AI voice agent.
+    Agent {
+        /// Its URI.
+        uri: String,
+    },
+}
+
+/// One try on a modem (a call may try several on failover).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attempt {
+    /// Modem id.
+    pub modem: String,
+    /// How the try ended (`None` if it became the call).
+    pub end: Option<EndKind>,
+    /// Q.850 cause of that end.
+    pub q850: Option<u16>,
+    /// Why, in words.
+    pub detail: String,
+}
+
+/// How a call ended, from the gateway's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EndReason {
+    /// Refused before routing (source, auth, limits, bad request).
+    Rejected,
+    /// No modem or agent could take it.
+    NoRoute,
+    /// The callee side failed before answer (busy, no answer, ...).
+    Failed,
+    /// The caller cancelled before answer.
+    Cancelled,
+    /// The caller hung up after answer.
+    CallerHangup,
+    /// The callee side hung up after answer.
+    CalleeHangup,
+    /// The maximum call duration was reached.
+    MaxDuration,
+    /// The caller stopped answering (no ACK, or requests timed out).
+    CallerLost,
+    /// The gateway is shutting down.
+    Shutdown,
+}
+
+/// One record per call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallRecord {
+    /// Call-ID of the caller's leg.
+    pub call_id: String,
+    /// Trunk name.
+    pub trunk: Option<String>,
+    /// Calling number.
+    pub caller: String,
+    /// Called number.
+    pub callee: String,
+    /// Where it went.
+    pub target: RecordTarget,
+    /// Tries on modems, in order.
+    pub attempts: Vec<Attempt>,
+    /// INVITE received (Unix milliseconds).
+    pub received_ms: u64,
+    /// Target chosen.
+    pub routed_ms: Option<u64>,
+    /// Callee alerting.
+    pub alerting_ms: Option<u64>,
+    /// Answered.
+    pub answered_ms: Option<u64>,
+    /// Ended.
+    pub ended_ms: u64,
+    /// Final SIP status sent to the caller (200 when answered).
+    pub sip_status: u16,
+    /// How it ended.
+    pub end_reason: EndReason,
+    /// GSM end class, for modem calls.
+    pub gsm_end: Option<EndKind>,
+    /// Q.850 cause from the network.
+    pub q850: Option<u16>,
+    /// Post-dial delay: from routing to alerting (or to answer), ms.
+    pub post_dial_delay_ms: Option<u64>,
+    /// Talk time, ms.
+    pub talk_ms: u64,
+    /// Filter verdict trace (empty until the filter pipeline runs).
+    pub verdict: Vec<String>,
+}
