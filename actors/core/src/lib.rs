@@ -16,6 +16,7 @@
 //! - [`config`]: serde-typed configuration with defaults, environment overrides and a
 //!   validation pass that names every bad key; modem profiles.
 //! - [`media`]: G.711, RTP packets, jitter buffer, RFC 4733 DTMF and test tones.
+//! - [`sdp`]: SDP parse and serialise, offer/answer for the modem leg.
 //!
 //! The decoder says "need more bytes" as `None`, not as an error: a partial `+CLIP:` line
 //! is the normal state of a serial stream. Errors are reserved for input that can never
@@ -24,8 +25,9 @@
 pub mod at;
 pub mod config;
 pub mod domain;
+pub mod media;
 pub mod ports;
 pub mod record;
 pub mod routing;
-pub mod media;
+pub mod sdp;
 pub mod sip;
