@@ -187,6 +187,13 @@ impl<'a> RtpPacket<'a> {
     }
 }
 
+/// Whether a datagram on a multiplexed RTP/RTCP port is RTCP (RFC 5761 §4: the second
+/// byte, RTCP's packet type, is 192–223; as RTP that would be payload types 64–95 with the
+/// marker bit, which no profile assigns).
+pub fn is_rtcp(buf: &[u8]) -> bool {
+    buf.len() >= 2 && buf[0] >> 6 == RTP_VERSION && (192..=223).contains(&buf[1])
+}
+
 fn split(buf: &[u8], n: usize) -> Option<(&[u8], &[u8])> {
     (buf.len() >= n).then(|| buf.split_at(n))
 }

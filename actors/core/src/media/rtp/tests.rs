@@ -264,3 +264,23 @@ fn sender_events_share_the_sequence_space() {
         Err(RtpError::PayloadTypeOutOfRange(200))
     ));
 }
+
+#[test]
+fn rtcp_is_told_apart() {
+    // (datagram start, is RTCP)
+    let cases: &[(&[u8], bool)] = &[
+        (&[0x80, 200], true),   // SR
+        (&[0x81, 201], true),   // RR
+        (&[0x81, 202], true),   // SDES
+        (&[0x80, 203], true),   // BYE
+        (&[0x80, 0x00], false), // PCMU
+        (&[0x80, 0x88], false), // PCMA with marker
+        (&[0x80, 101], false),  // telephone-event
+        (&[0x40, 200], false),  // not version 2
+        (&[0x80], false),
+        (&[], false),
+    ];
+    for (buf, rtcp) in cases {
+        assert_eq!(is_rtcp(buf), *rtcp, "{buf:?}");
+    }
+}
