@@ -14,7 +14,8 @@
 //! - [`dialog`]: dialog state of each B2BUA leg and the requests built from it;
 //! - [`ids`]: tags, Call-IDs and branches;
 //! - [`q850`]: how a GSM call's end becomes a SIP status (RFC 3398), and a `Reason` header;
-//! - [`raw`]: tolerant scanning of bytes the parser rejects.
+//! - [`raw`]: tolerant scanning of bytes the parser rejects;
+//! - [`transaction`]: the sans-IO RFC 3261 transaction layer (timers, retransmission, matching).
 
 pub mod acl;
 pub mod auth;
@@ -26,6 +27,7 @@ pub mod ids;
 pub mod inbound;
 pub mod q850;
 pub mod raw;
+pub mod transaction;
 
 use std::fmt;
 use std::net::SocketAddr;

@@ -1,0 +1,203 @@
+//! The [`TransactionLayer`] value: transactions, indexes, the timer heap, the output
+//! queue and the counters. The state machines live in `server` and `client`.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::time::{Duration, Instant};
+
+use super::client::ClientTx;
+use super::key::{AckKey, ClientKey, ServerKey};
+use super::server::ServerTx;
+use super::{Output, Timers, TuEvent, TxCounts, TxId};
+use crate::sip::Peer;
+
+/// Which of a transaction's two timers an entry belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Slot {
+    /// Retransmission: Timers A, E, G and the 2xx retransmission.
+    Retransmit = 0,
+    /// End of a state: Timers B, D, F, H, I, J, K, L, M and the CANCEL guard.
+    Lifetime = 1,
+}
+
+/// Which side a timer entry belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(super) enum Side {
+    Server,
+    Client,
+}
+
+/// One scheduled timer. Ordered by deadline, then by scheduling order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Entry {
+    at: Instant,
+    seq: u64,
+    tx: TxId,
+    side: Side,
+    slot: Slot,
+    gen: u32,
+}
+
+/// Timers of all transactions; an entry is live while its generation equals the one its
+/// transaction holds for that slot, so cancelling is bumping a counter.
+#[derive(Debug, Default)]
+pub(super) struct TimerHeap {
+    heap: BinaryHeap<Reverse<Entry>>,
+    seq: u64,
+}
+
+/// The per-transaction generation counters of both slots.
+pub(super) type Gens = [u32; 2];
+
+impl TimerHeap {
+    /// Arms `slot` of a transaction at `at`, replacing what was armed there.
+    pub(super) fn arm(&mut self, gens: &mut Gens, tx: TxId, side: Side, slot: Slot, at: Instant) {
+        let g = &mut gens[slot as usize];
+        *g = g.wrapping_add(1);
+        self.seq += 1;
+        self.heap.push(Reverse(Entry {
+            at,
+            seq: self.seq,
+            tx,
+            side,
+            slot,
+            gen: *g,
+        }));
+    }
+
+    /// Disarms `slot` of a transaction.
+    pub(super) fn cancel(gens: &mut Gens, slot: Slot) {
+        let g = &mut gens[slot as usize];
+        *g = g.wrapping_add(1);
+    }
+}
+
+/// Every client and server transaction of the gateway, sans-IO.
+///
+/// Feed it checked messages and time, drain [`TransactionLayer::poll_output`] after every
+/// call, and call [`TransactionLayer::on_timer`] at [`TransactionLayer::next_deadline`].
+#[derive(Debug)]
+pub struct TransactionLayer {
+    pub(super) timers: Timers,
+    next_id: u64,
+    pub(super) servers: HashMap<TxId, ServerTx>,
+    pub(super) clients: HashMap<TxId, ClientTx>,
+    pub(super) server_index: HashMap<ServerKey, TxId>,
+    pub(super) client_index: HashMap<ClientKey, TxId>,
+    /// Accepted INVITE server transactions by Call-ID, From tag and CSeq number.
+    pub(super) accepted: HashMap<AckKey, TxId>,
+    pub(super) heap: TimerHeap,
+    out: VecDeque<Output>,
+    pub(super) stats: TxCounts,
+}
+
+impl TransactionLayer {
+    /// An empty layer with these timers.
+    pub fn new(timers: Timers) -> Self {
+        Self {
+            timers,
+            next_id: 0,
+            servers: HashMap::new(),
+            clients: HashMap::new(),
+            server_index: HashMap::new(),
+            client_index: HashMap::new(),
+            accepted: HashMap::new(),
+            heap: TimerHeap::default(),
+            out: VecDeque::new(),
+            stats: TxCounts::default(),
+        }
+    }
+
+    /// The timers this layer runs with.
+    pub fn timers(&self) -> Timers {
+        self.timers
+    }
+
+    /// The next thing to send or tell the transaction user, oldest first.
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.out.pop_front()
+    }
+
+    /// When [`TransactionLayer::on_timer`] has work next (`None`: no timer armed).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.heap.heap.peek().map(|Reverse(e)| e.at)
+    }
+
+    /// Fires every timer due at `now`.
+    pub fn on_timer(&mut self, now: Instant) {
+        while let Some(Reverse(e)) = self.heap.heap.peek().copied() {
+            if e.at > now {
+                break;
+            }
+            self.heap.heap.pop();
+            if self.is_live(&e) {
+                match e.side {
+                    Side::Server => self.server_timer(now, e.tx, e.slot),
+                    Side::Client => self.client_timer(now, e.tx, e.slot),
+                }
+            }
+        }
+        self.prune();
+    }
+
+    /// Live transactions and counters.
+    pub fn counts(&self) -> TxCounts {
+        TxCounts {
+            server: self.servers.len(),
+            client: self.clients.len(),
+            ..self.stats
+        }
+    }
+
+    fn is_live(&self, e: &Entry) -> bool {
+        let gens = match e.side {
+            Side::Server => self.servers.get(&e.tx).map(|t| t.gens),
+            Side::Client => self.clients.get(&e.tx).map(|t| t.gens),
+        };
+        gens.is_some_and(|g| g[e.slot as usize] == e.gen)
+    }
+
+    /// Drops cancelled entries from the top of the heap, so that `next_deadline` names a
+    /// live timer.
+    pub(super) fn prune(&mut self) {
+        while let Some(Reverse(e)) = self.heap.heap.peek() {
+            if self.is_live(e) {
+                break;
+            }
+            self.heap.heap.pop();
+        }
+    }
+
+    /// A fresh transaction id.
+    pub(super) fn alloc_id(&mut self) -> TxId {
+        self.next_id += 1;
+        TxId(self.next_id)
+    }
+
+    /// Queues bytes to send.
+    pub(super) fn send(&mut self, to: Peer, bytes: Vec<u8>) {
+        self.out.push_back(Output::Send { to, bytes });
+    }
+
+    /// Queues an event for the transaction user.
+    pub(super) fn emit(&mut self, ev: TuEvent) {
+        self.out.push_back(Output::Event(ev));
+    }
+
+    /// A deadline `d` after `now`.
+    pub(super) fn after(now: Instant, d: Duration) -> Instant {
+        now.checked_add(d).unwrap_or(now)
+    }
+
+    /// Entries in the timer heap, live or cancelled (for tests of lazy cancellation).
+    #[cfg(test)]
+    pub(super) fn heap_len(&self) -> usize {
+        self.heap.heap.len()
+    }
+}
+
+impl Default for TransactionLayer {
+    fn default() -> Self {
+        Self::new(Timers::default())
+    }
+}
