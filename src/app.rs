@@ -5,10 +5,18 @@ use std::time::Duration;
 use actix::prelude::*;
 use tracing::{info, warn};
 
-use e173gw_actors::gateway::{GatewaySpec, LocalGateway, Shutdown};
+use std::sync::Arc;
+
+use e173gw_actors::call::{CallSeed, PortPool};
+use e173gw_actors::gateway::{GatewaySpec, LocalGateway, Shutdown, SubscribeModems};
+use e173gw_actors::ingress::{IngressError, IngressSpec, SipIngress};
 use e173gw_actors::modem::{ModemSpec, PortPaths};
+use e173gw_actors::recorder::{JsonlSink, LogSink, Recorder};
+use e173gw_actors::routing::{AgentTarget, Router};
 use e173gw_actors::sim::{self, SimHandle};
 use e173gw_core::at::recovery::ExponentialBackoff;
+use e173gw_core::ports::RecordSink;
+use e173gw_core::sip::Peer;
 
 use crate::settings::Settings;
 
@@ -27,6 +35,12 @@ pub enum AppError {
     /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(std::io::Error),
+    /// The SIP listeners could not start.
+    #[error("SIP: {0}")]
+    Sip(#[from] IngressError),
+    /// The records file could not be opened.
+    #[error("records file {0}: {1}")]
+    Records(std::path::PathBuf, std::io::Error),
 }
 
 /// A running gateway.
@@ -36,6 +50,10 @@ pub struct App {
     pub gateway: Addr<LocalGateway>,
     /// The in-process simulator, when `sim.enabled`.
     pub sim: Option<SimHandle>,
+    /// The SIP side.
+    pub ingress: Addr<SipIngress>,
+    /// The router.
+    pub router: Addr<Router>,
 }
 
 /// Builds the gateway's start-up spec from the settings.
@@ -93,7 +111,47 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
     };
     let spec = gateway_spec(s)?;
     let gateway = LocalGateway::new(spec).start();
-    Ok(App { gateway, sim })
+    let c = &s.config;
+    let mut sinks: Vec<Box<dyn RecordSink>> = Vec::new();
+    if c.records.log {
+        sinks.push(Box::new(LogSink));
+    }
+    if let Some(p) = &c.records.jsonl_path {
+        let path = s.resolve(p);
+        sinks.push(Box::new(
+            JsonlSink::open(&path).map_err(|e| AppError::Records(path.clone(), e))?,
+        ));
+    }
+    let recorder = Recorder::new(sinks).start();
+    let agent = e173gw_core::sip::headers::uri_target(&c.agent.uri).map(|addr| AgentTarget {
+        uri: c.agent.uri.clone(),
+        peer: Peer {
+            addr,
+            transport: c.agent.transport.into(),
+        },
+    });
+    let router = Router::new(c.routing.clone(), agent.clone()).start();
+    gateway.do_send(SubscribeModems(router.clone().recipient()));
+    let ingress = SipIngress::start(IngressSpec {
+        sip: c.sip.clone(),
+        trunks: c.trunk.clone(),
+        calls: CallSeed {
+            router: router.clone().recipient(),
+            release: router.clone().recipient(),
+            recorder: recorder.recipient(),
+            agent,
+            media: c.media.clone(),
+            ports: Arc::new(PortPool::new(c.media.port_min, c.media.port_max)),
+            node_id: c.sip.node_id.clone(),
+        },
+    })
+    .await?;
+    Ok(App {
+        gateway,
+        sim,
+        ingress,
+        router,
+    })
 }
 
 /// Runs until SIGINT or SIGTERM, then hangs up calls in progress and stops.

@@ -1,4 +1,8 @@
 //! Actix actors of e173gw.
+pub mod call;
 pub mod gateway;
+pub mod ingress;
 pub mod modem;
+pub mod recorder;
+pub mod routing;
 pub mod sim;

@@ -44,6 +44,7 @@ struct Entry {
 /// This host's modems. See the module docs.
 pub struct LocalGateway {
     spec: GatewaySpec,
+    subscribers: Vec<Recipient<crate::routing::ModemUpdate>>,
     modems: BTreeMap<ModemId, Entry>,
     scanning: bool,
     /// AT ports that failed a probe, and how many scans to skip them for.
@@ -63,6 +64,7 @@ impl LocalGateway {
     pub fn new(spec: GatewaySpec) -> Self {
         Self {
             spec,
+            subscribers: Vec::new(),
             modems: BTreeMap::new(),
             scanning: false,
             cooldown: HashMap::new(),
@@ -243,6 +245,13 @@ impl Handler<ModemStatusChanged> for LocalGateway {
                 entry.imei = Some(imei.clone());
             }
         }
+        for sub in &self.subscribers {
+            sub.do_send(crate::routing::ModemUpdate {
+                id: status.id.clone(),
+                addr: entry.addr.clone(),
+                status: status.clone(),
+            });
+        }
         let lost = was_open && status.link != LinkState::Open;
         if lost {
             warn!(modem = %status.id, link = ?status.link, "Modem lost its ports; looking for it.");
@@ -310,5 +319,27 @@ impl Handler<Shutdown> for LocalGateway {
                 .map(|a| a.send(crate::modem::Drain { grace: msg.grace }));
             let _ = futures_util::future::join_all(waits).await;
         })
+    }
+}
+
+/// Receive a [`crate::routing::ModemUpdate`] for every modem now and on every change.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct SubscribeModems(pub Recipient<crate::routing::ModemUpdate>);
+
+impl Handler<SubscribeModems> for LocalGateway {
+    type Result = ();
+
+    fn handle(&mut self, msg: SubscribeModems, _: &mut Context<Self>) {
+        for (id, e) in &self.modems {
+            if let Some(status) = &e.status {
+                msg.0.do_send(crate::routing::ModemUpdate {
+                    id: id.clone(),
+                    addr: e.addr.clone(),
+                    status: status.clone(),
+                });
+            }
+        }
+        self.subscribers.push(msg.0);
     }
 }

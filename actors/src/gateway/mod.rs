@@ -7,5 +7,5 @@ mod actor;
 pub mod discovery;
 mod probe;
 
-pub use actor::{GatewaySpec, ListModems, LocalGateway, ScanNow, Shutdown};
+pub use actor::{GatewaySpec, ListModems, LocalGateway, ScanNow, Shutdown, SubscribeModems};
 pub use probe::{probe_imei, ProbeError};

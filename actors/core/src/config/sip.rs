@@ -224,11 +224,22 @@ impl Default for MediaConfig {
 }
 
 /// `[records]`: where call records go until the storage adapters exist.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct RecordsConfig {
-    /// Append one JSON line per call to this file (always also logged).
+    /// Append one JSON line per call to this file.
     pub jsonl_path: Option<std::path::PathBuf>,
+    /// Also log each record (one JSON line at info level).
+    pub log: bool,
+}
+
+impl Default for RecordsConfig {
+    fn default() -> Self {
+        Self {
+            jsonl_path: None,
+            log: true,
+        }
+    }
 }
 
 /// `[routing]`: the placeholder router until routing rules exist.

@@ -14,6 +14,7 @@
 //! - [`dialog`]: dialog state of each B2BUA leg and the requests built from it;
 //! - [`ids`]: tags, Call-IDs and branches;
 //! - [`q850`]: how a GSM call's end becomes a SIP status (RFC 3398), and a `Reason` header;
+//! - [`trunks`]: trunk admission (source, digest, concurrent calls, calls per second);
 //! - [`raw`]: tolerant scanning of bytes the parser rejects;
 //! - [`transaction`]: the sans-IO RFC 3261 transaction layer (timers, retransmission, matching).
 
@@ -27,6 +28,7 @@ pub mod ids;
 pub mod inbound;
 pub mod q850;
 pub mod raw;
+pub mod trunks;
 pub mod transaction;
 
 use std::fmt;

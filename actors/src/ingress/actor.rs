@@ -1,0 +1,575 @@
+//! The ingress actor: sockets in, transaction layer, events out to calls.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use tokio::net::{TcpListener, UdpSocket};
+use tokio::sync::mpsc;
+use tracing::{debug, info, warn};
+
+use e173gw_core::config::sip::{parse_listen, SipConfig, TrunkConfig, UnknownSource};
+use e173gw_core::sip::acl::SourceLimiter;
+use e173gw_core::sip::framing::Limits;
+use e173gw_core::sip::ids::IdGen;
+use e173gw_core::sip::inbound::{self, Inbound, Policy};
+use e173gw_core::sip::transaction::{stamp_via, Output, Timers, TransactionLayer, TuEvent, TxId};
+use e173gw_core::sip::trunks::TrunkTable;
+use e173gw_core::sip::{headers, Method, Peer, Transport};
+
+use super::messages::*;
+use super::transport::{self, ConnClosed, ConnOpened, Datagram, StreamMessage};
+use crate::call::{CallEnv, CallSeed, LocalSip};
+
+/// What the ingress starts with.
+#[derive(Debug, Clone)]
+pub struct IngressSpec {
+    /// `[sip]`.
+    pub sip: SipConfig,
+    /// `[[trunk]]`.
+    pub trunks: Vec<TrunkConfig>,
+    /// What calls need (router, recorder, agent, media).
+    pub calls: CallSeed,
+}
+
+/// Why the ingress could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum IngressError {
+    /// A listener is malformed (checked by config validation).
+    #[error("listener {0}: {1}")]
+    Listen(String, String),
+    /// A socket could not be bound.
+    #[error("cannot bind {0}: {1}")]
+    Bind(SocketAddr, std::io::Error),
+}
+
+struct CallEntry {
+    recipient: Recipient<CallIn>,
+    call_ids: Vec<String>,
+    txs: Vec<TxId>,
+    trunk: usize,
+}
+
+/// The SIP ingress actor. See the module docs.
+pub struct SipIngress {
+    pub(super) layer: TransactionLayer,
+    udp: Vec<(SocketAddr, Arc<UdpSocket>)>,
+    tcp_listen: Vec<SocketAddr>,
+    tcp_conns: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>,
+    tcp_pending: HashMap<SocketAddr, Vec<Vec<u8>>>,
+    pub(super) policy: Policy,
+    pub(super) ids: IdGen,
+    pub(super) trunks: TrunkTable,
+    flood: SourceLimiter,
+    pub(super) unknown_source: UnknownSource,
+    calls: HashMap<u64, CallEntry>,
+    by_call_id: HashMap<String, u64>,
+    tx_owner: HashMap<TxId, u64>,
+    next_call: u64,
+    seed: CallSeed,
+    pub(super) env: Option<Arc<CallEnv>>,
+    pub(super) stats: IngressStats,
+    limits: Limits,
+    agent_ip: Option<IpAddr>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for SipIngress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SipIngress")
+            .field("calls", &self.calls.len())
+            .finish()
+    }
+}
+
+pub(super) fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
+pub(super) fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+fn seed() -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    t ^ (u64::from(std::process::id()) << 32)
+}
+
+impl SipIngress {
+    /// Binds every listener, then starts the actor. Call inside an actix `System`.
+    pub async fn start(spec: IngressSpec) -> Result<Addr<Self>, IngressError> {
+        let mut udp = Vec::new();
+        let mut tcp = Vec::new();
+        for l in &spec.sip.listen {
+            let listen = parse_listen(l).map_err(|e| IngressError::Listen(l.clone(), e))?;
+            match listen.transport {
+                Transport::Udp => {
+                    let s = UdpSocket::bind(listen.addr)
+                        .await
+                        .map_err(|e| IngressError::Bind(listen.addr, e))?;
+                    let local = s
+                        .local_addr()
+                        .map_err(|e| IngressError::Bind(listen.addr, e))?;
+                    udp.push((local, Arc::new(s)));
+                }
+                Transport::Tcp => {
+                    let s = TcpListener::bind(listen.addr)
+                        .await
+                        .map_err(|e| IngressError::Bind(listen.addr, e))?;
+                    let local = s
+                        .local_addr()
+                        .map_err(|e| IngressError::Bind(listen.addr, e))?;
+                    tcp.push((local, s));
+                }
+            }
+        }
+        let sip = spec.sip.clone();
+        let timers = Timers {
+            t1: Duration::from_millis(sip.t1_ms),
+            t2: Duration::from_millis(sip.t2_ms),
+            t4: Duration::from_millis(sip.t4_ms),
+        };
+        let limits = Limits {
+            max_message: sip.max_message_bytes,
+            max_headers: sip.max_header_bytes,
+            max_body: sip.max_body_bytes,
+        };
+        let ids = IdGen::new(seed(), &sip.node_id);
+        let policy = Policy {
+            allow: vec![
+                Method::Invite,
+                Method::Ack,
+                Method::Bye,
+                Method::Cancel,
+                Method::Options,
+                Method::Update,
+                Method::Info,
+                Method::Register,
+            ],
+            supported: vec!["timer".into()],
+            loop_branch_prefix: ids.prefix().to_string(),
+            limits,
+        };
+        let mut secret = seed().to_le_bytes().to_vec();
+        secret.extend_from_slice(&seed().rotate_left(17).to_le_bytes());
+        let agent_ip = spec.calls.agent.as_ref().map(|a| a.peer.addr.ip());
+        let addr = Self::create(move |ctx| {
+            let mut tasks = Vec::new();
+            for (local, s) in &udp {
+                info!(transport = "udp", addr = %local, "SIP listener ready.");
+                tasks.push(transport::spawn_udp_reader(s.clone(), ctx.address()));
+            }
+            let mut tcp_listen = Vec::new();
+            for (local, l) in tcp {
+                info!(transport = "tcp", addr = %local, "SIP listener ready.");
+                tcp_listen.push(local);
+                tasks.push(transport::spawn_tcp_listener(l, limits, ctx.address()));
+            }
+            let local = LocalSip::from_listeners(
+                sip.advertise.as_deref(),
+                &udp.iter().map(|(a, _)| *a).collect::<Vec<_>>(),
+                &tcp_listen,
+            );
+            let mut me = SipIngress {
+                layer: TransactionLayer::new(timers),
+                udp,
+                tcp_listen,
+                tcp_conns: HashMap::new(),
+                tcp_pending: HashMap::new(),
+                policy,
+                ids,
+                trunks: TrunkTable::new(&spec.trunks, secret),
+                flood: SourceLimiter::new(sip.flood_rate, sip.flood_burst, 100_000),
+                unknown_source: sip.unknown_source,
+                calls: HashMap::new(),
+                by_call_id: HashMap::new(),
+                tx_owner: HashMap::new(),
+                next_call: 1,
+                seed: spec.calls.clone(),
+                env: None,
+                stats: IngressStats::default(),
+                limits,
+                agent_ip,
+                tasks,
+            };
+            me.env = Some(Arc::new(CallEnv::new(
+                me.seed.clone(),
+                ctx.address(),
+                local,
+                sip.max_call_duration_s,
+            )));
+            me
+        });
+        Ok(addr)
+    }
+
+    // === sending ===
+
+    pub(super) fn send(&mut self, to: Peer, bytes: &[u8]) {
+        match to.transport {
+            Transport::Udp => {
+                let sock = self
+                    .udp
+                    .iter()
+                    .find(|(l, _)| l.is_ipv4() == to.addr.is_ipv4())
+                    .or_else(|| self.udp.first());
+                match sock {
+                    Some((_, s)) => {
+                        if s.try_send_to(bytes, to.addr).is_err() {
+                            self.stats.send_failures += 1;
+                        }
+                    }
+                    None => self.stats.send_failures += 1,
+                }
+            }
+            Transport::Tcp => match self.tcp_conns.get(&to.addr) {
+                Some(tx) => {
+                    if tx.send(bytes.to_vec()).is_err() {
+                        self.stats.send_failures += 1;
+                    }
+                }
+                None => {
+                    let q = self.tcp_pending.entry(to.addr).or_default();
+                    if q.is_empty() {
+                        // First message for this peer: connect (the queue drains on ConnOpened).
+                        q.push(bytes.to_vec());
+                        self.connect(to.addr);
+                    } else if q.len() < 64 {
+                        q.push(bytes.to_vec());
+                    }
+                }
+            },
+        }
+    }
+
+    fn connect(&mut self, to: SocketAddr) {
+        if let Some(me) = self.env.as_ref().map(|e| e.ingress.clone()) {
+            transport::spawn_connect(to, self.limits, me);
+        }
+    }
+
+    /// Sends what the transaction layer produced and hands its events out.
+    pub(super) fn flush(&mut self, ctx: &mut Context<Self>) {
+        while let Some(out) = self.layer.poll_output() {
+            match out {
+                Output::Send { to, bytes } => self.send(to, &bytes),
+                Output::Event(ev) => self.on_event(ev, ctx),
+            }
+        }
+    }
+
+    // === receiving ===
+
+    fn on_bytes(&mut self, bytes: &[u8], from: Peer, ctx: &mut Context<Self>) {
+        self.stats.received += 1;
+        let t = now();
+        if !self.flood.allow(from.addr.ip(), t) {
+            self.stats.flooded += 1;
+            return;
+        }
+        let known = self.trunks.match_source(from.addr.ip()).is_some()
+            || self.agent_ip == Some(from.addr.ip());
+        if !known && self.unknown_source == UnknownSource::Drop {
+            self.stats.unknown_source += 1;
+            return;
+        }
+        let tag = self.ids.tag();
+        let checked = match from.transport {
+            Transport::Udp => inbound::from_datagram(bytes, &self.policy, &tag),
+            Transport::Tcp => inbound::from_message(bytes, &self.policy, &tag),
+        };
+        match checked {
+            Ok(Inbound::Request(mut req)) => {
+                stamp_via(&mut req, from.addr);
+                self.layer.on_request(t, req, from);
+            }
+            Ok(Inbound::Response(resp)) => self.layer.on_response(t, resp, from),
+            Err(rej) => {
+                self.stats.malformed += 1;
+                debug!(source = %from, reason = %rej.reason, status = ?rej.status, "Malformed SIP message.");
+                // Strangers learn nothing: only known sources get the error response.
+                if let (Some(resp), true) = (rej.response, known) {
+                    self.send(from, &resp);
+                }
+            }
+        }
+        self.flush(ctx);
+    }
+
+    fn on_event(&mut self, ev: TuEvent, ctx: &mut Context<Self>) {
+        match ev {
+            TuEvent::Request { tx, req, from } => self.on_request(tx, req, from, ctx),
+            TuEvent::Cancel { invite_tx, req, .. } => {
+                if let Some(r) = self.owner_by_call_id(&req.headers) {
+                    r.do_send(CallIn::Cancel { invite_tx });
+                }
+            }
+            TuEvent::Ack { req, .. } => {
+                if let Some(r) = self.owner_by_call_id(&req.headers) {
+                    r.do_send(CallIn::Ack { req });
+                }
+            }
+            TuEvent::Response { tx, resp } => {
+                if let Some(r) = self.owner_by_tx(tx) {
+                    r.do_send(CallIn::Response { tx, resp });
+                }
+            }
+            TuEvent::StrayResponse { resp, .. } => {
+                if let Some(r) = self.owner_by_call_id(&resp.headers) {
+                    r.do_send(CallIn::Stray { resp });
+                }
+            }
+            TuEvent::Timeout { tx } => {
+                if let Some(r) = self.owner_by_tx(tx) {
+                    r.do_send(CallIn::Timeout { tx });
+                }
+            }
+            TuEvent::NoAck { tx } => {
+                if let Some(r) = self.owner_by_tx(tx) {
+                    r.do_send(CallIn::NoAck { tx });
+                }
+            }
+        }
+    }
+
+    fn owner_by_call_id(&self, h: &e173gw_core::sip::Headers) -> Option<&Recipient<CallIn>> {
+        let key = self.by_call_id.get(headers::call_id(h)?)?;
+        self.calls.get(key).map(|c| &c.recipient)
+    }
+
+    fn owner_by_tx(&self, tx: TxId) -> Option<&Recipient<CallIn>> {
+        self.calls
+            .get(self.tx_owner.get(&tx)?)
+            .map(|c| &c.recipient)
+    }
+
+    /// Routes an in-dialog request to its call; `false` when no call owns it.
+    pub(super) fn route_in_dialog(
+        &mut self,
+        tx: TxId,
+        req: e173gw_core::sip::Request,
+        from: Peer,
+    ) -> bool {
+        let Some(key) = headers::call_id(&req.headers)
+            .and_then(|c| self.by_call_id.get(c))
+            .copied()
+        else {
+            return false;
+        };
+        let Some(entry) = self.calls.get_mut(&key) else {
+            return false;
+        };
+        entry.txs.push(tx);
+        self.tx_owner.insert(tx, key);
+        entry.recipient.do_send(CallIn::Request { tx, req, from });
+        true
+    }
+
+    /// Registers a new call (already admitted) and starts its actor.
+    pub(super) fn start_call(
+        &mut self,
+        tx: TxId,
+        req: e173gw_core::sip::Request,
+        from: Peer,
+        trunk: usize,
+        _ctx: &mut Context<Self>,
+    ) {
+        let Some(env) = self.env.clone() else { return };
+        let key = self.next_call;
+        self.next_call += 1;
+        let call_id = headers::call_id(&req.headers)
+            .unwrap_or_default()
+            .to_string();
+        let (name, target) = self
+            .trunks
+            .describe(trunk)
+            .map_or(("?", Default::default()), |(n, t)| (n, t));
+        let recipient = crate::call::start(
+            env,
+            crate::call::NewCall {
+                key,
+                tx,
+                invite: req,
+                from,
+                trunk: name.to_string(),
+                target,
+            },
+        );
+        self.by_call_id.insert(call_id.clone(), key);
+        self.tx_owner.insert(tx, key);
+        self.calls.insert(
+            key,
+            CallEntry {
+                recipient,
+                call_ids: vec![call_id],
+                txs: vec![tx],
+                trunk,
+            },
+        );
+        self.stats.calls += 1;
+        self.stats.active_calls += 1;
+    }
+
+    fn finish_call(&mut self, key: u64) {
+        if let Some(entry) = self.calls.remove(&key) {
+            for c in entry.call_ids {
+                self.by_call_id.remove(&c);
+            }
+            for t in entry.txs {
+                self.tx_owner.remove(&t);
+            }
+            self.trunks.call_ended(entry.trunk);
+            self.stats.active_calls = self.stats.active_calls.saturating_sub(1);
+        }
+    }
+}
+
+impl Actor for SipIngress {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(1_000_000);
+        ctx.run_interval(Duration::from_millis(10), |act, ctx| {
+            act.layer.on_timer(now());
+            act.flush(ctx);
+        });
+        ctx.run_interval(Duration::from_secs(10), |act, _| act.flood.sweep(now()));
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+// === impl Handler ===
+
+impl Handler<Datagram> for SipIngress {
+    type Result = ();
+    fn handle(&mut self, msg: Datagram, ctx: &mut Context<Self>) {
+        self.on_bytes(
+            &msg.bytes,
+            Peer {
+                addr: msg.from,
+                transport: Transport::Udp,
+            },
+            ctx,
+        );
+    }
+}
+
+impl Handler<StreamMessage> for SipIngress {
+    type Result = ();
+    fn handle(&mut self, msg: StreamMessage, ctx: &mut Context<Self>) {
+        self.on_bytes(
+            &msg.bytes,
+            Peer {
+                addr: msg.from,
+                transport: Transport::Tcp,
+            },
+            ctx,
+        );
+    }
+}
+
+impl Handler<ConnOpened> for SipIngress {
+    type Result = ();
+    fn handle(&mut self, msg: ConnOpened, _: &mut Context<Self>) {
+        for b in self.tcp_pending.remove(&msg.peer).unwrap_or_default() {
+            let _ = msg.tx.send(b);
+        }
+        self.tcp_conns.insert(msg.peer, msg.tx);
+    }
+}
+
+impl Handler<ConnClosed> for SipIngress {
+    type Result = ();
+    fn handle(&mut self, msg: ConnClosed, _: &mut Context<Self>) {
+        debug!(peer = %msg.peer, reason = %msg.reason, "TCP connection closed.");
+        self.tcp_conns.remove(&msg.peer);
+        if self.tcp_pending.remove(&msg.peer).is_some() {
+            warn!(peer = %msg.peer, reason = %msg.reason, "Could not connect; queued messages dropped.");
+        }
+    }
+}
+
+impl Handler<Respond> for SipIngress {
+    type Result = ();
+    fn handle(&mut self, msg: Respond, ctx: &mut Context<Self>) {
+        if let Err(e) = self.layer.respond(now(), msg.tx, msg.resp) {
+            debug!(error = %e, "Response not sent.");
+        }
+        self.flush(ctx);
+    }
+}
+
+impl Handler<SendRequest> for SipIngress {
+    type Result = MessageResult<SendRequest>;
+    fn handle(&mut self, msg: SendRequest, ctx: &mut Context<Self>) -> Self::Result {
+        let tx = self.layer.send_request(now(), msg.req, msg.to);
+        if let Some(entry) = self.calls.get_mut(&msg.call) {
+            entry.txs.push(tx);
+            self.tx_owner.insert(tx, msg.call);
+        }
+        self.flush(ctx);
+        MessageResult(tx)
+    }
+}
+
+impl Handler<SendAck> for SipIngress {
+    type Result = ();
+    fn handle(&mut self, msg: SendAck, ctx: &mut Context<Self>) {
+        self.layer.send_ack(msg.ack, msg.to);
+        self.flush(ctx);
+    }
+}
+
+impl Handler<RegisterCallId> for SipIngress {
+    type Result = ();
+    fn handle(&mut self, msg: RegisterCallId, _: &mut Context<Self>) {
+        if let Some(entry) = self.calls.get_mut(&msg.call) {
+            entry.call_ids.push(msg.call_id.clone());
+            self.by_call_id.insert(msg.call_id, msg.call);
+        }
+    }
+}
+
+impl Handler<CallFinished> for SipIngress {
+    type Result = ();
+    fn handle(&mut self, msg: CallFinished, _: &mut Context<Self>) {
+        self.finish_call(msg.call);
+    }
+}
+
+impl Handler<GetListeners> for SipIngress {
+    type Result = MessageResult<GetListeners>;
+    fn handle(&mut self, _: GetListeners, _: &mut Context<Self>) -> Self::Result {
+        let mut v: Vec<Peer> = self
+            .udp
+            .iter()
+            .map(|(a, _)| Peer {
+                addr: *a,
+                transport: Transport::Udp,
+            })
+            .collect();
+        v.extend(self.tcp_listen.iter().map(|a| Peer {
+            addr: *a,
+            transport: Transport::Tcp,
+        }));
+        MessageResult(v)
+    }
+}
+
+impl Handler<GetStats> for SipIngress {
+    type Result = MessageResult<GetStats>;
+    fn handle(&mut self, _: GetStats, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.stats)
+    }
+}

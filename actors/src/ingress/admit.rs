@@ -1,0 +1,178 @@
+//! What the ingress does with a request that opened a server transaction.
+
+use actix::prelude::*;
+use tracing::{debug, info};
+
+use e173gw_core::config::sip::UnknownSource;
+use e173gw_core::sip::build::{self, header};
+use e173gw_core::sip::transaction::TxId;
+use e173gw_core::sip::trunks::Admission;
+use e173gw_core::sip::{headers, Header, Method, Peer, Request};
+
+use super::actor::{now, unix_now, SipIngress};
+
+fn authorization(req: &Request) -> Option<&str> {
+    req.headers.iter().find_map(|h| match h {
+        Header::Authorization(a) => Some(a.value()),
+        _ => None,
+    })
+}
+
+impl SipIngress {
+    fn reply(
+        &mut self,
+        tx: TxId,
+        req: &Request,
+        code: u16,
+        extra: Vec<Header>,
+        ctx: &mut Context<Self>,
+    ) {
+        let tag = self.ids.tag();
+        let mut resp = build::response(req, code, Some(&tag));
+        for h in extra {
+            resp.headers.push(h);
+        }
+        if let Err(e) = self.layer.respond(now(), tx, resp) {
+            debug!(error = %e, "Reply not sent.");
+        }
+        self.flush(ctx);
+    }
+
+    /// A request that opened a new server transaction.
+    pub(super) fn on_request(
+        &mut self,
+        tx: TxId,
+        req: Request,
+        from: Peer,
+        ctx: &mut Context<Self>,
+    ) {
+        let in_dialog = headers::to_tag(&req.headers).is_some();
+        if in_dialog || req.method == Method::Ack {
+            let method = req.method.clone();
+            let copy = (method != Method::Ack).then(|| req.clone());
+            if !self.route_in_dialog(tx, req, from) {
+                if let Some(req) = copy {
+                    self.reply(tx, &req, 481, vec![], ctx);
+                }
+            }
+            return;
+        }
+        let Some(trunk) = self.trunks.match_source(from.addr.ip()) else {
+            self.stats.unknown_source += 1;
+            info!(source = %from, method = %req.method, "Request from an unknown source refused.");
+            if self.unknown_source == UnknownSource::Reject {
+                self.reply(tx, &req, 403, vec![], ctx);
+            }
+            return;
+        };
+        match req.method {
+            Method::Invite => self.on_invite(tx, req, from, trunk, ctx),
+            Method::Options => {
+                let extra = vec![
+                    header(
+                        "Allow",
+                        "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, REGISTER",
+                    ),
+                    header("Accept", "application/sdp"),
+                    header("Supported", "timer"),
+                ];
+                self.reply(tx, &req, 200, extra, ctx);
+            }
+            Method::Register => self.on_register(tx, req, trunk, ctx),
+            _ => self.reply(tx, &req, 481, vec![], ctx),
+        }
+    }
+
+    fn authenticate(
+        &mut self,
+        tx: TxId,
+        req: &Request,
+        trunk: usize,
+        ctx: &mut Context<Self>,
+    ) -> bool {
+        let method = req.method.to_string();
+        match self
+            .trunks
+            .authenticate(trunk, &method, authorization(req), unix_now())
+        {
+            Admission::Admit => true,
+            Admission::Challenge(values) => {
+                self.stats.challenged += 1;
+                let extra = values
+                    .into_iter()
+                    .map(|v| header("WWW-Authenticate", v))
+                    .collect();
+                self.reply(tx, req, 401, extra, ctx);
+                false
+            }
+            Admission::Forbidden(why) | Admission::Busy { reason: why, .. } => {
+                self.stats.auth_failed += 1;
+                info!(reason = why, "Trunk authentication failed.");
+                self.reply(tx, req, 403, vec![], ctx);
+                false
+            }
+        }
+    }
+
+    fn on_invite(
+        &mut self,
+        tx: TxId,
+        req: Request,
+        from: Peer,
+        trunk: usize,
+        ctx: &mut Context<Self>,
+    ) {
+        if !self.authenticate(tx, &req, trunk, ctx) {
+            return;
+        }
+        match self.trunks.admit_call(trunk, now()) {
+            Admission::Admit => self.start_call(tx, req, from, trunk, ctx),
+            Admission::Busy {
+                reason,
+                retry_after,
+            } => {
+                self.stats.over_limit += 1;
+                debug!(reason, "Call over the trunk's limits.");
+                self.reply(
+                    tx,
+                    &req,
+                    503,
+                    vec![header("Retry-After", retry_after.to_string())],
+                    ctx,
+                );
+            }
+            Admission::Forbidden(_) | Admission::Challenge(_) => {
+                self.reply(tx, &req, 403, vec![], ctx)
+            }
+        }
+    }
+
+    fn on_register(&mut self, tx: TxId, req: Request, trunk: usize, ctx: &mut Context<Self>) {
+        let registers = self.trunks.get(trunk).is_some_and(|t| t.cfg.register);
+        if !registers {
+            self.reply(tx, &req, 403, vec![], ctx);
+            return;
+        }
+        if !self.authenticate(tx, &req, trunk, ctx) {
+            return;
+        }
+        let requested = req
+            .headers
+            .iter()
+            .find_map(|h| match h {
+                Header::Expires(e) => e.value().trim().parse::<u32>().ok(),
+                _ => None,
+            })
+            .unwrap_or(3600);
+        let expires = requested.min(3600);
+        let mut extra = vec![header("Expires", expires.to_string())];
+        if let Some(c) = headers::contact_uri(&req.headers) {
+            extra.push(header("Contact", format!("<{c}>;expires={expires}")));
+        }
+        info!(
+            trunk = self.trunks.describe(trunk).map_or("?", |d| d.0),
+            expires, "Trunk registered."
+        );
+        self.reply(tx, &req, 200, extra, ctx);
+    }
+}
