@@ -4,6 +4,8 @@
 // These helpers wait on an external process in real time; there is no clock to pause.
 #![allow(clippy::disallowed_methods)]
 
+pub mod gw;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

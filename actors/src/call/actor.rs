@@ -41,7 +41,7 @@ pub(super) enum Phase {
 pub(super) enum Leg {
     None,
     Modem(ModemLeg),
-    Agent(AgentLeg),
+    Agent(Box<AgentLeg>),
 }
 
 /// One call. See the module docs.

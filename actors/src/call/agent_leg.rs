@@ -83,7 +83,7 @@ impl CallActor {
             call_id: call_id.clone(),
         });
         self.send_request(invite.clone(), agent.peer);
-        self.leg = Leg::Agent(AgentLeg {
+        self.leg = Leg::Agent(Box::new(AgentLeg {
             call_id,
             agent,
             local,
@@ -97,7 +97,7 @@ impl CallActor {
             bye_sent: false,
             ended: false,
             last_sdp: None,
-        });
+        }));
     }
 
     /// CANCEL before answer (once a provisional came), BYE after.

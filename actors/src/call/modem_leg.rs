@@ -236,6 +236,8 @@ impl CallActor {
                         detail: cause.detail.clone(),
                     });
                     if cause.kind.is_gateway_fault() {
+                        // Kept in case no other modem takes the call.
+                        self.rec.cause = Some(cause);
                         self.next_modem(modem, ctx);
                         return;
                     }

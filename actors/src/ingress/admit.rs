@@ -48,7 +48,7 @@ impl SipIngress {
     ) {
         let in_dialog = headers::to_tag(&req.headers).is_some();
         if in_dialog || req.method == Method::Ack {
-            let method = req.method.clone();
+            let method = req.method;
             let copy = (method != Method::Ack).then(|| req.clone());
             if !self.route_in_dialog(tx, req, from) {
                 if let Some(req) = copy {

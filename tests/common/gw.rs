@@ -1,0 +1,423 @@
+//! A gateway process with simulated modems, SIPp runs against it, and what it recorded.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, UdpSocket};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{root, Running};
+
+/// How to start a gateway for a test.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Simulated modems.
+    pub modems: usize,
+    /// Simulator scenario (TOML text).
+    pub scenario: Option<String>,
+    /// Sources of the test trunk.
+    pub trunk_sources: String,
+    /// Extra TOML appended to the config.
+    pub extra: String,
+    /// Also listen on TCP.
+    pub tcp: bool,
+    /// The trunk's target: "modems" or "agent".
+    pub target: String,
+    /// Environment overrides.
+    pub env: Vec<(String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            modems: 2,
+            scenario: None,
+            trunk_sources: "\"127.0.0.0/8\"".into(),
+            extra: String::new(),
+            tcp: false,
+            target: "modems".into(),
+            env: Vec::new(),
+        }
+    }
+}
+
+/// A running gateway.
+pub struct Gateway {
+    pub run: Running,
+    pub dir: tempfile::TempDir,
+    pub udp: SocketAddr,
+    pub tcp: Option<SocketAddr>,
+    pub sim_dir: PathBuf,
+    pub records_path: PathBuf,
+}
+
+fn addr_of(line: &str) -> Option<SocketAddr> {
+    let v: Value = serde_json::from_str(line).ok()?;
+    v.get("addr")?.as_str()?.parse().ok()
+}
+
+impl Gateway {
+    pub fn start(o: Options) -> Self {
+        let dir = tempfile::tempdir().expect("tmp");
+        let d = dir.path();
+        let sim_dir = d.join("sim");
+        let records_path = d.join("records.jsonl");
+        let scenario = match &o.scenario {
+            Some(text) => {
+                let p = d.join("scenario.toml");
+                std::fs::write(&p, text).expect("scenario");
+                format!("scenario = \"{}\"\n", p.display())
+            }
+            None => String::new(),
+        };
+        let listen = if o.tcp {
+            "[\"udp:127.0.0.1:0\", \"tcp:127.0.0.1:0\"]"
+        } else {
+            "[\"udp:127.0.0.1:0\"]"
+        };
+        let text = format!(
+            r#"
+[log]
+level = "info"
+[sip]
+listen = {listen}
+[[trunk]]
+name = "test"
+sources = [{sources}]
+target = "{target}"
+[records]
+jsonl_path = "{records}"
+log = false
+[media]
+bind = "127.0.0.1"
+[modems]
+profiles_dir = "{profiles}"
+[modems.discovery]
+mode = "glob"
+at_glob = "{sim}/*.at"
+scan_interval_ms = 200
+[sim]
+enabled = {sim_on}
+dir = "{sim}"
+count = {count}
+orig_ms = 50
+conf_ms = 150
+answer_after_ms = 300
+ring_ms = 1500
+fail_after_ms = 100
+rssi_interval_ms = 2000
+{scenario}
+{extra}
+"#,
+            sources = o.trunk_sources,
+            target = o.target,
+            records = records_path.display(),
+            profiles = root().join("modem-profiles").display(),
+            sim = sim_dir.display(),
+            sim_on = o.modems > 0,
+            count = o.modems.max(1),
+            extra = o.extra,
+        );
+        let cfg = d.join("gw.toml");
+        std::fs::write(&cfg, text).expect("config");
+        let env: Vec<(&str, &str)> = o
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let mut run = Running::start(&["run", "--config", cfg.to_str().expect("utf8")], &env);
+        run.wait_for(
+            "SIP listener ready.",
+            if o.tcp { 2 } else { 1 },
+            Duration::from_secs(20),
+        );
+        let udp = run
+            .seen
+            .iter()
+            .filter(|l| l.contains("SIP listener ready.") && l.contains("\"udp\""))
+            .find_map(|l| addr_of(l))
+            .expect("udp addr");
+        let tcp = run
+            .seen
+            .iter()
+            .filter(|l| l.contains("SIP listener ready.") && l.contains("\"tcp\""))
+            .find_map(|l| addr_of(l));
+        if o.modems > 0 {
+            run.wait_for("Modem ready.", o.modems, Duration::from_secs(30));
+        }
+        Self {
+            run,
+            dir,
+            udp,
+            tcp,
+            sim_dir,
+            records_path,
+        }
+    }
+
+    /// Every record written so far.
+    pub fn records(&self) -> Vec<Value> {
+        std::fs::read_to_string(&self.records_path)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| serde_json::from_str(l).ok())
+            .collect()
+    }
+
+    /// Waits until at least `n` records exist.
+    pub fn wait_records(&self, n: usize, within: Duration) -> Vec<Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let r = self.records();
+            if r.len() >= n || Instant::now() >= deadline {
+                return r;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// A simulator control command.
+    pub fn sim(&self, cmd: &str) -> Value {
+        let mut s = UnixStream::connect(self.sim_dir.join("control.sock")).expect("control socket");
+        s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+        writeln!(s, "{cmd}").expect("write");
+        let mut line = String::new();
+        BufReader::new(s).read_line(&mut line).expect("read");
+        serde_json::from_str(&line).expect("json reply")
+    }
+
+    /// Waits until no simulated modem has a call up.
+    pub fn wait_modems_idle(&self, within: Duration) -> Value {
+        let deadline = Instant::now() + within;
+        loop {
+            let st = self.sim("status");
+            let busy = st["modems"]
+                .as_array()
+                .map_or(0, |m| m.iter().filter(|x| !x["call"].is_null()).count());
+            if busy == 0 {
+                return st;
+            }
+            assert!(Instant::now() < deadline, "modems still in a call: {st}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// A free UDP port on 127.0.0.1 (also free on TCP, checked).
+pub fn free_port() -> u16 {
+    loop {
+        let u = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let port = u.local_addr().expect("addr").port();
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok()
+            && UdpSocket::bind(("127.0.0.1", port + 2)).is_ok()
+        {
+            return port;
+        }
+    }
+}
+
+/// A shipped SIPp scenario.
+pub fn scenario(name: &str) -> PathBuf {
+    root().join("tests/scenarios").join(name)
+}
+
+/// `uac_final.xml` expecting `code`, written into `dir`.
+pub fn final_scenario(dir: &Path, code: u16) -> PathBuf {
+    let text = std::fs::read_to_string(scenario("uac_final.xml"))
+        .expect("template")
+        .replace("@CODE@", &code.to_string());
+    let p = dir.join(format!("uac_final_{code}.xml"));
+    std::fs::write(&p, text).expect("write scenario");
+    p
+}
+
+/// Runs SIPp to completion against `target`, on free local ports. `args` come first.
+pub fn sipp(args: &[&str], target: SocketAddr) -> Output {
+    let trace = tempfile::tempdir().expect("tmp");
+    let (p, mp, cp) = (free_port(), free_port(), free_port());
+    let out = Command::new("sipp")
+        .args(args)
+        .args([
+            "-p",
+            &p.to_string(),
+            "-mp",
+            &mp.to_string(),
+            "-cp",
+            &cp.to_string(),
+        ])
+        .args(["-nostdin", "-timeout", "60", "-timeout_error", "-trace_err"])
+        .arg("-error_file")
+        .arg(trace.path().join("errors.log"))
+        .arg(target.to_string())
+        .current_dir(trace.path())
+        .stdin(Stdio::null())
+        .output()
+        .expect("sipp runs (package sip-tester)");
+    if !out.status.success() {
+        let errors = std::fs::read_to_string(trace.path().join("errors.log")).unwrap_or_default();
+        eprintln!(
+            "sipp {args:?} failed: {:?}\n{}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            errors.chars().take(4000).collect::<String>()
+        );
+    }
+    out
+}
+
+/// Starts SIPp in the background (e.g. as the agent); killed on drop.
+pub struct Background {
+    child: std::process::Child,
+    pub port: u16,
+    pub dir: tempfile::TempDir,
+}
+
+impl Background {
+    pub fn start(args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("tmp");
+        let (port, mp, cp) = (free_port(), free_port(), free_port());
+        let child = Command::new("sipp")
+            .args(args)
+            .args([
+                "-p",
+                &port.to_string(),
+                "-mp",
+                &mp.to_string(),
+                "-cp",
+                &cp.to_string(),
+                "-i",
+                "127.0.0.1",
+            ])
+            .args(["-nostdin", "-trace_msg", "-message_file"])
+            .arg(dir.path().join("messages.log"))
+            .current_dir(dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("sipp");
+        std::thread::sleep(Duration::from_millis(300));
+        Self { child, port, dir }
+    }
+
+    /// What SIPp logged of the messages it saw.
+    pub fn messages(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("messages.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A hand-driven SIP client over UDP, for exact sequences SIPp cannot script.
+pub struct RawSip {
+    pub sock: UdpSocket,
+    pub gw: SocketAddr,
+}
+
+impl RawSip {
+    /// A socket on `127.0.0.1` (or another loopback address) talking to `gw`.
+    pub fn new(local_ip: &str, gw: SocketAddr) -> Self {
+        let sock = UdpSocket::bind((local_ip, 0)).expect("bind");
+        sock.set_read_timeout(Some(Duration::from_millis(200)))
+            .expect("timeout");
+        Self { sock, gw }
+    }
+
+    pub fn local(&self) -> SocketAddr {
+        self.sock.local_addr().expect("addr")
+    }
+
+    pub fn send(&self, text: &str) {
+        self.sock.send_to(text.as_bytes(), self.gw).expect("send");
+    }
+
+    pub fn send_bytes(&self, b: &[u8]) {
+        self.sock.send_to(b, self.gw).expect("send");
+    }
+
+    /// Every message received within `within`.
+    pub fn recv_for(&self, within: Duration) -> Vec<String> {
+        let deadline = Instant::now() + within;
+        let mut out = Vec::new();
+        let mut buf = [0u8; 65_536];
+        while Instant::now() < deadline {
+            if let Ok((n, _)) = self.sock.recv_from(&mut buf) {
+                out.push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            }
+        }
+        out
+    }
+
+    /// Receives until a message starts with `prefix` (or panics after `within`).
+    pub fn recv_until(&self, prefix: &str, within: Duration) -> (String, Vec<String>) {
+        let deadline = Instant::now() + within;
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 65_536];
+        while Instant::now() < deadline {
+            if let Ok((n, _)) = self.sock.recv_from(&mut buf) {
+                let m = String::from_utf8_lossy(&buf[..n]).into_owned();
+                if m.starts_with(prefix) {
+                    return (m, seen);
+                }
+                seen.push(m);
+            }
+        }
+        panic!("no {prefix:?} within {within:?}; got {seen:#?}");
+    }
+}
+
+/// The first line of a message.
+pub fn status_line(m: &str) -> &str {
+    m.lines().next().unwrap_or_default()
+}
+
+/// A header's value in a raw message.
+pub fn header<'a>(m: &'a str, name: &str) -> Option<&'a str> {
+    m.lines().find_map(|l| {
+        let (n, v) = l.split_once(':')?;
+        n.trim().eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+/// An INVITE from `local` with an SDP offer pointing RTP at `rtp_port`.
+pub fn invite(
+    local: SocketAddr,
+    gw: SocketAddr,
+    number: &str,
+    call_id: &str,
+    branch: &str,
+    rtp_port: u16,
+) -> String {
+    let sdp = format!(
+        "v=0\r\no=test 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {rtp_port} RTP/AVP 0 101\r\n\
+         a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
+    );
+    format!(
+        "INVITE sip:{number}@{gw} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch={branch};rport\r\nFrom: <sip:5511977776666@{local}>;tag=raw1\r\n\
+         To: <sip:{number}@{gw}>\r\nCall-ID: {call_id}\r\nCSeq: 1 INVITE\r\nContact: <sip:raw@{local}>\r\nMax-Forwards: 70\r\n\
+         Content-Type: application/sdp\r\nContent-Length: {}\r\n\r\n{sdp}",
+        sdp.len()
+    )
+}
+
+/// An in-dialog request (ACK for 2xx, BYE) after `ok` (the 200 to our INVITE).
+pub fn in_dialog(method: &str, cseq: u32, local: SocketAddr, ok: &str, branch: &str) -> String {
+    let to = header(ok, "To").unwrap_or_default();
+    let call_id = header(ok, "Call-ID").unwrap_or_default();
+    let target = header(ok, "Contact")
+        .unwrap_or_default()
+        .trim_matches(['<', '>'])
+        .to_string();
+    format!(
+        "{method} {target} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch={branch};rport\r\nFrom: <sip:5511977776666@{local}>;tag=raw1\r\n\
+         To: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+    )
+}
