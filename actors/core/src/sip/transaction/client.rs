@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::builders::ack_for_error;
 use super::key::ClientKey;
 use super::layer::{Gens, Side, Slot, TimerHeap, TransactionLayer};
-use super::{TuEvent, TxId, TIMER_D};
+use super::{wire, TuEvent, TxId, TIMER_D};
 use crate::sip::headers;
 use crate::sip::{Method, Peer, Request, Response};
 
@@ -71,7 +71,7 @@ impl TransactionLayer {
                 method,
             });
         let unreliable = !to.transport.is_reliable();
-        let bytes = req.to_bytes();
+        let bytes = wire::request(&req);
         let kept = if unreliable {
             bytes.clone()
         } else {
@@ -124,7 +124,7 @@ impl TransactionLayer {
 
     /// Sends an ACK for a 2xx: outside any transaction, it is only bytes to send.
     pub fn send_ack(&mut self, ack: Request, to: Peer) {
-        self.send(to, ack.to_bytes());
+        self.send(to, wire::request(&ack));
     }
 
     /// The transport could not send for client transaction `tx`: it ends, in
@@ -220,7 +220,7 @@ impl TransactionLayer {
                 let ack = tx
                     .invite
                     .take()
-                    .map(|inv| ack_for_error(&inv, &resp).to_bytes());
+                    .map(|inv| wire::request(&ack_for_error(&inv, &resp)));
                 tx.state = ClientState::Completed;
                 TimerHeap::cancel(&mut tx.gens, Slot::Retransmit);
                 if unreliable {

@@ -3,6 +3,7 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::time::{Duration, Instant};
 
 use super::client::ClientTx;
@@ -27,11 +28,11 @@ pub(super) enum Side {
     Client,
 }
 
-/// One scheduled timer. Ordered by deadline, then by scheduling order.
+/// One scheduled timer. Ordered by deadline, then by transaction (ids only grow, so
+/// the order is deterministic).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 struct Entry {
     at: Instant,
-    seq: u64,
     tx: TxId,
     side: Side,
     slot: Slot,
@@ -43,7 +44,6 @@ struct Entry {
 #[derive(Debug, Default)]
 pub(super) struct TimerHeap {
     heap: BinaryHeap<Reverse<Entry>>,
-    seq: u64,
 }
 
 /// The per-transaction generation counters of both slots.
@@ -54,10 +54,8 @@ impl TimerHeap {
     pub(super) fn arm(&mut self, gens: &mut Gens, tx: TxId, side: Side, slot: Slot, at: Instant) {
         let g = &mut gens[slot as usize];
         *g = g.wrapping_add(1);
-        self.seq += 1;
         self.heap.push(Reverse(Entry {
             at,
-            seq: self.seq,
             tx,
             side,
             slot,
@@ -72,6 +70,30 @@ impl TimerHeap {
     }
 }
 
+/// Hashes transaction ids, which the layer makes itself (sequential, never from the
+/// network): one multiplication instead of SipHash.
+#[derive(Debug, Default)]
+pub(super) struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(*b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+
+/// A map keyed by transaction id.
+pub(super) type IdMap<V> = HashMap<TxId, V, BuildHasherDefault<IdHasher>>;
+
 /// Every client and server transaction of the gateway, sans-IO.
 ///
 /// Feed it checked messages and time, drain [`TransactionLayer::poll_output`] after every
@@ -80,8 +102,8 @@ impl TimerHeap {
 pub struct TransactionLayer {
     pub(super) timers: Timers,
     next_id: u64,
-    pub(super) servers: HashMap<TxId, ServerTx>,
-    pub(super) clients: HashMap<TxId, ClientTx>,
+    pub(super) servers: IdMap<ServerTx>,
+    pub(super) clients: IdMap<ClientTx>,
     pub(super) server_index: HashMap<ServerKey, TxId>,
     pub(super) client_index: HashMap<ClientKey, TxId>,
     /// Accepted INVITE server transactions by Call-ID, From tag and CSeq number.
@@ -97,8 +119,8 @@ impl TransactionLayer {
         Self {
             timers,
             next_id: 0,
-            servers: HashMap::new(),
-            clients: HashMap::new(),
+            servers: IdMap::default(),
+            clients: IdMap::default(),
             server_index: HashMap::new(),
             client_index: HashMap::new(),
             accepted: HashMap::new(),

@@ -34,7 +34,8 @@
 //! - `server`, `client`: the state machines of both sides;
 //! - `key`: the matching keys;
 //! - `target`: [`response_target`] and [`stamp_via`];
-//! - `builders`: [`cancel_for`], [`new_branch`] and the ACK for non-2xx finals.
+//! - `builders`: [`cancel_for`], [`new_branch`] and the ACK for non-2xx finals;
+//! - `wire`: serialising outgoing messages into one buffer each.
 
 mod builders;
 mod client;
@@ -42,6 +43,7 @@ mod key;
 mod layer;
 mod server;
 mod target;
+mod wire;
 
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use super::key::{AckKey, ServerKey};
 use super::layer::{Gens, Side, Slot, TimerHeap, TransactionLayer};
 use super::target::response_target;
-use super::{Result, TuEvent, TxError, TxId};
+use super::{wire, Result, TuEvent, TxError, TxId};
 use crate::sip::headers::{self, Via};
 use crate::sip::{build, Method, Peer, Request, Response};
 
@@ -103,7 +103,7 @@ impl TransactionLayer {
             (_, ServerState::Trying | ServerState::Proceeding, _) => ServerState::Completed,
             _ => return Err(TxError::AlreadyFinal(id)),
         };
-        let bytes = resp.to_bytes();
+        let bytes = wire::response(&resp);
         if invite {
             if let Some(tag) = headers::to_tag(&resp.headers) {
                 tx.resp_to_tag = Some(tag.into());
@@ -231,7 +231,7 @@ impl TransactionLayer {
         let peer = response_target(via, from);
         let id = self.new_server(key, m, peer);
         if m == Method::Invite {
-            let bytes = build::response(&req, 100, None).to_bytes();
+            let bytes = wire::trying(&req);
             if let Some(tx) = self.servers.get_mut(&id) {
                 tx.last = Some(bytes.clone());
             }
