@@ -24,7 +24,9 @@ pub(super) enum Slot {
 /// Which side a timer entry belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(super) enum Side {
+    /// In `servers`.
     Server,
+    /// In `clients`.
     Client,
 }
 
@@ -114,8 +116,15 @@ pub struct TransactionLayer {
 }
 
 impl TransactionLayer {
-    /// An empty layer with these timers.
+    /// An empty layer with these timers. T1 below 1 ms is raised to 1 ms and T2 below T1
+    /// to T1, so that no retransmission interval is zero.
     pub fn new(timers: Timers) -> Self {
+        let t1 = timers.t1.max(Duration::from_millis(1));
+        let timers = Timers {
+            t1,
+            t2: timers.t2.max(t1),
+            t4: timers.t4,
+        };
         Self {
             timers,
             next_id: 0,

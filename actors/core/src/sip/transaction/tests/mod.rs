@@ -1,5 +1,6 @@
 //! Transaction layer tests: time is a parameter advanced by hand, peers are scripts.
 
+mod cancel;
 mod client;
 mod matching;
 mod random;
@@ -290,6 +291,36 @@ fn default_timers_and_display() {
         e.to_string(),
         "response for BYE sent on tx-1, a INVITE transaction"
     );
+}
+
+#[test]
+fn zero_timers_are_raised_so_retransmissions_end() {
+    let zero = Timers {
+        t1: Duration::ZERO,
+        t2: Duration::ZERO,
+        t4: Duration::ZERO,
+    };
+    let mut h = H::new();
+    h.l = TransactionLayer::new(zero);
+    let ms = Duration::from_millis(1);
+    assert_eq!(
+        h.l.timers(),
+        Timers {
+            t1: ms,
+            t2: ms,
+            t4: Duration::ZERO
+        }
+    );
+    h.l.send_request(h.now, R::new("OPTIONS", "z9hG4bKz").build(), udp());
+    let tx = h.new_request(R::default().build(), udp());
+    h.l.respond(h.now, tx, resp(&R::default().build(), 486, "gt"))
+        .expect("486");
+    h.drain();
+    let out = h.run_until(1_000);
+    assert_eq!(times_of(&out, "timeout"), vec![64], "Timer F = 64 ms");
+    assert_eq!(times_of(&out, "noack"), vec![64], "Timer H = 64 ms");
+    assert_eq!(h.l.counts().retransmissions, 2 * 64);
+    assert_eq!((h.l.counts().server, h.l.counts().client), (0, 0));
 }
 
 #[test]
