@@ -8,6 +8,10 @@ use clap::{Parser, Subcommand};
 use e173gw::settings::{self, Settings};
 use e173gw_core::config::env::ProcessEnv;
 
+/// mimalloc: the SIP path allocates many small, short-lived buffers.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Exit status for a bad configuration (EX_USAGE).
 const EXIT_CONFIG: u8 = 64;
 

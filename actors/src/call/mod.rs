@@ -123,6 +123,7 @@ pub struct CallEnv {
     pub(crate) ingress: Addr<SipIngress>,
     pub(crate) local: LocalSip,
     pub(crate) max_duration: Duration,
+    pub(crate) arbiter: actix::ArbiterHandle,
 }
 
 impl CallEnv {
@@ -132,12 +133,14 @@ impl CallEnv {
         ingress: Addr<SipIngress>,
         local: LocalSip,
         max_duration_s: u64,
+        arbiter: actix::ArbiterHandle,
     ) -> Self {
         Self {
             seed,
             ingress,
             local,
             max_duration: Duration::from_secs(max_duration_s),
+            arbiter,
         }
     }
 }
@@ -159,7 +162,9 @@ pub struct NewCall {
     pub target: Target,
 }
 
-/// Starts a call actor.
+/// Starts a call actor on the calls' arbiter.
 pub fn start(env: Arc<CallEnv>, new: NewCall) -> Recipient<CallIn> {
-    actor::CallActor::new(env, new).start().recipient()
+    let arbiter = env.arbiter.clone();
+    actor::CallActor::start_in_arbiter(&arbiter, move |_| actor::CallActor::new(env, new))
+        .recipient()
 }

@@ -104,29 +104,19 @@ fn seed() -> u64 {
 impl SipIngress {
     /// Binds every listener, then starts the actor. Call inside an actix `System`.
     pub async fn start(spec: IngressSpec) -> Result<Addr<Self>, IngressError> {
-        let mut udp = Vec::new();
-        let mut tcp = Vec::new();
+        let mut udp_std = Vec::new();
+        let mut tcp_std = Vec::new();
         for l in &spec.sip.listen {
             let listen = parse_listen(l).map_err(|e| IngressError::Listen(l.clone(), e))?;
             match listen.transport {
-                Transport::Udp => {
-                    let s = UdpSocket::bind(listen.addr)
-                        .await
-                        .map_err(|e| IngressError::Bind(listen.addr, e))?;
-                    let local = s
-                        .local_addr()
-                        .map_err(|e| IngressError::Bind(listen.addr, e))?;
-                    udp.push((local, Arc::new(s)));
-                }
-                Transport::Tcp => {
-                    let s = TcpListener::bind(listen.addr)
-                        .await
-                        .map_err(|e| IngressError::Bind(listen.addr, e))?;
-                    let local = s
-                        .local_addr()
-                        .map_err(|e| IngressError::Bind(listen.addr, e))?;
-                    tcp.push((local, s));
-                }
+                Transport::Udp => udp_std.push(
+                    transport::bind_udp(listen.addr)
+                        .map_err(|e| IngressError::Bind(listen.addr, e))?,
+                ),
+                Transport::Tcp => tcp_std.push(
+                    transport::bind_tcp(listen.addr)
+                        .map_err(|e| IngressError::Bind(listen.addr, e))?,
+                ),
             }
         }
         let sip = spec.sip.clone();
@@ -159,17 +149,40 @@ impl SipIngress {
         let mut secret = seed().to_le_bytes().to_vec();
         secret.extend_from_slice(&seed().rotate_left(17).to_le_bytes());
         let agent_ip = spec.calls.agent.as_ref().map(|a| a.peer.addr.ip());
-        let addr = Self::create(move |ctx| {
+        // The SIP path gets its own thread: sockets, parsing, transactions and the call
+        // actors (which talk to the ingress for every message) live there; modems, the
+        // router and the recorder stay on the main arbiter.
+        let arbiter = actix::Arbiter::new();
+        let addr = Self::start_in_arbiter(&arbiter.handle(), move |ctx| {
             let mut tasks = Vec::new();
-            for (local, s) in &udp {
-                info!(transport = "udp", addr = %local, "SIP listener ready.");
-                tasks.push(transport::spawn_udp_reader(s.clone(), ctx.address()));
+            let mut udp = Vec::new();
+            for s in udp_std {
+                match s
+                    .local_addr()
+                    .and_then(|local| Ok((local, UdpSocket::from_std(s)?)))
+                {
+                    Ok((local, s)) => {
+                        info!(transport = "udp", addr = %local, "SIP listener ready.");
+                        let s = Arc::new(s);
+                        tasks.push(transport::spawn_udp_reader(s.clone(), ctx.address()));
+                        udp.push((local, s));
+                    }
+                    Err(e) => warn!(error = %e, "UDP listener lost."),
+                }
             }
             let mut tcp_listen = Vec::new();
-            for (local, l) in tcp {
-                info!(transport = "tcp", addr = %local, "SIP listener ready.");
-                tcp_listen.push(local);
-                tasks.push(transport::spawn_tcp_listener(l, limits, ctx.address()));
+            for l in tcp_std {
+                match l
+                    .local_addr()
+                    .and_then(|local| Ok((local, TcpListener::from_std(l)?)))
+                {
+                    Ok((local, l)) => {
+                        info!(transport = "tcp", addr = %local, "SIP listener ready.");
+                        tcp_listen.push(local);
+                        tasks.push(transport::spawn_tcp_listener(l, limits, ctx.address()));
+                    }
+                    Err(e) => warn!(error = %e, "TCP listener lost."),
+                }
             }
             let local = LocalSip::from_listeners(
                 sip.advertise.as_deref(),
@@ -203,9 +216,12 @@ impl SipIngress {
                 ctx.address(),
                 local,
                 sip.max_call_duration_s,
+                actix::Arbiter::current(),
             )));
             me
         });
+        // The arbiter runs until the system stops.
+        std::mem::forget(arbiter);
         Ok(addr)
     }
 

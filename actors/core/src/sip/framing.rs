@@ -1,7 +1,7 @@
 //! Message boundaries: one message per UDP datagram, or a TCP byte stream cut by
 //! Content-Length. Size limits are enforced before anything is parsed.
 
-use super::raw::{header_end, RawHead};
+use super::raw::header_end;
 
 /// Size limits for inbound messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,10 +52,19 @@ pub enum FrameError {
     MissingContentLength,
 }
 
-/// Content-Length from the raw head: `Ok(None)` when absent.
-fn content_length(head: &RawHead) -> Result<Option<usize>, FrameError> {
+/// Content-Length from the raw head (`Content-Length` or `l`), without allocating:
+/// `Ok(None)` when absent.
+fn content_length(head: &[u8]) -> Result<Option<usize>, FrameError> {
     let mut found: Option<usize> = None;
-    for v in head.values("Content-Length") {
+    for line in head.split(|b| *b == b'\n') {
+        let Some(colon) = line.iter().position(|b| *b == b':') else {
+            continue;
+        };
+        let name = line[..colon].trim_ascii();
+        if !(name.eq_ignore_ascii_case(b"content-length") || name.eq_ignore_ascii_case(b"l")) {
+            continue;
+        }
+        let v = String::from_utf8_lossy(line[colon + 1..].trim_ascii()).into_owned();
         let n: usize = v
             .trim()
             .parse()
@@ -83,9 +92,8 @@ pub fn frame_datagram<'a>(buf: &'a [u8], limits: &Limits) -> Result<&'a [u8], Fr
     if head_len > limits.max_headers {
         return Err(FrameError::HeadersTooLarge(limits.max_headers));
     }
-    let head = RawHead::scan(&buf[..head_len]);
     let available = buf.len() - body_start;
-    match content_length(&head)? {
+    match content_length(&buf[..head_len])? {
         Some(n) if n > limits.max_body => Err(FrameError::TooLarge(body_start + n)),
         Some(n) if n > available => Err(FrameError::Truncated {
             declared: n,
@@ -146,8 +154,7 @@ impl StreamFramer {
         if head_len > self.limits.max_headers {
             return Err(FrameError::HeadersTooLarge(self.limits.max_headers));
         }
-        let head = RawHead::scan(&self.buf[..head_len]);
-        let n = content_length(&head)?.ok_or(FrameError::MissingContentLength)?;
+        let n = content_length(&self.buf[..head_len])?.ok_or(FrameError::MissingContentLength)?;
         if n > self.limits.max_body || body_start + n > self.limits.max_message {
             return Err(FrameError::TooLarge(body_start + n));
         }

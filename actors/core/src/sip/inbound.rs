@@ -103,25 +103,42 @@ fn reject_raw(head: &RawHead, code: u16, reason: &str, to_tag: &str) -> Rejected
     }
 }
 
-/// Checks one framed message.
-pub fn from_message(msg: &[u8], policy: &Policy, to_tag: &str) -> Result<Inbound, Rejected> {
+/// The method token of a request line, `None` for a status line.
+fn method_token(msg: &[u8]) -> Option<&str> {
+    let line_end = msg
+        .iter()
+        .position(|b| *b == b'\r' || *b == b'\n')
+        .unwrap_or(msg.len());
+    let first = std::str::from_utf8(&msg[..line_end])
+        .ok()?
+        .split(' ')
+        .next()?;
+    (!first.starts_with("SIP/")).then_some(first)
+}
+
+/// The raw head of a message, for answering what the parser rejects.
+fn raw_head(msg: &[u8]) -> RawHead {
     let head_len = header_end(msg).map_or(msg.len(), |(_, h)| h);
-    let head = RawHead::scan(&msg[..head_len]);
-    let request_method = head.request_method().map(str::to_string);
+    RawHead::scan(&msg[..head_len])
+}
+
+/// Checks one framed message. The happy path parses once; the tolerant raw scan runs only
+/// to answer a message the parser rejects.
+pub fn from_message(msg: &[u8], policy: &Policy, to_tag: &str) -> Result<Inbound, Rejected> {
     // An unknown but well-formed method: parse with a placeholder so the 501 can copy the
     // headers, as RFC 3261 §8.2.1 asks.
     let mut unknown_method = None;
-    let parsed = match &request_method {
+    let parsed = match method_token(msg) {
         Some(m) if !is_token(m) => {
             return Err(reject_raw(
-                &head,
+                &raw_head(msg),
                 400,
                 "Bad Request (malformed method)",
                 to_tag,
-            ))
+            ));
         }
         Some(m) if m.parse::<Method>().is_err() => {
-            unknown_method = Some(m.clone());
+            unknown_method = Some(m.to_string());
             let mut replaced = b"OPTIONS".to_vec();
             replaced.extend_from_slice(&msg[m.len()..]);
             super::SipMessage::try_from(replaced.as_slice())
@@ -131,18 +148,31 @@ pub fn from_message(msg: &[u8], policy: &Policy, to_tag: &str) -> Result<Inbound
     let message = match parsed {
         Ok(m) => m,
         Err(e) => {
-            return Err(reject_raw(
-                &head,
-                400,
-                &format!("Bad Request ({})", short(&e.to_string())),
-                to_tag,
-            ))
+            let reason = format!("Bad Request ({})", short(&e.to_string()));
+            return Err(reject_raw(&raw_head(msg), 400, &reason, to_tag));
         }
     };
     match message {
         super::SipMessage::Response(r) => check_response(r),
-        super::SipMessage::Request(r) => check_request(r, unknown_method, &head, policy, to_tag),
+        super::SipMessage::Request(r) => check_request(r, unknown_method, msg, policy, to_tag),
     }
+}
+
+/// How many headers of the kind `name` the parsed message has.
+fn count(h: &super::Headers, name: &str) -> usize {
+    h.iter()
+        .filter(|x| match name {
+            "Via" => matches!(x, Header::Via(_)),
+            "From" => matches!(x, Header::From(_)),
+            "To" => matches!(x, Header::To(_)),
+            "Call-ID" => matches!(x, Header::CallId(_)),
+            "CSeq" => matches!(x, Header::CSeq(_)),
+            "Max-Forwards" => matches!(x, Header::MaxForwards(_)),
+            "Content-Length" => matches!(x, Header::ContentLength(_)),
+            "Content-Type" => matches!(x, Header::ContentType(_)),
+            _ => false,
+        })
+        .count()
 }
 
 fn short(s: &str) -> String {
@@ -162,7 +192,7 @@ fn check_response(r: Response) -> Result<Inbound, Rejected> {
 fn check_request(
     r: Request,
     unknown_method: Option<String>,
-    head: &RawHead,
+    msg: &[u8],
     policy: &Policy,
     to_tag: &str,
 ) -> Result<Inbound, Rejected> {
@@ -184,15 +214,20 @@ fn check_request(
     };
     // Mandatory and single-value headers (§8.1.1, §20).
     for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
-        if head.first(name).is_none() {
+        if count(&r.headers, name) == 0 {
             return Err(reject(400, &format!("Missing {name} header"), vec![]));
         }
     }
     if headers::top_via(&r.headers).is_none() {
-        return Err(reject_raw(head, 400, "Bad Request (malformed Via)", to_tag));
+        return Err(reject_raw(
+            &raw_head(msg),
+            400,
+            "Bad Request (malformed Via)",
+            to_tag,
+        ));
     }
     for name in SINGLE {
-        if head.values(name).count() > 1 {
+        if count(&r.headers, name) > 1 {
             return Err(reject(400, &format!("Duplicate {name} header"), vec![]));
         }
     }
@@ -209,7 +244,10 @@ fn check_request(
             vec![],
         ));
     }
-    let mf = head.first("Max-Forwards");
+    let mf = r.headers.iter().find_map(|h| match h {
+        Header::MaxForwards(v) => Some(v.value()),
+        _ => None,
+    });
     if mf.is_some_and(|v| v.trim().parse::<u32>().is_err()) {
         return Err(reject(400, "Malformed Max-Forwards", vec![]));
     }
@@ -270,9 +308,10 @@ fn check_request(
                 vec![build::header("Accept", "application/sdp")],
             ));
         }
-        let enc = head
-            .first("Content-Encoding")
-            .map(|e| e.trim().to_ascii_lowercase());
+        let enc = r.headers.iter().find_map(|h| match h {
+            Header::ContentEncoding(e) => Some(e.value().trim().to_ascii_lowercase()),
+            _ => None,
+        });
         if enc.is_some_and(|e| e != "identity") {
             return Err(reject(
                 415,

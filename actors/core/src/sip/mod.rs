@@ -28,8 +28,8 @@ pub mod ids;
 pub mod inbound;
 pub mod q850;
 pub mod raw;
-pub mod trunks;
 pub mod transaction;
+pub mod trunks;
 
 use std::fmt;
 use std::net::SocketAddr;
