@@ -129,6 +129,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
             addr,
             transport: c.agent.transport.into(),
         },
+        answer_timeout: Duration::from_secs(c.agent.answer_timeout_s),
     });
     let router = Router::new(c.routing.clone(), agent.clone()).start();
     gateway.do_send(SubscribeModems(router.clone().recipient()));

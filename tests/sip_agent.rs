@@ -154,3 +154,39 @@ fn without_an_agent_no_free_modem_is_503() {
     assert_eq!(r["sip_status"], 503);
     assert_eq!(r["end_reason"], "no_route");
 }
+
+#[test]
+fn agent_that_never_answers_is_cancelled() {
+    let sc_agent = scenario("uas_agent_ring.xml");
+    let agent = Background::start(&["-sf", sc_agent.to_str().unwrap()]);
+    let gw = Gateway::start(Options {
+        modems: 0,
+        target: "agent".into(),
+        extra: format!(
+            "[agent]\nuri = \"sip:agent@127.0.0.1:{}\"\nanswer_timeout_s = 1\n",
+            agent.port
+        ),
+        ..Options::default()
+    });
+    let sc = final_scenario(gw.dir.path(), 480);
+    let out = sipp(
+        &[
+            "-sf",
+            sc.to_str().unwrap(),
+            "-s",
+            "5511912345678",
+            "-m",
+            "1",
+        ],
+        gw.udp,
+    );
+    assert!(out.status.success(), "sipp failed");
+    let r = &gw.wait_records(1, secs(10))[0];
+    assert_eq!(r["sip_status"], 480);
+    std::thread::sleep(Duration::from_millis(500));
+    let seen = agent.messages();
+    assert!(
+        seen.contains("CANCEL sip:"),
+        "the agent got a CANCEL: {seen}"
+    );
+}

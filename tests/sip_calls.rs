@@ -295,3 +295,31 @@ fn calls_over_tcp() {
     assert!(out.status.success(), "sipp over TCP failed");
     assert_eq!(gw.wait_records(1, secs(10))[0]["sip_status"], 200);
 }
+
+#[test]
+fn calls_over_ipv6() {
+    let gw = Gateway::start(Options {
+        trunk_sources: "\"::1\"".into(),
+        env: vec![("E173GW_SIP__LISTEN".into(), "[\"udp:[::1]:0\"]".into())],
+        ..Options::default()
+    });
+    assert!(gw.udp.is_ipv6());
+    let sc = scenario("uac_bye.xml");
+    let out = sipp(
+        &[
+            "-sf",
+            sc.to_str().unwrap(),
+            "-s",
+            "5511912345678",
+            "-m",
+            "1",
+            "-d",
+            "300",
+            "-i",
+            "::1",
+        ],
+        gw.udp,
+    );
+    assert!(out.status.success(), "sipp over IPv6 failed");
+    assert_eq!(gw.wait_records(1, secs(10))[0]["sip_status"], 200);
+}

@@ -189,3 +189,33 @@ fn maximum_call_duration_ends_both_legs() {
     assert_eq!(r["end_reason"], "max_duration");
     gw.wait_modems_idle(Duration::from_secs(5));
 }
+
+#[test]
+fn caller_that_never_acks_is_hung_up() {
+    // T1 of 50 ms: the 200 is retransmitted and, after 64*T1 without ACK, both legs end.
+    let gw = Gateway::start(Options {
+        modems: 1,
+        env: vec![("E173GW_SIP__T1_MS".into(), "50".into())],
+        ..Options::default()
+    });
+    let c = RawSip::new("127.0.0.1", gw.udp);
+    c.send(&invite(
+        c.local(),
+        gw.udp,
+        "5511912345678",
+        "noack-1@test",
+        "z9hG4bK-n1",
+        40_300,
+    ));
+    let (ok, _) = c.recv_until("SIP/2.0 200", Duration::from_secs(10));
+    let (bye, seen) = c.recv_until("BYE ", Duration::from_secs(10));
+    let retransmitted = seen.iter().filter(|m| m.starts_with("SIP/2.0 200")).count();
+    assert!(
+        retransmitted >= 3,
+        "the 200 was retransmitted while waiting for the ACK: {retransmitted}"
+    );
+    assert_eq!(header(&bye, "Call-ID"), header(&ok, "Call-ID"));
+    let r = &gw.wait_records(1, Duration::from_secs(10))[0];
+    assert_eq!(r["end_reason"], "caller_lost");
+    gw.wait_modems_idle(Duration::from_secs(5));
+}

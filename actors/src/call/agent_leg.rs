@@ -44,8 +44,20 @@ impl CallActor {
         &mut self,
         agent: AgentTarget,
         reason: String,
-        _ctx: &mut Context<Self>,
+        ctx: &mut Context<Self>,
     ) {
+        ctx.run_later(agent.answer_timeout, |act, ctx| {
+            let Leg::Agent(a) = &act.leg else { return };
+            if !a.answered && !a.final_received && act.final_status.is_none() {
+                info!(parent: &act.span, "Agent did not answer in time.");
+                act.hang_up_agent();
+                act.reject(480, vec![]);
+                act.end_reason = Some(EndReason::Failed);
+                ctx.run_later(std::time::Duration::from_secs(5), |act, ctx| {
+                    act.finish(EndReason::Failed, ctx)
+                });
+            }
+        });
         self.phase = Phase::Setup;
         let local = self.env.local.for_transport(agent.peer.transport);
         let call_id = self.ids.call_id();

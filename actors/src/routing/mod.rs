@@ -35,6 +35,8 @@ pub struct AgentTarget {
     pub uri: String,
     /// Where to send.
     pub peer: Peer,
+    /// How long it may ring before the call is cancelled.
+    pub answer_timeout: Duration,
 }
 
 /// Asks where a call should go.

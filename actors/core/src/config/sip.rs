@@ -165,6 +165,8 @@ pub struct AgentConfig {
     pub uri: String,
     /// Transport to reach it.
     pub transport: TransportName,
+    /// Seconds the agent may ring before the call is cancelled (480 to the caller).
+    pub answer_timeout_s: u64,
 }
 
 impl Default for AgentConfig {
@@ -172,6 +174,7 @@ impl Default for AgentConfig {
         Self {
             uri: String::new(),
             transport: TransportName::Udp,
+            answer_timeout_s: 60,
         }
     }
 }
@@ -359,6 +362,12 @@ pub fn validate(
         if t.target == Target::Agent && agent.uri.is_empty() {
             p.push(Problem::new(key("target"), "\"agent\" needs agent.uri"));
         }
+    }
+    if agent.answer_timeout_s == 0 {
+        p.push(Problem::new(
+            "agent.answer_timeout_s",
+            "must be greater than zero",
+        ));
     }
     if !agent.uri.is_empty() && crate::sip::headers::uri_target(&agent.uri).is_none() {
         p.push(Problem::new(
