@@ -24,21 +24,7 @@ fn agent_call_relays_sdp_and_tells_the_agent_why() {
     let agent = Background::start(&["-sn", "uas"]);
     let gw = agent_gateway(agent.port, "agent", 0, "");
     let sc = scenario("uac_bye.xml");
-    let out = sipp(
-        &[
-            "-sf",
-            sc.to_str().unwrap(),
-            "-s",
-            "5511912345678",
-            "-m",
-            "1",
-            "-d",
-            "500",
-        ],
-        gw.udp,
-    );
-    assert!(out.status.success(), "sipp failed");
-    let r = &gw.wait_records(1, secs(10))[0];
+    let r = &gw.one_call(&sc, "5511912345678", &["-d", "500"]);
     assert_eq!(r["sip_status"], 200);
     assert_eq!(r["target"]["kind"], "agent");
     assert_eq!(r["end_reason"], "caller_hangup");
@@ -62,19 +48,7 @@ fn agent_hangs_up() {
     let agent = Background::start(&["-sf", sc_agent.to_str().unwrap(), "-d", "500"]);
     let gw = agent_gateway(agent.port, "agent", 0, "");
     let sc = scenario("uac_remote_bye.xml");
-    let out = sipp(
-        &[
-            "-sf",
-            sc.to_str().unwrap(),
-            "-s",
-            "5511912345678",
-            "-m",
-            "1",
-        ],
-        gw.udp,
-    );
-    assert!(out.status.success(), "sipp failed");
-    let r = &gw.wait_records(1, secs(10))[0];
+    let r = &gw.one_call(&sc, "5511912345678", &[]);
     assert_eq!(r["sip_status"], 200);
     assert_eq!(r["end_reason"], "callee_hangup");
 }
@@ -85,19 +59,7 @@ fn agent_refusal_is_relayed() {
     let agent = Background::start(&["-sf", sc_agent.to_str().unwrap()]);
     let gw = agent_gateway(agent.port, "agent", 0, "");
     let sc = final_scenario(gw.dir.path(), 486);
-    let out = sipp(
-        &[
-            "-sf",
-            sc.to_str().unwrap(),
-            "-s",
-            "5511912345678",
-            "-m",
-            "1",
-        ],
-        gw.udp,
-    );
-    assert!(out.status.success(), "sipp failed");
-    let r = &gw.wait_records(1, secs(10))[0];
+    let r = &gw.one_call(&sc, "5511912345678", &[]);
     assert_eq!(r["sip_status"], 486);
     assert_eq!(r["end_reason"], "failed");
 }
@@ -112,21 +74,7 @@ fn no_free_modem_goes_to_the_agent() {
         "[routing]\nagent_when_no_modem = true\n",
     );
     let sc = scenario("uac_bye.xml");
-    let out = sipp(
-        &[
-            "-sf",
-            sc.to_str().unwrap(),
-            "-s",
-            "5511912345678",
-            "-m",
-            "1",
-            "-d",
-            "200",
-        ],
-        gw.udp,
-    );
-    assert!(out.status.success(), "sipp failed");
-    let r = &gw.wait_records(1, secs(10))[0];
+    let r = &gw.one_call(&sc, "5511912345678", &["-d", "200"]);
     assert_eq!(r["target"]["kind"], "agent");
     assert!(agent.messages().contains("X-E173GW-Reason: no modem free"));
 }
@@ -138,19 +86,7 @@ fn without_an_agent_no_free_modem_is_503() {
         ..Options::default()
     });
     let sc = final_scenario(gw.dir.path(), 503);
-    let out = sipp(
-        &[
-            "-sf",
-            sc.to_str().unwrap(),
-            "-s",
-            "5511912345678",
-            "-m",
-            "1",
-        ],
-        gw.udp,
-    );
-    assert!(out.status.success(), "sipp failed");
-    let r = &gw.wait_records(1, secs(10))[0];
+    let r = &gw.one_call(&sc, "5511912345678", &[]);
     assert_eq!(r["sip_status"], 503);
     assert_eq!(r["end_reason"], "no_route");
 }
@@ -169,19 +105,7 @@ fn agent_that_never_answers_is_cancelled() {
         ..Options::default()
     });
     let sc = final_scenario(gw.dir.path(), 480);
-    let out = sipp(
-        &[
-            "-sf",
-            sc.to_str().unwrap(),
-            "-s",
-            "5511912345678",
-            "-m",
-            "1",
-        ],
-        gw.udp,
-    );
-    assert!(out.status.success(), "sipp failed");
-    let r = &gw.wait_records(1, secs(10))[0];
+    let r = &gw.one_call(&sc, "5511912345678", &[]);
     assert_eq!(r["sip_status"], 480);
     std::thread::sleep(Duration::from_millis(500));
     let seen = agent.messages();

@@ -98,19 +98,7 @@ fn answered_call_with_remote_gsm_hangup() {
         ..Options::default()
     });
     let sc = scenario("uac_remote_bye.xml");
-    let out = sipp(
-        &[
-            "-sf",
-            sc.to_str().unwrap(),
-            "-s",
-            "5511900000001",
-            "-m",
-            "1",
-        ],
-        gw.udp,
-    );
-    assert!(out.status.success(), "sipp failed");
-    let r = &gw.wait_records(1, secs(10))[0];
+    let r = &gw.one_call(&sc, "5511900000001", &[]);
     assert_eq!(r["sip_status"], 200);
     assert_eq!(s(r, "end_reason"), "callee_hangup");
     assert_eq!(s(r, "gsm_end"), "normal");
@@ -164,19 +152,7 @@ fn cancel_before_answer_gives_487_and_hangs_up_the_modem() {
         ..Options::default()
     });
     let sc = scenario("uac_cancel.xml");
-    let out = sipp(
-        &[
-            "-sf",
-            sc.to_str().unwrap(),
-            "-s",
-            "5511900000050",
-            "-m",
-            "1",
-        ],
-        gw.udp,
-    );
-    assert!(out.status.success(), "sipp failed");
-    let r = &gw.wait_records(1, secs(10))[0];
+    let r = &gw.one_call(&sc, "5511900000050", &[]);
     assert_eq!(r["sip_status"], 487);
     assert_eq!(s(r, "end_reason"), "cancelled");
     let st = gw.wait_modems_idle(secs(5));
@@ -203,21 +179,7 @@ fn failover_from_a_faulty_modem_to_a_good_one() {
         .unwrap()
         .to_string();
     let sc = scenario("uac_bye.xml");
-    let out = sipp(
-        &[
-            "-sf",
-            sc.to_str().unwrap(),
-            "-s",
-            "5511912345678",
-            "-m",
-            "1",
-            "-d",
-            "300",
-        ],
-        gw.udp,
-    );
-    assert!(out.status.success(), "sipp failed");
-    let r = &gw.wait_records(1, secs(10))[0];
+    let r = &gw.one_call(&sc, "5511912345678", &["-d", "300"]);
     assert_eq!(r["sip_status"], 200);
     let attempts = r["attempts"].as_array().expect("attempts");
     assert_eq!(attempts.len(), 1, "{r}");

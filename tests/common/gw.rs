@@ -421,3 +421,22 @@ pub fn in_dialog(method: &str, cseq: u32, local: SocketAddr, ok: &str, branch: &
          To: {to}\r\nCall-ID: {call_id}\r\nCSeq: {cseq} {method}\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
     )
 }
+
+impl Gateway {
+    /// Runs one SIPp call with scenario `sc` to `number` (plus `args`), asserts SIPp
+    /// succeeded, and returns the call's record.
+    pub fn one_call(&self, sc: &Path, number: &str, args: &[&str]) -> Value {
+        let before = self.records().len();
+        let mut all = vec!["-sf", sc.to_str().expect("utf8"), "-s", number, "-m", "1"];
+        all.extend_from_slice(args);
+        let target = if args.contains(&"t1") {
+            self.tcp.expect("tcp listener")
+        } else {
+            self.udp
+        };
+        let out = sipp(&all, target);
+        assert!(out.status.success(), "sipp {all:?} failed");
+        let recs = self.wait_records(before + 1, Duration::from_secs(10));
+        recs.into_iter().nth(before).expect("a record for the call")
+    }
+}

@@ -31,3 +31,6 @@ pub mod record;
 pub mod routing;
 pub mod sdp;
 pub mod sip;
+
+#[cfg(test)]
+mod test_util;

@@ -2,6 +2,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use super::fixtures::*;
 use super::*;
+use crate::test_util::Lcg;
 
 fn parse(text: &str) -> SessionDescription {
     SessionDescription::parse(text).expect("valid SDP")
@@ -360,18 +361,6 @@ fn direction_algebra() {
     }
     assert_eq!(SendOnly.intersect(RecvOnly), Inactive);
     assert_eq!(Direction::from_name("sendRecv"), None);
-}
-
-/// Small deterministic PRNG so the test is repeatable without a dependency.
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
 }
 
 fn check_no_panic(body: &[u8]) -> bool {

@@ -1,6 +1,7 @@
 use super::*;
 use crate::at::command::Command;
 use crate::at::urc::CallEndReport;
+use crate::test_util::Lcg;
 
 fn run(expect: Expect, chunks: &[&[u8]]) -> Vec<Frame> {
     let mut d = AtDecoder::new();
@@ -298,18 +299,6 @@ fn buffer_is_compacted() {
     }
     assert_eq!(d.pending(), 0);
     assert!(d.buf.capacity() < 4096, "capacity {}", d.buf.capacity());
-}
-
-/// Small deterministic PRNG so the test is repeatable without a dependency.
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
 }
 
 #[test]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::test_util::Lcg;
 
 #[derive(Debug, Clone, Copy)]
 enum Op {
@@ -337,18 +338,6 @@ fn reset_clears_everything() {
     assert_eq!(jb.depth(), 0);
     assert!(!jb.is_playing());
     assert_eq!(jb.push(30000, 0, &[]), PushOutcome::Queued);
-}
-
-/// Small deterministic PRNG so the test is repeatable without a dependency.
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
 }
 
 #[test]

@@ -1,4 +1,5 @@
 use super::*;
+use crate::test_util::Lcg;
 
 fn hdr(marker: bool, pt: u8, seq: u16, ts: u32, ssrc: u32) -> RtpHeader {
     RtpHeader {
@@ -166,18 +167,6 @@ fn build_then_parse_round_trips() {
     // Payload type is masked to 7 bits.
     let bytes = hdr(false, 0x80 | 5, 0, 0, 0).to_packet(&[]);
     assert_eq!(bytes[1], 5);
-}
-
-/// Small deterministic PRNG so the test is repeatable without a dependency.
-struct Lcg(u64);
-impl Lcg {
-    fn next(&mut self) -> u64 {
-        self.0 = self
-            .0
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
-        self.0 >> 33
-    }
 }
 
 #[test]

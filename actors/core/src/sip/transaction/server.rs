@@ -117,7 +117,9 @@ impl TransactionLayer {
         let mut end = false;
         match next {
             _ if was == next => {}
-            ServerState::Completed if invite => {
+            ServerState::Completed | ServerState::Accepted if invite => {
+                // Timer G (non-2xx) or the 2xx retransmission from T1, doubling; Timer H
+                // (non-2xx) or Timer L (2xx) at 64·T1.
                 tx.interval = t.t1;
                 if unreliable {
                     self.heap.arm(
@@ -135,6 +137,12 @@ impl TransactionLayer {
                     Slot::Lifetime,
                     Self::after(now, t.timeout()),
                 );
+                if next == ServerState::Accepted {
+                    tx.ack_key = AckKey::of(&resp.headers);
+                    if let Some(k) = tx.ack_key.clone() {
+                        self.accepted.insert(k, id);
+                    }
+                }
             }
             ServerState::Completed if unreliable => {
                 self.heap.arm(
@@ -146,29 +154,6 @@ impl TransactionLayer {
                 );
             }
             ServerState::Completed => end = true,
-            ServerState::Accepted => {
-                tx.interval = t.t1;
-                if unreliable {
-                    self.heap.arm(
-                        &mut tx.gens,
-                        id,
-                        Side::Server,
-                        Slot::Retransmit,
-                        Self::after(now, t.t1),
-                    );
-                }
-                self.heap.arm(
-                    &mut tx.gens,
-                    id,
-                    Side::Server,
-                    Slot::Lifetime,
-                    Self::after(now, t.timeout()),
-                );
-                tx.ack_key = AckKey::of(&resp.headers);
-                if let Some(k) = tx.ack_key.clone() {
-                    self.accepted.insert(k, id);
-                }
-            }
             _ => {}
         }
         self.send(peer, bytes);

@@ -1,0 +1,17 @@
+//! Helpers shared by the unit tests of this crate.
+
+/// A small deterministic PRNG (64-bit LCG, upper bits) so randomised tests repeat
+/// exactly without a dependency.
+#[derive(Debug, Clone)]
+pub(crate) struct Lcg(pub(crate) u64);
+
+impl Lcg {
+    /// The next 31-bit value.
+    pub(crate) fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
