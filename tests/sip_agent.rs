@@ -4,11 +4,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::gw::{final_scenario, scenario, sipp, Background, Gateway, Options};
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
-}
+use common::gw::{final_scenario, scenario, Background, Gateway, Options};
 
 fn agent_gateway(agent_port: u16, target: &str, modems: usize, extra: &str) -> Gateway {
     Gateway::start(Options {
