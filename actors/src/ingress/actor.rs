@@ -142,7 +142,9 @@ impl SipIngress {
                 Method::Info,
                 Method::Register,
             ],
-            supported: vec!["timer".into()],
+            // No option tags: 100rel and session timers (RFC 4028) are not implemented,
+            // so a Require of either gets 420.
+            supported: Vec::new(),
             loop_branch_prefix: ids.prefix().to_string(),
             limits,
         };

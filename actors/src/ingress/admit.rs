@@ -74,7 +74,6 @@ impl SipIngress {
                         "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, REGISTER",
                     ),
                     header("Accept", "application/sdp"),
-                    header("Supported", "timer"),
                 ];
                 self.reply(tx, &req, 200, extra, ctx);
             }
