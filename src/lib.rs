@@ -8,11 +8,13 @@
 //!
 //! - [`settings`]: read the config file, environment overrides and modem profiles from
 //!   disk, and check everything before start (`e173gw check-config`).
+//! - [`adapters`]: storage adapters (SQLite; PostgreSQL and Redis) behind the core ports.
 //! - [`logging`]: tracing output, human or JSON.
 //! - [`app`]: start the gateway (and the in-process simulator for the demo), wait for
 //!   SIGINT/SIGTERM, hang up calls in progress, stop.
 //! - [`sim_cmd`]: `e173gw sim`, the pty modem simulator on its own.
 
+pub mod adapters;
 pub mod app;
 pub mod logging;
 pub mod settings;

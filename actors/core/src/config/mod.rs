@@ -13,6 +13,7 @@ pub mod load;
 pub mod profile;
 pub mod sim;
 pub mod sip;
+pub mod storage;
 
 use std::fmt;
 use std::path::PathBuf;
@@ -75,6 +76,8 @@ pub struct Config {
     pub records: sip::RecordsConfig,
     /// The placeholder router.
     pub routing: sip::RoutingConfig,
+    /// Durable state.
+    pub storage: storage::StorageConfig,
 }
 
 /// Log output.
@@ -329,6 +332,7 @@ impl Config {
             &self.agent,
             &self.media,
         ));
+        p.extend(self.storage.validate());
         if self.routing.max_attempts == 0 {
             p.push(Problem::new("routing.max_attempts", "must be at least 1"));
         }

@@ -1,0 +1,1 @@
+//! PostgreSQL: call records (partitioned by month), history, blacklist, inventory.

@@ -1,0 +1,1 @@
+//! Redis: sticky routes, counters, rate windows and the lookup cache.

@@ -1,0 +1,1 @@
+//! The embedded adapter: every port in one SQLite file.
