@@ -1,64 +1,14 @@
-//! The recorder: takes the one record of each finished call and writes it to every sink.
-//! Until the storage adapters exist the sinks are the log, a JSON-lines file and memory.
+//! Synchronous record sinks: the log, a JSON-lines file, memory.
 
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use actix::prelude::*;
-use tracing::{error, info};
+use tracing::info;
 
 use e173gw_core::ports::{RecordSink, SinkError};
 use e173gw_core::record::CallRecord;
-
-/// A finished call's record.
-#[derive(Message, Debug, Clone)]
-#[rtype(result = "()")]
-pub struct RecordCall(pub CallRecord);
-
-/// Writes records to its sinks.
-pub struct Recorder {
-    sinks: Vec<Box<dyn RecordSink>>,
-    written: u64,
-}
-
-impl std::fmt::Debug for Recorder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Recorder")
-            .field("sinks", &self.sinks.len())
-            .field("written", &self.written)
-            .finish()
-    }
-}
-
-impl Recorder {
-    /// A recorder writing to `sinks`.
-    pub fn new(sinks: Vec<Box<dyn RecordSink>>) -> Self {
-        Self { sinks, written: 0 }
-    }
-}
-
-impl Actor for Recorder {
-    type Context = Context<Self>;
-
-    fn started(&mut self, ctx: &mut Context<Self>) {
-        ctx.set_mailbox_capacity(100_000);
-    }
-}
-
-impl Handler<RecordCall> for Recorder {
-    type Result = ();
-
-    fn handle(&mut self, msg: RecordCall, _: &mut Context<Self>) {
-        self.written += 1;
-        for s in &mut self.sinks {
-            if let Err(e) = s.write(&msg.0) {
-                error!(call_id = %msg.0.call_id, error = %e, "Call record not written.");
-            }
-        }
-    }
-}
 
 /// Logs each record as one line of JSON.
 #[derive(Debug, Default)]

@@ -1,0 +1,391 @@
+//! The recorder actor.
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix::prelude::*;
+use serde::Serialize;
+use tracing::{error, info, warn};
+
+use e173gw_core::ports::{RecordSink, RecordStore};
+use e173gw_core::record::{CallRecord, CallStart};
+
+use super::spool::{Pos, Spool};
+
+/// Records kept in memory for delivery; beyond this they wait in the spool only.
+const QUEUE_CAP: usize = 50_000;
+/// Records per store batch.
+const BATCH: usize = 500;
+/// How often written entries are forced to disk.
+const SYNC_EVERY: Duration = Duration::from_millis(10);
+
+/// A finished call's record.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct RecordCall(pub CallRecord);
+
+/// A call was admitted (journaled so a crash cannot lose it).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct CallStarted(pub CallStart);
+
+/// Counters of the recorder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct RecorderStats {
+    /// Records journaled.
+    pub spooled: u64,
+    /// Records the store accepted (new or already there).
+    pub delivered: u64,
+    /// Store batches that failed.
+    pub failures: u64,
+    /// Records waiting for the store.
+    pub backlog: u64,
+    /// Calls started and not yet recorded.
+    pub open_calls: u64,
+    /// Records made for calls interrupted by a stop of the gateway.
+    pub interrupted: u64,
+    /// Records the store rejected as invalid (kept in `dead.jsonl`).
+    pub dead: u64,
+    /// The store is failing right now.
+    pub degraded: bool,
+}
+
+/// Read the counters.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "RecorderStats")]
+pub struct RecorderStatus;
+
+/// Force the spool to disk and try to deliver the backlog for up to `timeout`.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "RecorderStats")]
+pub struct DrainRecords {
+    /// Longest wait.
+    pub timeout: Duration,
+}
+
+/// What the recorder starts with.
+pub struct RecorderSpec {
+    /// Spool directory.
+    pub spool_dir: PathBuf,
+    /// Segment size of the spool.
+    pub segment_bytes: u64,
+    /// The record store.
+    pub store: Arc<dyn RecordStore>,
+    /// Sinks that see every record.
+    pub sinks: Vec<Box<dyn RecordSink>>,
+}
+
+impl std::fmt::Debug for RecorderSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RecorderSpec")
+            .field("spool_dir", &self.spool_dir)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The recorder actor. See the module docs.
+pub struct Recorder {
+    spool: Spool,
+    store: Arc<dyn RecordStore>,
+    sinks: Vec<Box<dyn RecordSink>>,
+    dir: PathBuf,
+    queue: VecDeque<(Pos, CallRecord)>,
+    /// Records from this position on are in the spool but not in the queue.
+    lag_from: Option<Pos>,
+    /// Position just past the last record queued.
+    queued_to: Pos,
+    delivering: bool,
+    backoff: Duration,
+    stats: RecorderStats,
+    /// Queue length, readable from a drain waiting outside the actor.
+    pending: Arc<AtomicUsize>,
+}
+
+impl std::fmt::Debug for Recorder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("stats", &self.stats)
+            .finish_non_exhaustive()
+    }
+}
+
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl Recorder {
+    /// Opens the spool and replays it. Records of calls interrupted by the last stop are
+    /// made now (and journaled) before the actor starts.
+    pub fn open(spec: RecorderSpec) -> std::io::Result<Self> {
+        let (spool, rec) = Spool::open(&spec.spool_dir, spec.segment_bytes)?;
+        if rec.skipped > 0 {
+            warn!(dir = %spec.spool_dir.display(), skipped = rec.skipped, "Spool had torn entries; they were skipped.");
+        }
+        let queued_to = rec.pending.last().map_or(spool.checkpoint(), |(p, _)| *p);
+        let mut me = Self {
+            spool,
+            store: spec.store,
+            sinks: spec.sinks,
+            dir: spec.spool_dir,
+            queue: rec.pending.into_iter().collect(),
+            lag_from: None,
+            queued_to,
+            delivering: false,
+            backoff: Duration::from_millis(100),
+            stats: RecorderStats::default(),
+            pending: Arc::new(AtomicUsize::new(0)),
+        };
+        if !me.queue.is_empty() {
+            info!(
+                records = me.queue.len(),
+                "Replaying undelivered call records from the spool."
+            );
+        }
+        let now = wall_ms();
+        for start in rec.open {
+            warn!(call_id = %start.call_id, "Call was up when the gateway stopped; recording it as interrupted.");
+            me.stats.interrupted += 1;
+            me.record(start.interrupted(now))?;
+        }
+        me.spool.sync()?;
+        Ok(me)
+    }
+
+    fn record(&mut self, r: CallRecord) -> std::io::Result<()> {
+        let pos = self.spool.record(&r)?;
+        self.stats.spooled += 1;
+        for s in &mut self.sinks {
+            if let Err(e) = s.write(&r) {
+                warn!(call_id = %r.call_id, error = %e, "Record sink failed.");
+            }
+        }
+        if self.lag_from.is_none() && self.queue.len() < QUEUE_CAP {
+            self.queue.push_back((pos, r));
+            self.queued_to = pos;
+        } else if self.lag_from.is_none() {
+            self.lag_from = Some(self.queued_to);
+        }
+        Ok(())
+    }
+
+    /// Refills the queue from the spool after it fell behind.
+    fn refill(&mut self) {
+        let Some(from) = self.lag_from else { return };
+        if self.queue.len() > QUEUE_CAP / 2 {
+            return;
+        }
+        match self.spool.read_records(from, QUEUE_CAP - self.queue.len()) {
+            Ok(more) => {
+                if let Some((p, _)) = more.last() {
+                    self.queued_to = *p;
+                }
+                let caught_up = more.last().is_none_or(|(p, _)| *p >= self.spool.head());
+                self.queue.extend(more);
+                self.lag_from = if caught_up {
+                    None
+                } else {
+                    Some(self.queued_to)
+                };
+            }
+            Err(e) => error!(error = %e, "Cannot read the spool."),
+        }
+    }
+
+    fn deliver(&mut self, ctx: &mut Context<Self>) {
+        self.refill();
+        self.publish_pending();
+        if self.delivering || self.queue.is_empty() {
+            return;
+        }
+        self.delivering = true;
+        self.publish_pending();
+        let n = self.queue.len().min(BATCH);
+        let batch: Vec<CallRecord> = self.queue.iter().take(n).map(|(_, r)| r.clone()).collect();
+        let store = self.store.clone();
+        async move { store.insert(&batch).await }
+            .into_actor(self)
+            .map(move |res, act, ctx| {
+                act.delivering = false;
+                match res {
+                    Ok(_) => {
+                        let mut upto = None;
+                        for _ in 0..n {
+                            if let Some((p, _)) = act.queue.pop_front() {
+                                upto = Some(p);
+                            }
+                        }
+                        act.stats.delivered += n as u64;
+                        if let Some(p) = upto {
+                            if let Err(e) = act.spool.commit(p) {
+                                error!(error = %e, "Cannot move the spool checkpoint.");
+                            }
+                        }
+                        if act.stats.degraded {
+                            info!(backlog = act.queue.len(), "Record store is back; delivering the backlog.");
+                        }
+                        act.stats.degraded = false;
+                        act.backoff = Duration::from_millis(100);
+                        act.deliver(ctx);
+                    }
+                    Err(e) if e.is_retryable() => {
+                        act.stats.failures += 1;
+                        if !act.stats.degraded {
+                            warn!(error = %e, backlog = act.queue.len(), "Record store unavailable; records wait in the spool.");
+                        }
+                        act.stats.degraded = true;
+                        let wait = act.backoff;
+                        act.backoff = (act.backoff * 2).min(Duration::from_secs(5));
+                        ctx.run_later(wait, |act, ctx| act.deliver(ctx));
+                    }
+                    Err(e) => {
+                        act.stats.failures += 1;
+                        if n > 1 {
+                            // Find the bad record: deliver one by one until past it.
+                            act.deliver_one(ctx);
+                        } else {
+                            act.bury_front(&e.to_string());
+                            act.deliver(ctx);
+                        }
+                    }
+                }
+            })
+            .spawn(ctx);
+    }
+
+    fn deliver_one(&mut self, ctx: &mut Context<Self>) {
+        let Some((_, r)) = self.queue.front().cloned() else {
+            return;
+        };
+        self.delivering = true;
+        let store = self.store.clone();
+        async move { store.insert(std::slice::from_ref(&r)).await }
+            .into_actor(self)
+            .map(|res, act, ctx| {
+                act.delivering = false;
+                match res {
+                    Ok(_) => {
+                        if let Some((p, _)) = act.queue.pop_front() {
+                            act.stats.delivered += 1;
+                            let _ = act.spool.commit(p);
+                        }
+                        act.deliver(ctx);
+                    }
+                    Err(e) if e.is_retryable() => {
+                        ctx.run_later(act.backoff, |act, ctx| act.deliver(ctx));
+                    }
+                    Err(e) => {
+                        act.bury_front(&e.to_string());
+                        act.deliver(ctx);
+                    }
+                }
+            })
+            .spawn(ctx);
+    }
+
+    /// Moves the record at the front aside (`dead.jsonl`): the store will never take it.
+    fn bury_front(&mut self, why: &str) {
+        let Some((p, r)) = self.queue.pop_front() else {
+            return;
+        };
+        error!(call_id = %r.call_id, error = why, "Record store refused a record; kept in dead.jsonl.");
+        self.stats.dead += 1;
+        let line = serde_json::to_string(&r).unwrap_or_default();
+        let path = self.dir.join("dead.jsonl");
+        let written = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{line}\n").as_bytes()));
+        if written.is_ok() {
+            let _ = self.spool.commit(p);
+        }
+    }
+
+    fn publish_pending(&self) {
+        let n =
+            self.queue.len() + usize::from(self.lag_from.is_some()) + usize::from(self.delivering);
+        self.pending.store(n, Ordering::Relaxed);
+    }
+
+    fn stats(&self) -> RecorderStats {
+        let mut s = self.stats;
+        s.backlog = self.queue.len() as u64 + u64::from(self.lag_from.is_some());
+        s.open_calls = self.spool.open_calls() as u64;
+        s
+    }
+}
+
+impl Actor for Recorder {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(1_000_000);
+        ctx.run_interval(SYNC_EVERY, |act, _| {
+            if let Err(e) = act.spool.sync() {
+                error!(error = %e, "Cannot sync the spool.");
+            }
+        });
+        self.deliver(ctx);
+    }
+
+    fn stopping(&mut self, _: &mut Context<Self>) -> Running {
+        let _ = self.spool.sync();
+        Running::Stop
+    }
+}
+
+impl Handler<CallStarted> for Recorder {
+    type Result = ();
+
+    fn handle(&mut self, msg: CallStarted, _: &mut Context<Self>) {
+        if let Err(e) = self.spool.start(&msg.0) {
+            error!(call_id = %msg.0.call_id, error = %e, "Cannot journal a call start.");
+        }
+    }
+}
+
+impl Handler<RecordCall> for Recorder {
+    type Result = ();
+
+    fn handle(&mut self, msg: RecordCall, ctx: &mut Context<Self>) {
+        let id = msg.0.call_id.clone();
+        if let Err(e) = self.record(msg.0) {
+            error!(call_id = %id, error = %e, "Cannot journal a call record.");
+        }
+        self.deliver(ctx);
+    }
+}
+
+impl Handler<RecorderStatus> for Recorder {
+    type Result = MessageResult<RecorderStatus>;
+
+    fn handle(&mut self, _: RecorderStatus, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.stats())
+    }
+}
+
+impl Handler<DrainRecords> for Recorder {
+    type Result = ResponseActFuture<Self, RecorderStats>;
+
+    fn handle(&mut self, msg: DrainRecords, ctx: &mut Context<Self>) -> Self::Result {
+        let _ = self.spool.sync();
+        self.deliver(ctx);
+        let deadline = tokio::time::Instant::now() + msg.timeout;
+        let pending = self.pending.clone();
+        Box::pin(
+            async move {
+                while pending.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < deadline
+                {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            }
+            .into_actor(self)
+            .map(|_, act, _| act.stats()),
+        )
+    }
+}
