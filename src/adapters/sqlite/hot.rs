@@ -21,17 +21,23 @@ pub(super) enum Lookup<V> {
     Miss(u64),
 }
 
-#[derive(Debug)]
 struct Inner<K, V> {
     map: HashMap<K, V>,
     generation: u64,
 }
 
 /// A bounded map, coherent with the table behind it.
-#[derive(Debug)]
 pub(super) struct HotMap<K, V> {
     inner: Mutex<Inner<K, V>>,
     capacity: usize,
+}
+
+impl<K, V> std::fmt::Debug for HotMap<K, V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HotMap")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<K: Eq + Hash, V: Clone> HotMap<K, V> {
