@@ -1,0 +1,320 @@
+//! PostgreSQL store tests, against the machine's real server (`E173GW_TEST_PG_URL`,
+//! default `postgres://postgres@127.0.0.1:5432/test`). Each test works in a schema of its
+//! own, dropped when the test ends (even when it fails).
+
+mod other;
+pub(crate) mod proxy;
+mod records;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use e173gw_core::at::cause::EndKind;
+use e173gw_core::ports::StoreError;
+use e173gw_core::record::{CallRecord, EndReason, RecordTarget};
+
+use super::{migrate, PgStore};
+use proxy::{closed_port, Proxy};
+
+/// 2026-11-22T18:00:00Z.
+pub(super) const T0: u64 = 1_795_370_400_000;
+pub(super) const MIN: u64 = 60_000;
+pub(super) const DAY: u64 = 86_400_000;
+
+pub(super) fn pg_url() -> String {
+    std::env::var("E173GW_TEST_PG_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// A schema name no other test uses.
+pub(super) fn unique_schema(tag: &str) -> String {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("pgt_{tag}_{}_{n}_{t}", std::process::id())
+}
+
+/// A store in a fresh, migrated schema; drops the schema when dropped.
+pub(super) struct TestDb {
+    pub(super) store: Arc<PgStore>,
+    pub(super) schema: String,
+}
+
+impl TestDb {
+    pub(super) async fn new(tag: &str) -> TestDb {
+        let schema = unique_schema(tag);
+        let store = PgStore::connect(&pg_url(), &schema, 4, Duration::from_secs(5), true)
+            .await
+            .expect("PostgreSQL (is it running?)");
+        TestDb { store, schema }
+    }
+
+    /// Runs SQL in the schema and returns the rows.
+    pub(super) async fn sql(&self, query: &str) -> Vec<tokio_postgres::Row> {
+        let client = self.store.client().await.expect("client");
+        client.query(query, &[]).await.expect(query)
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        drop_schema(self.schema.clone());
+    }
+}
+
+/// Drops a schema from a thread of its own (callable from `Drop` inside a runtime).
+pub(super) fn drop_schema(schema: String) {
+    let done = std::thread::spawn(move || {
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            if let Ok((client, conn)) =
+                tokio_postgres::connect(&pg_url(), tokio_postgres::NoTls).await
+            {
+                tokio::spawn(conn);
+                let _ = client
+                    .batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+                    .await;
+            }
+        });
+    });
+    let _ = done.join();
+}
+
+/// A plausible record.
+pub(super) fn rec(
+    call_id: &str,
+    caller: &str,
+    callee: &str,
+    received_ms: u64,
+    status: u16,
+    talk_ms: u64,
+) -> CallRecord {
+    let answered = status == 200;
+    CallRecord {
+        call_id: call_id.into(),
+        trunk: Some("carrier-a".into()),
+        caller: caller.into(),
+        callee: callee.into(),
+        target: RecordTarget::Modem {
+            modem: "m1".into(),
+            imei: Some("354911021000005".into()),
+            imsi: Some("724020001000000".into()),
+            iccid: None,
+        },
+        attempts: Vec::new(),
+        received_ms,
+        routed_ms: Some(received_ms + 5),
+        alerting_ms: Some(received_ms + 1500),
+        answered_ms: answered.then_some(received_ms + 3000),
+        ended_ms: received_ms + 3000 + talk_ms,
+        sip_status: status,
+        end_reason: if answered {
+            EndReason::CallerHangup
+        } else {
+            EndReason::Failed
+        },
+        gsm_end: Some(if answered {
+            EndKind::Normal
+        } else {
+            EndKind::Busy
+        }),
+        q850: Some(if answered { 16 } else { 17 }),
+        post_dial_delay_ms: Some(1495),
+        talk_ms,
+        verdict: vec!["blacklist: pass".into(), "phone: valid mobile".into()],
+    }
+}
+
+#[tokio::test]
+async fn migrate_twice_applies_once() {
+    let schema = unique_schema("migrate");
+    let first = migrate(&pg_url(), &schema).await;
+    let second = migrate(&pg_url(), &schema).await;
+    drop_schema(schema.clone());
+    let first = first.expect("first run");
+    assert_eq!(
+        first.applied.first().map(|m| m.version),
+        Some(1),
+        "{first:?}"
+    );
+    assert_eq!(first.applied.first().map(|m| m.name.as_str()), Some("init"));
+    let second = second.expect("second run");
+    assert!(second.applied.is_empty(), "{second:?}");
+    assert_eq!(second.version, first.version);
+    assert!(second.version >= Some(1));
+}
+
+#[tokio::test]
+async fn migrations_run_once_under_concurrent_starts() {
+    let schema = unique_schema("race");
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            let s = schema.clone();
+            tokio::spawn(async move { migrate(&pg_url(), &s).await })
+        })
+        .collect();
+    let mut applied = 0;
+    let mut failures = Vec::new();
+    for r in runs {
+        match r.await.expect("task") {
+            Ok(report) => applied += report.applied.len(),
+            Err(e) => failures.push(e),
+        }
+    }
+    drop_schema(schema);
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(applied, 1, "one run applies V1, the others find it done");
+}
+
+#[tokio::test]
+async fn connect_creates_the_schema_and_the_history_table_lives_in_it() {
+    let db = TestDb::new("schema").await;
+    let rows = db
+        .sql(
+            "SELECT table_name::text FROM information_schema.tables \
+             WHERE table_schema = current_schema() ORDER BY 1",
+        )
+        .await;
+    let tables: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
+    for t in [
+        "blacklist",
+        "call_records",
+        "call_records_default",
+        "modems",
+        "refinery_schema_history",
+        "sims",
+    ] {
+        assert!(tables.iter().any(|x| x == t), "{t} in {tables:?}");
+    }
+    // A second store on the same schema, without migrating, works on the same tables.
+    let again = PgStore::connect(&pg_url(), &db.schema, 1, Duration::from_secs(5), false)
+        .await
+        .expect("connect");
+    assert!(again.client().await.is_ok());
+}
+
+#[tokio::test]
+async fn connect_without_migrating_refuses_an_unmigrated_schema() {
+    let schema = unique_schema("unmigrated");
+    let r = PgStore::connect(&pg_url(), &schema, 1, Duration::from_secs(5), false).await;
+    let report = migrate(&pg_url(), &schema).await;
+    let after = PgStore::connect(&pg_url(), &schema, 1, Duration::from_secs(5), false).await;
+    drop_schema(schema);
+    match r {
+        Err(StoreError::Backend(m)) => assert!(m.contains("e173gw migrate"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(report.expect("migrate").applied.len(), 1);
+    assert!(after.is_ok(), "{after:?}");
+}
+
+#[tokio::test]
+async fn bad_urls_and_schema_names_are_invalid() {
+    for schema in ["", "Upper", "1st", "drop table x;--", &"x".repeat(64)] {
+        let r = PgStore::connect(&pg_url(), schema, 1, Duration::from_secs(1), false).await;
+        assert!(
+            matches!(r, Err(StoreError::Invalid(_))),
+            "{schema:?}: {r:?}"
+        );
+    }
+    let r = PgStore::connect("postgres://[::1", "x", 1, Duration::from_secs(1), false).await;
+    assert!(matches!(r, Err(StoreError::Invalid(_))), "{r:?}");
+    assert!(matches!(
+        migrate(&pg_url(), "Bad").await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_closed_port_is_unavailable_within_the_timeout() {
+    let url = format!("postgres://postgres@127.0.0.1:{}/test", closed_port());
+    for migrate in [true, false] {
+        let started = tokio::time::Instant::now();
+        let r = PgStore::connect(&url, "x", 1, Duration::from_millis(300), migrate).await;
+        assert!(matches!(r, Err(StoreError::Unavailable(_))), "{r:?}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+    let r = migrate(&url, "x").await;
+    assert!(matches!(r, Err(StoreError::Unavailable(_))), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_server_that_never_answers_is_unavailable_within_the_timeout() {
+    // Accepts connections and says nothing.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!(
+        "postgres://postgres@127.0.0.1:{}/test",
+        silent.local_addr().expect("addr").port()
+    );
+    let hold = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            held.push(s);
+        }
+    });
+    for migrate in [true, false] {
+        let started = tokio::time::Instant::now();
+        let r = PgStore::connect(&url, "x", 1, Duration::from_millis(300), migrate).await;
+        assert!(matches!(r, Err(StoreError::Unavailable(_))), "{r:?}");
+        assert!(started.elapsed() < Duration::from_secs(3));
+    }
+    hold.abort();
+}
+
+#[tokio::test]
+async fn a_slow_statement_and_a_silent_connection_are_unavailable() {
+    use e173gw_core::ports::RecordStore;
+
+    let db = TestDb::new("slow").await;
+    // The statement timeout applies to pooled connections.
+    let slow = PgStore::connect(&pg_url(), &db.schema, 1, Duration::from_millis(200), false)
+        .await
+        .expect("connect");
+    let client = slow.client().await.expect("client");
+    let e = client
+        .query("SELECT pg_sleep(2)", &[])
+        .await
+        .expect_err("statement timeout");
+    let mapped = super::error::pg_error(&e);
+    assert!(mapped.is_retryable(), "{mapped:?}");
+    drop(client);
+
+    // A server that stops answering mid-session.
+    let cfg: tokio_postgres::Config = pg_url().parse().expect("url");
+    let host = match cfg.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => "127.0.0.1".into(),
+    };
+    let port = cfg.get_ports().first().copied().unwrap_or(5432);
+    let target = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .expect("resolve")
+        .next()
+        .expect("address");
+    let proxy = Proxy::start(target).await;
+    let url = format!(
+        "host={} port={} user={} dbname={}",
+        proxy.addr.ip(),
+        proxy.addr.port(),
+        cfg.get_user().unwrap_or("postgres"),
+        cfg.get_dbname().unwrap_or("test")
+    );
+    let store = PgStore::connect(&url, &db.schema, 1, Duration::from_millis(200), false)
+        .await
+        .expect("connect through the proxy");
+    assert_eq!(store.get("x").await.expect("get"), None);
+    proxy.freeze();
+    let started = tokio::time::Instant::now();
+    let r = store.get("x").await;
+    assert!(matches!(r, Err(StoreError::Unavailable(_))), "{r:?}");
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
