@@ -67,6 +67,24 @@ pub struct MigrationReport {
     pub version: Option<i64>,
 }
 
+impl std::fmt::Display for MigrationReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.applied.is_empty() {
+            f.write_str("no migration to apply")?;
+        } else {
+            f.write_str("applied")?;
+            for (i, m) in self.applied.iter().enumerate() {
+                let sep = if i == 0 { " " } else { ", " };
+                write!(f, "{sep}V{}__{}", m.version, m.name)?;
+            }
+        }
+        match self.version {
+            Some(v) => write!(f, "; schema at version {v}"),
+            None => f.write_str("; schema has no migration"),
+        }
+    }
+}
+
 /// The PostgreSQL store: a connection pool bound to one schema.
 pub struct PgStore {
     /// Connections with the schema's `search_path` and the statement timeout.

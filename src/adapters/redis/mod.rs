@@ -76,28 +76,45 @@ impl RedisStore {
         timeout: Duration,
     ) -> Result<Arc<RedisStore>, StoreError> {
         let timeout = timeout.max(Duration::from_millis(1));
-        let client =
-            redis::Client::open(url).map_err(|e| StoreError::Invalid(format!("Redis URL: {e}")))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(timeout))
-            .set_response_timeout(Some(timeout))
-            .set_number_of_retries(RECONNECT_RETRIES)
-            .set_max_delay(timeout);
-        let conn = tokio::time::timeout(timeout, client.get_connection_manager_with_config(config))
-            .await
-            .map_err(|_| StoreError::Unavailable("Redis did not answer in time".into()))?
+        let client = client(url)?;
+        let conn = tokio::time::timeout(
+            timeout,
+            client.get_connection_manager_with_config(manager_config(timeout)),
+        )
+        .await
+        .map_err(|_| StoreError::Unavailable("Redis did not answer in time".into()))?
+        .map_err(|e| redis_error(&e))?;
+        tracing::debug!(prefix, "Redis store ready.");
+        Ok(Self::with(conn, prefix, timeout))
+    }
+
+    /// Like [`Self::connect`] without connecting now: the first command connects, so a
+    /// gateway can start while Redis is down (its commands are
+    /// [`StoreError::Unavailable`] until Redis is back). Only a malformed URL fails.
+    /// Needs a Tokio runtime.
+    pub fn connect_lazy(
+        url: &str,
+        prefix: &str,
+        timeout: Duration,
+    ) -> Result<Arc<RedisStore>, StoreError> {
+        let timeout = timeout.max(Duration::from_millis(1));
+        let conn = client(url)?
+            .get_connection_manager_lazy(manager_config(timeout))
             .map_err(|e| redis_error(&e))?;
+        Ok(Self::with(conn, prefix, timeout))
+    }
+
+    fn with(conn: ConnectionManager, prefix: &str, timeout: Duration) -> Arc<RedisStore> {
         let instance = std::collections::hash_map::RandomState::new()
             .build_hasher()
             .finish();
-        tracing::debug!(prefix, "Redis store ready.");
-        Ok(Arc::new(RedisStore {
+        Arc::new(RedisStore {
             conn,
             prefix: prefix.to_string(),
             timeout,
             instance,
             seq: AtomicU64::new(0),
-        }))
+        })
     }
 
     /// Checks that Redis answers within the timeout (for health checks).
@@ -145,6 +162,18 @@ impl RedisStore {
             .map_err(|_| StoreError::Unavailable("Redis did not answer in time".into()))?
             .map_err(|e| redis_error(&e))
     }
+}
+
+fn client(url: &str) -> Result<redis::Client, StoreError> {
+    redis::Client::open(url).map_err(|e| StoreError::Invalid(format!("Redis URL: {e}")))
+}
+
+fn manager_config(timeout: Duration) -> ConnectionManagerConfig {
+    ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        .set_number_of_retries(RECONNECT_RETRIES)
+        .set_max_delay(timeout)
 }
 
 /// Maps a client error: a wrong reply type or a command the server refused is a bug

@@ -109,6 +109,9 @@ fn expiring_values_and_spans() {
 async fn ping_answers() {
     let r = TestRedis::new("ping").await;
     r.store.ping().await.expect("ping");
+    let lazy = RedisStore::connect_lazy(&redis_url(), &r.prefix, Duration::from_secs(2))
+        .expect("lazy store");
+    lazy.ping().await.expect("the first command connects");
 }
 
 #[tokio::test]
@@ -332,6 +335,18 @@ async fn unreachable_or_silent_redis_is_unavailable_within_the_timeout() {
         RedisStore::connect("not a url", "x:", timeout).await,
         Err(StoreError::Invalid(_))
     ));
+
+    // A lazy store starts without Redis and fails each command within the timeout.
+    let lazy = RedisStore::connect_lazy(
+        &format!("redis://127.0.0.1:{}", closed_port()),
+        "x:",
+        timeout,
+    )
+    .expect("lazy store");
+    let started = tokio::time::Instant::now();
+    let got = Cache::get(&*lazy, "ns", "k", T0).await;
+    assert!(matches!(got, Err(StoreError::Unavailable(_))), "{got:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
 
     // Up, then silent: every command gives up after the timeout.
     let target = redis::Client::open(redis_url())

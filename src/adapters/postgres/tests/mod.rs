@@ -149,6 +149,13 @@ async fn migrate_twice_applies_once() {
     assert!(second.applied.is_empty(), "{second:?}");
     assert_eq!(second.version, first.version);
     assert!(second.version >= Some(1));
+    assert!(first.to_string().starts_with("applied V1__init"), "{first}");
+    assert!(
+        second
+            .to_string()
+            .starts_with("no migration to apply; schema at version"),
+        "{second}"
+    );
 }
 
 #[tokio::test]
