@@ -11,7 +11,7 @@ use e173gw_actors::call::{CallSeed, PortPool};
 use e173gw_actors::gateway::{GatewaySpec, LocalGateway, Shutdown, SubscribeModems};
 use e173gw_actors::ingress::{IngressError, IngressSpec, SipIngress};
 use e173gw_actors::modem::{ModemSpec, PortPaths};
-use e173gw_actors::recorder::{JsonlSink, LogSink, Recorder};
+use e173gw_actors::recorder::{DrainRecords, JsonlSink, LogSink, Recorder, RecorderSpec};
 use e173gw_actors::routing::{AgentTarget, Router};
 use e173gw_actors::sim::{self, SimHandle};
 use e173gw_core::at::recovery::ExponentialBackoff;
@@ -19,6 +19,7 @@ use e173gw_core::ports::RecordSink;
 use e173gw_core::sip::Peer;
 
 use crate::settings::Settings;
+use crate::storage;
 
 /// Why the gateway could not start or run.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +42,12 @@ pub enum AppError {
     /// The records file could not be opened.
     #[error("records file {0}: {1}")]
     Records(std::path::PathBuf, std::io::Error),
+    /// Storage could not be opened.
+    #[error("storage: {0}")]
+    Storage(#[from] crate::storage::StorageError),
+    /// The record spool could not be opened.
+    #[error("record spool {0}: {1}")]
+    Spool(std::path::PathBuf, std::io::Error),
 }
 
 /// A running gateway.
@@ -54,6 +61,11 @@ pub struct App {
     pub ingress: Addr<SipIngress>,
     /// The router.
     pub router: Addr<Router>,
+    /// The recorder.
+    pub recorder: Addr<Recorder>,
+    /// The Redis-backed ports (production), for health.
+    pub shared:
+        Option<Arc<crate::adapters::resilient::Resilient<crate::adapters::redis::RedisStore>>>,
 }
 
 /// Builds the gateway's start-up spec from the settings.
@@ -99,19 +111,16 @@ pub fn gateway_spec(s: &Settings) -> Result<GatewaySpec, AppError> {
         profiles: s.profiles.clone(),
         default_profile,
         backoff,
+        inventory: None,
     })
 }
 
-/// Starts the simulator (when enabled) and the gateway. Call inside an actix `System`.
+/// Starts storage, the recorder (replaying its spool), the simulator (when enabled), the
+/// gateway and the SIP side. Call inside an actix `System`.
 pub async fn start(s: &Settings) -> Result<App, AppError> {
-    let sim = if s.config.sim.enabled {
-        Some(sim::start(&s.config.sim, &s.base_dir).await?)
-    } else {
-        None
-    };
-    let spec = gateway_spec(s)?;
-    let gateway = LocalGateway::new(spec).start();
     let c = &s.config;
+    let opened = storage::open(&c.storage, &s.base_dir).await?;
+    let stores = opened.stores.clone();
     let mut sinks: Vec<Box<dyn RecordSink>> = Vec::new();
     if c.records.log {
         sinks.push(Box::new(LogSink));
@@ -122,7 +131,25 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
             JsonlSink::open(&path).map_err(|e| AppError::Records(path.clone(), e))?,
         ));
     }
-    let recorder = Recorder::new(sinks).start();
+    let spool_dir = s.resolve(&c.storage.spool_dir);
+    let recorder = Recorder::open(RecorderSpec {
+        spool_dir: spool_dir.clone(),
+        segment_bytes: 64 << 20,
+        store: stores.records.clone(),
+        sinks,
+    })
+    .map_err(|e| AppError::Spool(spool_dir, e))?;
+    // The recorder writes and syncs the spool: its own thread, so disk waits stall no call.
+    let journal = recorder.journal();
+    let recorder = Recorder::start_in_arbiter(&actix::Arbiter::new().handle(), move |_| recorder);
+    let sim = if c.sim.enabled {
+        Some(sim::start(&c.sim, &s.base_dir).await?)
+    } else {
+        None
+    };
+    let mut spec = gateway_spec(s)?;
+    spec.inventory = Some(stores.inventory.clone());
+    let gateway = LocalGateway::new(spec).start();
     let agent = e173gw_core::sip::headers::uri_target(&c.agent.uri).map(|addr| AgentTarget {
         uri: c.agent.uri.clone(),
         peer: Peer {
@@ -139,11 +166,17 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         calls: CallSeed {
             router: router.clone().recipient(),
             release: router.clone().recipient(),
-            recorder: recorder.recipient(),
+            recorder: recorder.clone().recipient(),
+            journal,
             agent,
             media: c.media.clone(),
             ports: Arc::new(PortPool::new(c.media.port_min, c.media.port_max)),
             node_id: c.sip.node_id.clone(),
+            stores,
+            sticky_ttl: c
+                .routing
+                .sticky
+                .then(|| Duration::from_secs(c.routing.sticky_ttl_s)),
         },
     })
     .await?;
@@ -152,6 +185,8 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         sim,
         ingress,
         router,
+        recorder,
+        shared: opened.shared,
     })
 }
 
@@ -182,6 +217,22 @@ pub async fn run(s: Settings) -> Result<(), AppError> {
     }
     if let Some(sim) = app.sim {
         sim.stop().await;
+    }
+    // Give calls a moment to write their records, then force the spool to disk and
+    // deliver what the store will take; the rest is delivered at the next start.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    if let Ok(st) = app
+        .recorder
+        .send(DrainRecords {
+            timeout: Duration::from_secs(3),
+        })
+        .await
+    {
+        info!(
+            backlog = st.backlog,
+            delivered = st.delivered,
+            "Records drained."
+        );
     }
     info!("Stopped.");
     Ok(())

@@ -12,6 +12,7 @@
 //! - [`logging`]: tracing output, human or JSON.
 //! - [`app`]: start the gateway (and the in-process simulator for the demo), wait for
 //!   SIGINT/SIGTERM, hang up calls in progress, stop.
+//! - [`storage`]: opening the configured storage (embedded, or PostgreSQL + Redis).
 //! - [`sim_cmd`]: `e173gw sim`, the pty modem simulator on its own.
 
 pub mod adapters;
@@ -19,3 +20,4 @@ pub mod app;
 pub mod logging;
 pub mod settings;
 pub mod sim_cmd;
+pub mod storage;

@@ -29,6 +29,8 @@ enum Command {
     Run(ConfigArg),
     /// Check a configuration and its modem profiles; print every problem with its key.
     CheckConfig(ConfigArg),
+    /// Apply pending storage migrations (PostgreSQL schema, or the SQLite file), then exit.
+    Migrate(ConfigArg),
     /// Run the pty modem simulator, or send it a command.
     Sim(e173gw::sim_cmd::SimArgs),
 }
@@ -83,6 +85,28 @@ fn main() -> ExitCode {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!(error = %anyhow::Error::from(e), "Gateway failed.");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Migrate(ConfigArg { config }) => {
+            let s = match load_or_report(&config) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            e173gw::logging::init(&s.config.log);
+            let done = actix::System::new()
+                .block_on(e173gw::storage::migrate(&s.config.storage, &s.base_dir));
+            match done {
+                Ok(report) => {
+                    #[allow(clippy::print_stdout)]
+                    {
+                        println!("{report}");
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("e173gw migrate: {e}");
                     ExitCode::FAILURE
                 }
             }

@@ -30,6 +30,7 @@ fn gateway_for(dir: &std::path::Path, adopt: bool) -> GatewaySpec {
         profiles,
         default_profile: profile,
         backoff: backoff(),
+        inventory: None,
     }
 }
 

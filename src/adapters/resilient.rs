@@ -147,10 +147,7 @@ where
         if !self.degraded() {
             return;
         }
-        loop {
-            let Ok(Some(p)) = self.with_local(|l| l.pending.front().cloned()) else {
-                break;
-            };
+        while let Ok(Some(p)) = self.with_local(|l| l.pending.front().cloned()) {
             let r = match &p {
                 Pending::StickySet {
                     number,

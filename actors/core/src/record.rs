@@ -63,6 +63,9 @@ pub enum EndReason {
     CallerLost,
     /// The gateway is shutting down.
     Shutdown,
+    /// The gateway stopped (crash, kill) while the call was up; this record was made
+    /// from the call's start entry when the gateway came back.
+    Interrupted,
 }
 
 /// One record per call.
@@ -104,4 +107,45 @@ pub struct CallRecord {
     pub talk_ms: u64,
     /// Filter verdict trace (empty until the filter pipeline runs).
     pub verdict: Vec<String>,
+}
+
+/// What is known of a call when it starts (journaled so a crash cannot lose the call).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallStart {
+    /// Call-ID of the caller's leg.
+    pub call_id: String,
+    /// Trunk name.
+    pub trunk: Option<String>,
+    /// Calling number.
+    pub caller: String,
+    /// Called number.
+    pub callee: String,
+    /// INVITE received (Unix ms); the same value the call's record carries.
+    pub received_ms: u64,
+}
+
+impl CallStart {
+    /// The record of a call that was up when the gateway stopped.
+    pub fn interrupted(&self, ended_ms: u64) -> CallRecord {
+        CallRecord {
+            call_id: self.call_id.clone(),
+            trunk: self.trunk.clone(),
+            caller: self.caller.clone(),
+            callee: self.callee.clone(),
+            target: RecordTarget::None,
+            attempts: Vec::new(),
+            received_ms: self.received_ms,
+            routed_ms: None,
+            alerting_ms: None,
+            answered_ms: None,
+            ended_ms,
+            sip_status: 0,
+            end_reason: EndReason::Interrupted,
+            gsm_end: None,
+            q850: None,
+            post_dial_delay_ms: None,
+            talk_ms: 0,
+            verdict: Vec::new(),
+        }
+    }
 }

@@ -72,6 +72,8 @@ pub(crate) struct CallActor {
     pub(super) end_reason: Option<EndReason>,
     pub(super) cancelled: bool,
     pub(super) recorded: bool,
+    /// The modem that carried (or last tried) the call, for usage accounting.
+    pub(super) used_modem: Option<super::usage::UsedModem>,
 }
 
 impl std::fmt::Debug for CallActor {
@@ -84,7 +86,7 @@ impl std::fmt::Debug for CallActor {
 }
 
 /// The called number: the Request-URI's user, else the To URI's.
-fn callee_of(req: &Request) -> String {
+pub(crate) fn callee_of(req: &Request) -> String {
     headers::uri_user(&req.uri.to_string())
         .or_else(|| {
             headers::to(&req.headers).and_then(|t| headers::uri_user(headers::name_addr_uri(t)))
@@ -93,7 +95,7 @@ fn callee_of(req: &Request) -> String {
 }
 
 /// The calling number: P-Asserted-Identity, else From.
-fn caller_of(req: &Request) -> String {
+pub(crate) fn caller_of(req: &Request) -> String {
     let pai = req.headers.iter().find_map(|h| match h {
         Header::PAssertedIdentity(p) => Some(p.value().to_string()),
         _ => None,
@@ -119,7 +121,7 @@ impl CallActor {
         let (caller, callee) = (caller_of(&new.invite), callee_of(&new.invite));
         let span = info_span!("call", call_id = %call_id, modem = tracing::field::Empty, trunk = %new.trunk);
         let local = env.local.for_transport(new.from.transport);
-        let rec = Draft::new(&call_id, &new.trunk, &caller, &callee);
+        let rec = Draft::new(&call_id, &new.trunk, &caller, &callee, new.received_ms);
         Self {
             to_tag: ids.tag(),
             ids,
@@ -143,6 +145,7 @@ impl CallActor {
             end_reason: None,
             cancelled: false,
             recorded: false,
+            used_modem: None,
             invite: new.invite,
             env,
         }
@@ -265,23 +268,42 @@ impl CallActor {
 
     pub(super) fn route(&mut self, ctx: &mut Context<Self>) {
         self.phase = Phase::Routing;
-        let req = RouteRequest {
-            target: self.target,
-            exclude: self.exclude.clone(),
-        };
-        self.env
-            .seed
-            .router
-            .send(req)
-            .into_actor(self)
-            .map(|res, act, ctx| match res {
-                Ok(d) => act.on_route(d, ctx),
-                Err(e) => {
-                    warn!(parent: &act.span, error = %e, "Router unavailable.");
-                    act.fail(503, None, EndReason::NoRoute, ctx);
-                }
-            })
-            .wait(ctx);
+        let sticky = (self.target == Target::Modems
+            && self.exclude.is_empty()
+            && self.env.seed.sticky_ttl.is_some())
+        .then(|| self.env.seed.stores.sticky.clone());
+        let callee = self.callee().to_string();
+        let router = self.env.seed.router.clone();
+        let target = self.target;
+        let exclude = self.exclude.clone();
+        async move {
+            // A sticky route is a preference only: any storage trouble just skips it.
+            let prefer = match sticky {
+                Some(s) => s
+                    .get(&callee, super::record::wall_ms())
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|r| r.target),
+                None => None,
+            };
+            router
+                .send(RouteRequest {
+                    target,
+                    exclude,
+                    prefer,
+                })
+                .await
+        }
+        .into_actor(self)
+        .map(|res, act, ctx| match res {
+            Ok(d) => act.on_route(d, ctx),
+            Err(e) => {
+                warn!(parent: &act.span, error = %e, "Router unavailable.");
+                act.fail(503, None, EndReason::NoRoute, ctx);
+            }
+        })
+        .wait(ctx);
     }
 
     fn on_route(&mut self, d: RouteDecision, ctx: &mut Context<Self>) {
@@ -381,6 +403,7 @@ impl CallActor {
             talk_ms = record.talk_ms,
             "Call finished."
         );
+        super::usage::account(&self.env, &record, self.used_modem.take());
         self.env.seed.recorder.do_send(RecordCall(record));
         // Let retransmissions of the last responses reach us for a while, then forget.
         let ingress = self.env.ingress.clone();

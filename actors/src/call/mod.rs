@@ -10,6 +10,7 @@ mod media;
 mod modem_leg;
 mod record;
 mod trunk_leg;
+mod usage;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,6 +25,8 @@ use e173gw_core::sip::{Peer, Request, Transport};
 
 pub use media::PortPool;
 
+pub(crate) use actor::{callee_of, caller_of};
+
 use crate::ingress::{CallIn, SipIngress};
 use crate::recorder::RecordCall;
 use crate::routing::{AgentTarget, Release, RouteRequest};
@@ -37,6 +40,8 @@ pub struct CallSeed {
     pub release: Recipient<Release>,
     /// The recorder.
     pub recorder: Recipient<RecordCall>,
+    /// The recorder's journal, where the SIP side writes call starts.
+    pub journal: crate::recorder::Journal,
     /// The AI voice agent, when configured.
     pub agent: Option<AgentTarget>,
     /// RTP settings.
@@ -45,6 +50,10 @@ pub struct CallSeed {
     pub ports: Arc<PortPool>,
     /// Node id (Call-IDs and branches).
     pub node_id: String,
+    /// Storage: sticky routes, counters, inventory.
+    pub stores: e173gw_core::ports::Stores,
+    /// How long sticky routes last (`None`: no sticky routing).
+    pub sticky_ttl: Option<Duration>,
 }
 
 /// How this gateway addresses itself in SIP.
@@ -160,6 +169,8 @@ pub struct NewCall {
     pub trunk: String,
     /// The trunk's default target.
     pub target: Target,
+    /// When the INVITE arrived (Unix ms), as journaled.
+    pub received_ms: u64,
 }
 
 /// Starts a call actor on the calls' arbiter.

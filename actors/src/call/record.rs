@@ -28,7 +28,13 @@ pub(crate) struct Draft {
 }
 
 impl Draft {
-    pub(crate) fn new(call_id: &str, trunk: &str, caller: &str, callee: &str) -> Self {
+    pub(crate) fn new(
+        call_id: &str,
+        trunk: &str,
+        caller: &str,
+        callee: &str,
+        received_ms: u64,
+    ) -> Self {
         Self {
             call_id: call_id.to_string(),
             trunk: trunk.to_string(),
@@ -36,7 +42,7 @@ impl Draft {
             callee: callee.to_string(),
             target: RecordTarget::None,
             attempts: Vec::new(),
-            received_ms: wall_ms(),
+            received_ms,
             routed_ms: None,
             alerting_ms: None,
             answered_ms: None,

@@ -20,7 +20,7 @@ use crate::modem::{
 };
 
 /// What the gateway is started with.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct GatewaySpec {
     /// Configured modems.
     pub modems: Vec<ModemSpec>,
@@ -32,11 +32,24 @@ pub struct GatewaySpec {
     pub default_profile: Arc<ModemProfile>,
     /// Backoff for adopted modems.
     pub backoff: ExponentialBackoff,
+    /// Where modems and SIMs seen are recorded.
+    pub inventory: Option<std::sync::Arc<dyn e173gw_core::ports::InventoryStore>>,
+}
+
+impl std::fmt::Debug for GatewaySpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GatewaySpec")
+            .field("modems", &self.modems.len())
+            .field("discovery", &self.discovery)
+            .finish_non_exhaustive()
+    }
 }
 
 struct Entry {
     addr: Addr<ModemActor>,
     status: Option<ModemStatus>,
+    /// What was last written to the inventory, and when.
+    inventoried: Option<(e173gw_core::ports::ModemSeen, tokio::time::Instant)>,
     /// The IMEI this modem is bound to (configured, or learned at init).
     imei: Option<Imei>,
 }
@@ -82,6 +95,7 @@ impl LocalGateway {
                 addr,
                 status: None,
                 imei,
+                inventoried: None,
             },
         );
     }
@@ -256,6 +270,9 @@ impl Handler<ModemStatusChanged> for LocalGateway {
         if lost {
             warn!(modem = %status.id, link = ?status.link, "Modem lost its ports; looking for it.");
         }
+        if let Some(inv) = &self.spec.inventory {
+            note_inventory(inv, entry, &status);
+        }
         entry.status = Some(status);
         if lost {
             self.scan(ctx);
@@ -342,4 +359,44 @@ impl Handler<SubscribeModems> for LocalGateway {
         }
         self.subscribers.push(msg.0);
     }
+}
+
+/// Records the modem (and its SIM) as seen when its identity changed, or every 5 minutes.
+fn note_inventory(
+    inv: &std::sync::Arc<dyn e173gw_core::ports::InventoryStore>,
+    entry: &mut Entry,
+    status: &ModemStatus,
+) {
+    let id = &status.session.identity;
+    let Some(imei) = &id.imei else { return };
+    if status.link != LinkState::Open {
+        return;
+    }
+    let seen = e173gw_core::ports::ModemSeen {
+        imei: imei.to_string(),
+        modem_id: status.id.to_string(),
+        model: id.model.clone(),
+        firmware: id.firmware.clone(),
+        imsi: id.imsi.as_ref().map(ToString::to_string),
+        iccid: id.iccid.as_ref().map(ToString::to_string),
+        operator: status.session.operator.name.clone(),
+        own_number: id.own_number.clone(),
+    };
+    let now = tokio::time::Instant::now();
+    let fresh = entry.inventoried.as_ref().is_some_and(|(last, at)| {
+        *last == seen && now.duration_since(*at) < Duration::from_secs(300)
+    });
+    if fresh {
+        return;
+    }
+    entry.inventoried = Some((seen.clone(), now));
+    let inv = inv.clone();
+    let at = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    actix::spawn(async move {
+        if let Err(e) = inv.seen(&seen, at).await {
+            debug!(imei = %seen.imei, error = %e, "Inventory not updated.");
+        }
+    });
 }

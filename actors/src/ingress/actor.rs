@@ -74,6 +74,9 @@ pub struct SipIngress {
     limits: Limits,
     agent_ip: Option<IpAddr>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
+    /// Inside `flush`: a nested flush (a reply sent while handling an event) leaves its
+    /// output to the outer one, so responses leave in the order they were produced.
+    flushing: bool,
 }
 
 impl std::fmt::Debug for SipIngress {
@@ -86,6 +89,12 @@ impl std::fmt::Debug for SipIngress {
 
 pub(super) fn now() -> Instant {
     tokio::time::Instant::now().into_std()
+}
+
+pub(super) fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 pub(super) fn unix_now() -> u64 {
@@ -212,6 +221,7 @@ impl SipIngress {
                 limits,
                 agent_ip,
                 tasks,
+                flushing: false,
             };
             me.env = Some(Arc::new(CallEnv::new(
                 me.seed.clone(),
@@ -272,12 +282,27 @@ impl SipIngress {
         }
     }
 
-    /// Sends what the transaction layer produced and hands its events out.
+    /// Hands the transaction layer's events out, then sends what it produced. Events go
+    /// first so a new call's start is journaled before its 100 Trying leaves.
     pub(super) fn flush(&mut self, ctx: &mut Context<Self>) {
-        while let Some(out) = self.layer.poll_output() {
-            match out {
-                Output::Send { to, bytes } => self.send(to, &bytes),
-                Output::Event(ev) => self.on_event(ev, ctx),
+        if self.flushing {
+            return;
+        }
+        self.flushing = true;
+        loop {
+            let mut sends = Vec::new();
+            while let Some(out) = self.layer.poll_output() {
+                match out {
+                    Output::Send { to, bytes } => sends.push((to, bytes)),
+                    Output::Event(ev) => self.on_event(ev, ctx),
+                }
+            }
+            if sends.is_empty() {
+                self.flushing = false;
+                return;
+            }
+            for (to, bytes) in sends {
+                self.send(to, &bytes);
             }
         }
     }
@@ -408,6 +433,20 @@ impl SipIngress {
             .trunks
             .describe(trunk)
             .map_or(("?", Default::default()), |(n, t)| (n, t));
+        // Journal the start before the call does anything, and before the 100 Trying
+        // leaves (events are handled before sends in `flush`): from here on a crash
+        // still leaves exactly one record for this call.
+        let received_ms = unix_ms();
+        let start = e173gw_core::record::CallStart {
+            call_id: call_id.clone(),
+            trunk: Some(name.to_string()),
+            caller: crate::call::caller_of(&req),
+            callee: crate::call::callee_of(&req),
+            received_ms,
+        };
+        if let Err(e) = env.seed.journal.start(&start) {
+            warn!(call_id = %call_id, error = %e, "Call start not journaled.");
+        }
         let recipient = crate::call::start(
             env,
             crate::call::NewCall {
@@ -417,6 +456,7 @@ impl SipIngress {
                 from,
                 trunk: name.to_string(),
                 target,
+                received_ms,
             },
         );
         self.by_call_id.insert(call_id.clone(), key);

@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -86,9 +86,27 @@ impl std::fmt::Debug for RecorderSpec {
     }
 }
 
+/// The spool, shared: the SIP side journals call starts itself (before its 100 Trying
+/// leaves), the recorder writes records, syncs and commits.
+#[derive(Debug, Clone)]
+pub struct Journal(Arc<Mutex<Spool>>);
+
+impl Journal {
+    fn lock(&self) -> std::io::Result<std::sync::MutexGuard<'_, Spool>> {
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("spool lock poisoned"))
+    }
+
+    /// Journals a call's start (one `write`).
+    pub fn start(&self, s: &CallStart) -> std::io::Result<()> {
+        self.lock()?.start(s)
+    }
+}
+
 /// The recorder actor. See the module docs.
 pub struct Recorder {
-    spool: Spool,
+    spool: Journal,
     store: Arc<dyn RecordStore>,
     sinks: Vec<Box<dyn RecordSink>>,
     dir: PathBuf,
@@ -123,10 +141,14 @@ impl Recorder {
     /// made now (and journaled) before the actor starts.
     pub fn open(spec: RecorderSpec) -> std::io::Result<Self> {
         let (spool, rec) = Spool::open(&spec.spool_dir, spec.segment_bytes)?;
+        let spool = Journal(Arc::new(Mutex::new(spool)));
         if rec.skipped > 0 {
             warn!(dir = %spec.spool_dir.display(), skipped = rec.skipped, "Spool had torn entries; they were skipped.");
         }
-        let queued_to = rec.pending.last().map_or(spool.checkpoint(), |(p, _)| *p);
+        let queued_to = rec
+            .pending
+            .last()
+            .map_or(spool.lock()?.checkpoint(), |(p, _)| *p);
         let mut me = Self {
             spool,
             store: spec.store,
@@ -152,12 +174,12 @@ impl Recorder {
             me.stats.interrupted += 1;
             me.record(start.interrupted(now))?;
         }
-        me.spool.sync()?;
+        me.spool.lock()?.sync()?;
         Ok(me)
     }
 
     fn record(&mut self, r: CallRecord) -> std::io::Result<()> {
-        let pos = self.spool.record(&r)?;
+        let pos = self.spool.lock()?.record(&r)?;
         self.stats.spooled += 1;
         for s in &mut self.sinks {
             if let Err(e) = s.write(&r) {
@@ -179,12 +201,18 @@ impl Recorder {
         if self.queue.len() > QUEUE_CAP / 2 {
             return;
         }
-        match self.spool.read_records(from, QUEUE_CAP - self.queue.len()) {
-            Ok(more) => {
+        let read = self.spool.lock().and_then(|s| {
+            Ok((
+                s.read_records(from, QUEUE_CAP - self.queue.len())?,
+                s.head(),
+            ))
+        });
+        match read {
+            Ok((more, head)) => {
                 if let Some((p, _)) = more.last() {
                     self.queued_to = *p;
                 }
-                let caught_up = more.last().is_none_or(|(p, _)| *p >= self.spool.head());
+                let caught_up = more.last().is_none_or(|(p, _)| *p >= head);
                 self.queue.extend(more);
                 self.lag_from = if caught_up {
                     None
@@ -221,7 +249,7 @@ impl Recorder {
                         }
                         act.stats.delivered += n as u64;
                         if let Some(p) = upto {
-                            if let Err(e) = act.spool.commit(p) {
+                            if let Err(e) = act.spool.lock().and_then(|mut s| s.commit(p)) {
                                 error!(error = %e, "Cannot move the spool checkpoint.");
                             }
                         }
@@ -271,7 +299,7 @@ impl Recorder {
                     Ok(_) => {
                         if let Some((p, _)) = act.queue.pop_front() {
                             act.stats.delivered += 1;
-                            let _ = act.spool.commit(p);
+                            let _ = act.spool.lock().and_then(|mut s| s.commit(p));
                         }
                         act.deliver(ctx);
                     }
@@ -302,8 +330,13 @@ impl Recorder {
             .open(path)
             .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{line}\n").as_bytes()));
         if written.is_ok() {
-            let _ = self.spool.commit(p);
+            let _ = self.spool.lock().and_then(|mut s| s.commit(p));
         }
+    }
+
+    /// The shared journal, for the SIP side to write call starts.
+    pub fn journal(&self) -> Journal {
+        self.spool.clone()
     }
 
     fn publish_pending(&self) {
@@ -315,7 +348,7 @@ impl Recorder {
     fn stats(&self) -> RecorderStats {
         let mut s = self.stats;
         s.backlog = self.queue.len() as u64 + u64::from(self.lag_from.is_some());
-        s.open_calls = self.spool.open_calls() as u64;
+        s.open_calls = self.spool.lock().map_or(0, |sp| sp.open_calls() as u64);
         s
     }
 }
@@ -326,7 +359,7 @@ impl Actor for Recorder {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(1_000_000);
         ctx.run_interval(SYNC_EVERY, |act, _| {
-            if let Err(e) = act.spool.sync() {
+            if let Err(e) = act.spool.lock().and_then(|mut s| s.sync()) {
                 error!(error = %e, "Cannot sync the spool.");
             }
         });
@@ -334,7 +367,7 @@ impl Actor for Recorder {
     }
 
     fn stopping(&mut self, _: &mut Context<Self>) -> Running {
-        let _ = self.spool.sync();
+        let _ = self.spool.lock().and_then(|mut s| s.sync());
         Running::Stop
     }
 }
@@ -373,7 +406,7 @@ impl Handler<DrainRecords> for Recorder {
     type Result = ResponseActFuture<Self, RecorderStats>;
 
     fn handle(&mut self, msg: DrainRecords, ctx: &mut Context<Self>) -> Self::Result {
-        let _ = self.spool.sync();
+        let _ = self.spool.lock().and_then(|mut s| s.sync());
         self.deliver(ctx);
         let deadline = tokio::time::Instant::now() + msg.timeout;
         let pending = self.pending.clone();

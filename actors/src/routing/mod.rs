@@ -11,7 +11,7 @@ use tracing::debug;
 use e173gw_core::at::session::ModemIdentity;
 use e173gw_core::config::sip::{RoutingConfig, Target};
 use e173gw_core::domain::ModemId;
-use e173gw_core::routing::{first_free, Candidate};
+use e173gw_core::routing::{pick, Candidate};
 use e173gw_core::sip::Peer;
 
 use crate::modem::{ModemActor, ModemStatus};
@@ -47,6 +47,8 @@ pub struct RouteRequest {
     pub target: Target,
     /// Modems already tried for this call.
     pub exclude: Vec<String>,
+    /// The modem a sticky route names, preferred when free.
+    pub prefer: Option<String>,
 }
 
 /// The answer to [`RouteRequest`].
@@ -163,7 +165,7 @@ impl Handler<RouteRequest> for Router {
                 leased: self.leased.contains_key(id),
             })
             .collect();
-        let picked = first_free(&candidates, &msg.exclude).map(str::to_string);
+        let picked = pick(&candidates, &msg.exclude, msg.prefer.as_deref()).map(str::to_string);
         let decision =
             match picked.and_then(|p| self.modems.iter().find(|(id, _)| id.as_str() == p)) {
                 Some((id, (addr, status))) => {

@@ -253,6 +253,10 @@ pub struct RoutingConfig {
     pub agent_when_no_modem: bool,
     /// Most modems tried for one call (failover).
     pub max_attempts: u32,
+    /// Keep sending a number through the modem that last completed a call to it.
+    pub sticky: bool,
+    /// How long a sticky route lasts after the last answered call, seconds.
+    pub sticky_ttl_s: u64,
 }
 
 impl Default for RoutingConfig {
@@ -260,6 +264,8 @@ impl Default for RoutingConfig {
         Self {
             agent_when_no_modem: false,
             max_attempts: 3,
+            sticky: true,
+            sticky_ttl_s: 7 * 86_400,
         }
     }
 }

@@ -15,6 +15,24 @@ pub struct Candidate<'a> {
     pub leased: bool,
 }
 
+/// `prefer` (a sticky route) when it is free and not excluded, else [`first_free`].
+pub fn pick<'a>(
+    candidates: &[Candidate<'a>],
+    exclude: &[String],
+    prefer: Option<&str>,
+) -> Option<&'a str> {
+    let free = |c: &&Candidate<'a>| c.available && !c.leased && !exclude.iter().any(|e| e == c.id);
+    prefer
+        .and_then(|p| {
+            candidates
+                .iter()
+                .filter(free)
+                .find(|c| c.id == p)
+                .map(|c| c.id)
+        })
+        .or_else(|| first_free(candidates, exclude))
+}
+
 /// The first available, unleased modem not in `exclude`.
 pub fn first_free<'a>(candidates: &[Candidate<'a>], exclude: &[String]) -> Option<&'a str> {
     candidates
@@ -52,5 +70,32 @@ mod tests {
             assert_eq!(first_free(&mods, &ex), want, "{exclude:?}");
         }
         assert_eq!(first_free(&[], &[]), None);
+    }
+
+    #[test]
+    fn sticky_preference_table() {
+        let c = |id, available, leased| Candidate {
+            id,
+            available,
+            leased,
+        };
+        let mods = [
+            c("m0", true, false),
+            c("m1", true, false),
+            c("m2", false, false),
+            c("m3", true, true),
+        ];
+        let cases: [(Option<&str>, &[&str], Option<&str>); 6] = [
+            (Some("m1"), &[], Some("m1")),
+            (Some("m2"), &[], Some("m0")),
+            (Some("m3"), &[], Some("m0")),
+            (Some("m1"), &["m1"], Some("m0")),
+            (Some("gone"), &[], Some("m0")),
+            (None, &[], Some("m0")),
+        ];
+        for (prefer, exclude, want) in cases {
+            let ex: Vec<String> = exclude.iter().map(|s| s.to_string()).collect();
+            assert_eq!(pick(&mods, &ex, prefer), want, "{prefer:?} {exclude:?}");
+        }
     }
 }

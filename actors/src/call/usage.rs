@@ -1,0 +1,77 @@
+//! What a finished call adds to the shared state: per-SIM and per-trunk counters, the
+//! inventory's lifetime usage, and the sticky route of an answered modem call. Runs after
+//! the record is made and off the call's path; storage trouble is logged, never fatal.
+
+use e173gw_core::ports::{Usage, Window};
+use e173gw_core::record::CallRecord;
+use tracing::debug;
+
+use super::CallEnv;
+
+/// The modem a call used.
+#[derive(Debug, Clone)]
+pub(crate) struct UsedModem {
+    pub(crate) id: String,
+    pub(crate) imei: Option<String>,
+    pub(crate) imsi: Option<String>,
+}
+
+/// Accounts for a finished call.
+pub(super) fn account(env: &CallEnv, r: &CallRecord, modem: Option<UsedModem>) {
+    let stores = env.seed.stores.clone();
+    let sticky_ttl = env.seed.sticky_ttl;
+    let at = r.ended_ms;
+    let answered = r.answered_ms.is_some();
+    let talk_s = r.talk_ms / 1000;
+    let trunk = r.trunk.clone();
+    let callee = r.callee.clone();
+    actix::spawn(async move {
+        let mut errors = Vec::new();
+        if let Some(t) = &trunk {
+            if let Err(e) = stores
+                .counters
+                .add(&format!("trunk:{t}:calls"), Window::Day, at, 1)
+                .await
+            {
+                errors.push(e);
+            }
+        }
+        let Some(m) = modem else { return };
+        if let Some(imsi) = &m.imsi {
+            for window in [Window::Day, Window::Month] {
+                let mut adds = vec![(format!("sim:{imsi}:calls"), 1)];
+                if answered {
+                    adds.push((format!("sim:{imsi}:answered"), 1));
+                    adds.push((format!("sim:{imsi}:seconds"), talk_s as i64));
+                }
+                for (key, delta) in adds {
+                    if let Err(e) = stores.counters.add(&key, window, at, delta).await {
+                        errors.push(e);
+                    }
+                }
+            }
+        }
+        if let Some(imei) = &m.imei {
+            let usage = Usage {
+                calls: 1,
+                answered: u64::from(answered),
+                talk_seconds: talk_s,
+            };
+            if let Err(e) = stores
+                .inventory
+                .add_usage(imei, m.imsi.as_deref(), &usage)
+                .await
+            {
+                errors.push(e);
+            }
+        }
+        if let (true, Some(ttl)) = (answered, sticky_ttl) {
+            if let Err(e) = stores.sticky.set(&callee, &m.id, at, ttl).await {
+                errors.push(e);
+            }
+        }
+        for e in errors {
+            debug!(error = %e, "Usage not fully accounted.");
+        }
+    });
+}
