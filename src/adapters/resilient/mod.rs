@@ -247,7 +247,11 @@ impl<S: SharedStore> CounterStore for Resilient<S> {
         }
         match self.inner.add(key, window, at_ms, delta).await {
             Ok(total) => {
-                self.lock()?.set_counter(key, window, at_ms, total);
+                // Never below this node's own count: a store that lost its data answers
+                // low until the probe pushes the totals back.
+                let mut l = self.lock()?;
+                let total = total.max(l.counter(key, window, at_ms) + delta);
+                l.set_counter(key, window, at_ms, total);
                 Ok(total)
             }
             Err(e) if e.is_retryable() => {
@@ -264,7 +268,9 @@ impl<S: SharedStore> CounterStore for Resilient<S> {
         if !self.degraded() {
             match CounterStore::get(&*self.inner, key, window, at_ms).await {
                 Ok(total) => {
-                    self.lock()?.set_counter(key, window, at_ms, total);
+                    let mut l = self.lock()?;
+                    let total = total.max(l.counter(key, window, at_ms));
+                    l.set_counter(key, window, at_ms, total);
                     return Ok(total);
                 }
                 Err(e) => self.on_error(e)?,

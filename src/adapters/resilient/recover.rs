@@ -114,15 +114,15 @@ impl<S: SharedStore> Resilient<S> {
         .await
     }
 
-    /// Healthy: a store that lost its data (restarted empty) gets the local state back.
+    /// Healthy: a store that lost its data (restarted empty between two calls) is treated
+    /// as an outage: calls use local state while it is pushed back.
     async fn check(&self) -> Result<()> {
         if self.lost_data().await? {
-            let pushed = self.push_local().await?;
-            self.resyncs.fetch_add(1, Ordering::Relaxed);
-            warn!(
-                entries = pushed,
-                "Shared store had lost its data; local state pushed back."
-            );
+            {
+                let _held = self.lock()?;
+                self.degraded.store(true, Ordering::Relaxed);
+            }
+            return self.recover_with(true).await;
         }
         self.set_marker().await?;
         self.marker_seen.store(true, Ordering::Relaxed);
@@ -131,19 +131,21 @@ impl<S: SharedStore> Resilient<S> {
 
     /// Degraded: bring the store up to date, then answer from it again.
     async fn recover(&self) -> Result<()> {
-        let started = Instant::now();
         let lost = self.lost_data().await?;
+        self.recover_with(lost).await
+    }
+
+    async fn recover_with(&self, lost: bool) -> Result<()> {
+        let started = Instant::now();
         let mut pushed = 0;
         if lost {
-            // Every held-back write is already in the local state being pushed.
-            self.lock()?.pending.clear();
-            pushed = self.push_local().await?;
+            warn!("Shared store lost its data; pushing local state back.");
+            pushed = self.push_snapshot().await?;
             self.resyncs.fetch_add(1, Ordering::Relaxed);
         }
         let mut replayed = 0;
         for _ in 0..REPLAY_ROUNDS {
             replayed += self.replay().await?;
-            self.raise_counters().await?;
             self.set_marker().await?;
             self.marker_seen.store(true, Ordering::Relaxed);
             let l = self.lock()?;
@@ -207,11 +209,16 @@ impl<S: SharedStore> Resilient<S> {
         }
     }
 
-    /// Pushes live sticky routes and cache entries back to a store that lost them.
-    async fn push_local(&self) -> Result<u64> {
+    /// Pushes the local state, as of now, to a store that lost its data: live sticky routes
+    /// and cache entries, and counter windows still open (raised to the local totals, never
+    /// lowered: other nodes may have counted more). Writes held back so far are in that
+    /// state and are dropped from the queue; later ones are replayed after. Returns how
+    /// many entries were pushed.
+    async fn push_snapshot(&self) -> Result<u64> {
         let now = wall_ms();
-        let (sticky, cache) = {
-            let l = self.lock()?;
+        let (sticky, cache, counters) = {
+            let mut l = self.lock()?;
+            l.pending.clear();
             let sticky: Vec<_> = l
                 .sticky
                 .values()
@@ -224,7 +231,13 @@ impl<S: SharedStore> Resilient<S> {
                 .filter(|(_, (_, exp))| *exp > now)
                 .map(|((ns, k), (v, exp))| (ns.clone(), k.clone(), v.clone(), *exp))
                 .collect();
-            (sticky, cache)
+            let counters: Vec<(String, Counter)> = l
+                .counters
+                .iter()
+                .filter(|(_, c)| c.window.end_ms(c.at_ms) > now)
+                .map(|((k, _), c)| (k.clone(), *c))
+                .collect();
+            (sticky, cache, counters)
         };
         let mut n = 0;
         for r in sticky {
@@ -244,37 +257,15 @@ impl<S: SharedStore> Resilient<S> {
             .await?;
             n += 1;
         }
-        Ok(n + self.raise_counters().await?)
-    }
-
-    /// Brings counter windows still open up to the local totals (never down: other nodes
-    /// may have counted more). Returns how many were raised.
-    async fn raise_counters(&self) -> Result<u64> {
-        let now = wall_ms();
-        let open: Vec<(String, Counter)> = self
-            .lock()?
-            .counters
-            .iter()
-            .filter(|(_, c)| c.window.end_ms(c.at_ms) > now)
-            .map(|((k, _), c)| (k.clone(), *c))
-            .collect();
-        let mut raised = 0;
-        for (key, c) in open {
+        for (key, c) in counters {
             let shared = CounterStore::get(&*self.inner, &key, c.window, c.at_ms).await?;
-            let local = self.lock()?.counter(&key, c.window, c.at_ms);
-            let total = if shared < local {
-                raised += 1;
+            if shared < c.total {
                 self.inner
-                    .add(&key, c.window, c.at_ms, local - shared)
-                    .await?
-            } else {
-                shared
-            };
-            // A write made meanwhile may be counted locally and not yet replayed.
-            let mut l = self.lock()?;
-            let now_local = l.counter(&key, c.window, c.at_ms);
-            l.set_counter(&key, c.window, c.at_ms, total.max(now_local));
+                    .add(&key, c.window, c.at_ms, c.total - shared)
+                    .await?;
+                n += 1;
+            }
         }
-        Ok(raised)
+        Ok(n)
     }
 }
