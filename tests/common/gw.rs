@@ -52,6 +52,8 @@ pub struct Gateway {
     pub tcp: Option<SocketAddr>,
     pub sim_dir: PathBuf,
     pub records_path: PathBuf,
+    env: Vec<(String, String)>,
+    modems: usize,
 }
 
 fn addr_of(line: &str) -> Option<SocketAddr> {
@@ -132,7 +134,7 @@ rssi_interval_ms = 2000
         run.wait_for(
             "SIP listener ready.",
             if o.tcp { 2 } else { 1 },
-            Duration::from_secs(20),
+            Duration::from_secs(30),
         );
         let udp = run
             .seen
@@ -155,6 +157,39 @@ rssi_interval_ms = 2000
             tcp,
             sim_dir,
             records_path,
+            env: o.env,
+            modems: o.modems,
+        }
+    }
+
+    /// SIGKILL: no shutdown, no flush, as a crash.
+    pub fn kill9(&mut self) {
+        let _ = self.run.child.kill();
+        let _ = self.run.child.wait();
+    }
+
+    /// Starts the gateway again on the same config, spool and database; returns the new
+    /// process's log lines up to readiness.
+    pub fn restart(&mut self) {
+        let cfg = self.dir.path().join("gw.toml");
+        let env: Vec<(&str, &str)> = self
+            .env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.run = Running::start(&["run", "--config", cfg.to_str().expect("utf8")], &env);
+        self.run
+            .wait_for("SIP listener ready.", 1, Duration::from_secs(30));
+        self.udp = self
+            .run
+            .seen
+            .iter()
+            .filter(|l| l.contains("SIP listener ready.") && l.contains("\"udp\""))
+            .find_map(|l| addr_of(l))
+            .expect("udp addr");
+        if self.modems > 0 {
+            self.run
+                .wait_for("Modem ready.", self.modems, Duration::from_secs(30));
         }
     }
 
@@ -306,6 +341,78 @@ impl Background {
     /// What SIPp logged of the messages it saw.
     pub fn messages(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("messages.log")).unwrap_or_default()
+    }
+}
+
+impl Background {
+    /// Starts a SIPp caller against `target` in the background; its messages are traced.
+    pub fn caller(args: &[&str], target: SocketAddr) -> Self {
+        let mut all: Vec<&str> = args.to_vec();
+        let t = target.to_string();
+        all.extend(["-timeout", "120", "-timeout_error"]);
+        let mut me = Self::start(&all.iter().copied().chain([t.as_str()]).collect::<Vec<_>>());
+        me.port = 0;
+        me
+    }
+
+    /// Waits for SIPp to end; `None` if it is still running after `within`.
+    pub fn wait(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Ok(Some(st)) = self.child.try_wait() {
+                return Some(st);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Stops SIPp now.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// What SIPp's message trace says about each Call-ID.
+    pub fn traced(&self) -> Traced {
+        Traced::parse(&self.messages())
+    }
+}
+
+/// Call-IDs seen in a SIPp message trace.
+#[derive(Debug, Default)]
+pub struct Traced {
+    /// Call-IDs of INVITEs sent.
+    pub invited: std::collections::BTreeSet<String>,
+    /// Call-IDs that got any response back: the gateway took these calls.
+    pub answered: std::collections::BTreeSet<String>,
+}
+
+impl Traced {
+    pub fn parse(log: &str) -> Self {
+        let mut t = Self::default();
+        for block in log.split("----------------------------------------------- ") {
+            let mut lines = block.lines().skip(1);
+            let Some(kind) = lines.next() else { continue };
+            let received = kind.contains("received");
+            let Some(start) = lines.find(|l| !l.trim().is_empty()) else {
+                continue;
+            };
+            let Some(id) = block
+                .lines()
+                .find_map(|l| l.strip_prefix("Call-ID:").map(|v| v.trim().to_string()))
+            else {
+                continue;
+            };
+            if received && start.starts_with("SIP/2.0 ") {
+                t.answered.insert(id);
+            } else if !received && start.starts_with("INVITE ") {
+                t.invited.insert(id);
+            }
+        }
+        t
     }
 }
 

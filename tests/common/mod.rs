@@ -5,6 +5,7 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod gw;
+pub mod services;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
