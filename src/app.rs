@@ -48,6 +48,9 @@ pub enum AppError {
     /// The record spool could not be opened.
     #[error("record spool {0}: {1}")]
     Spool(std::path::PathBuf, std::io::Error),
+    /// The HTTP server could not listen.
+    #[error("HTTP server on {0}: {1}")]
+    Http(std::net::SocketAddr, std::io::Error),
 }
 
 /// A running gateway.
@@ -66,6 +69,8 @@ pub struct App {
     /// The Redis-backed ports (production), for health.
     pub shared:
         Option<Arc<crate::adapters::resilient::Resilient<crate::adapters::redis::RedisStore>>>,
+    /// The operations HTTP server, when `[http] listen` is set: its address and handle.
+    pub http: Option<(std::net::SocketAddr, actix_web::dev::ServerHandle)>,
 }
 
 /// Builds the gateway's start-up spec from the settings.
@@ -180,6 +185,21 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         },
     })
     .await?;
+    let http = match c.http.addr() {
+        Some(addr) => {
+            let sources = crate::http::Sources {
+                ingress: ingress.clone(),
+                recorder: recorder.clone(),
+                gateway: gateway.clone(),
+                shared: opened.shared.clone(),
+            };
+            let (bound, handle) =
+                crate::http::start(addr, sources).map_err(|e| AppError::Http(addr, e))?;
+            info!(addr = %bound, "HTTP server ready (/metrics, /healthz).");
+            Some((bound, handle))
+        }
+        None => None,
+    };
     Ok(App {
         gateway,
         sim,
@@ -187,6 +207,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         router,
         recorder,
         shared: opened.shared,
+        http,
     })
 }
 
@@ -233,6 +254,9 @@ pub async fn run(s: Settings) -> Result<(), AppError> {
             delivered = st.delivered,
             "Records drained."
         );
+    }
+    if let Some((_, h)) = app.http {
+        h.stop(true).await;
     }
     info!("Stopped.");
     Ok(())

@@ -12,11 +12,13 @@
 //! - [`logging`]: tracing output, human or JSON.
 //! - [`app`]: start the gateway (and the in-process simulator for the demo), wait for
 //!   SIGINT/SIGTERM, hang up calls in progress, stop.
+//! - [`http`]: the operations HTTP server (`/metrics`, `/healthz`).
 //! - [`storage`]: opening the configured storage (embedded, or PostgreSQL + Redis).
 //! - [`sim_cmd`]: `e173gw sim`, the pty modem simulator on its own.
 
 pub mod adapters;
 pub mod app;
+pub mod http;
 pub mod logging;
 pub mod settings;
 pub mod sim_cmd;

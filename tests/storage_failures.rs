@@ -136,7 +136,13 @@ fn postgres_killed_mid_burst_every_call_has_one_record() {
     );
     sleep(secs(3));
     pg.kill();
-    sleep(secs(4));
+    sleep(secs(3));
+    assert_eq!(
+        gw.metric("e173gw_record_store_degraded"),
+        Some(1.0),
+        "the outage shows in the metrics"
+    );
+    sleep(secs(1));
     pg.restart();
     let status = sipp.wait(secs(90)).expect("SIPp ends");
     let t = sipp.traced();
@@ -159,6 +165,11 @@ fn postgres_killed_mid_burst_every_call_has_one_record() {
         .cloned()
         .collect();
     eprintln!("PostgreSQL outage: {outage:#?}");
+    assert_eq!(gw.metric("e173gw_record_store_degraded"), Some(0.0));
+    assert_eq!(gw.metric("e173gw_records_backlog"), Some(0.0));
+    assert_eq!(gw.metric("e173gw_records_delivered_total"), Some(72.0));
+    assert_eq!(gw.metric("e173gw_calls_total"), Some(72.0));
+    assert!(gw.metric("e173gw_record_store_failures_total") >= Some(1.0));
     let (st, _) = gw.run.terminate(secs(15));
     assert!(st.success());
 }
@@ -342,6 +353,11 @@ fn redis_killed_mid_burst_sticky_routes_and_counters_recover() {
     sleep(secs(2));
     redis.kill();
     sleep(secs(2));
+    assert_eq!(
+        gw.metric("e173gw_shared_store_degraded"),
+        Some(1.0),
+        "the outage shows in the metrics"
+    );
     redis.restart();
     assert!(
         burst.wait(secs(90)).expect("SIPp ends").success(),
@@ -357,6 +373,13 @@ fn redis_killed_mid_burst_sticky_routes_and_counters_recover() {
         .cloned()
         .collect();
     eprintln!("Redis outage: {outage:#?}");
+    assert_eq!(gw.metric("e173gw_shared_store_degraded"), Some(0.0));
+    assert_eq!(gw.metric("e173gw_shared_store_pending_writes"), Some(0.0));
+    assert_eq!(gw.metric("e173gw_shared_store_outages_total"), Some(1.0));
+    assert_eq!(gw.metric("e173gw_shared_store_resyncs_total"), Some(1.0));
+    let (code, health) = gw.http_get("/healthz");
+    assert_eq!(code, 200);
+    assert!(health.contains("\"shared_store\":\"ok\""), "{health}");
 
     // Sticky routes survived: one more call to each number, one at a time, goes to the
     // modem of that number's last answered call.

@@ -52,8 +52,17 @@ pub struct Gateway {
     pub tcp: Option<SocketAddr>,
     pub sim_dir: PathBuf,
     pub records_path: PathBuf,
+    /// The operations HTTP server.
+    pub http: SocketAddr,
     env: Vec<(String, String)>,
     modems: usize,
+}
+
+fn http_addr(seen: &[String]) -> SocketAddr {
+    seen.iter()
+        .filter(|l| l.contains("HTTP server ready"))
+        .find_map(|l| addr_of(l))
+        .expect("HTTP server address in the log")
 }
 
 fn addr_of(line: &str) -> Option<SocketAddr> {
@@ -95,6 +104,8 @@ jsonl_path = "{records}"
 log = false
 [media]
 bind = "127.0.0.1"
+[http]
+listen = "127.0.0.1:0"
 [modems]
 profiles_dir = "{profiles}"
 [modems.discovery]
@@ -142,6 +153,8 @@ rssi_interval_ms = 2000
             .filter(|l| l.contains("SIP listener ready.") && l.contains("\"udp\""))
             .find_map(|l| addr_of(l))
             .expect("udp addr");
+        run.wait_for("HTTP server ready", 1, Duration::from_secs(10));
+        let http = http_addr(&run.seen);
         let tcp = run
             .seen
             .iter()
@@ -157,9 +170,24 @@ rssi_interval_ms = 2000
             tcp,
             sim_dir,
             records_path,
+            http,
             env: o.env,
             modems: o.modems,
         }
+    }
+
+    /// GET `path` from the HTTP server: (status, body).
+    pub fn http_get(&self, path: &str) -> (u16, String) {
+        http_get(self.http, path)
+    }
+
+    /// One sample of the metrics page (`name` with its labels, as printed).
+    pub fn metric(&self, name: &str) -> Option<f64> {
+        let (_, body) = self.http_get("/metrics");
+        body.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
     }
 
     /// SIGKILL: no shutdown, no flush, as a crash.
@@ -187,6 +215,9 @@ rssi_interval_ms = 2000
             .filter(|l| l.contains("SIP listener ready.") && l.contains("\"udp\""))
             .find_map(|l| addr_of(l))
             .expect("udp addr");
+        self.run
+            .wait_for("HTTP server ready", 1, Duration::from_secs(10));
+        self.http = http_addr(&self.run.seen);
         if self.modems > 0 {
             self.run
                 .wait_for("Modem ready.", self.modems, Duration::from_secs(30));
@@ -546,4 +577,29 @@ impl Gateway {
         let recs = self.wait_records(before + 1, Duration::from_secs(10));
         recs.into_iter().nth(before).expect("a record for the call")
     }
+}
+
+/// A plain HTTP/1.1 GET over TCP: (status, body).
+pub fn http_get(addr: SocketAddr, path: &str) -> (u16, String) {
+    use std::io::Read;
+    let mut s =
+        std::net::TcpStream::connect_timeout(&addr, Duration::from_secs(5)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read");
+    let status = raw
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("status code");
+    let body = raw
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
 }

@@ -134,11 +134,12 @@ fn nix_kill(pid: u32) -> std::io::Result<()> {
     }
 }
 
-/// Writes a gateway config into `dir` whose profiles are the repository's.
+/// Writes a gateway config into `dir` whose profiles are the repository's (and whose HTTP
+/// server takes a free port, so tests run in parallel).
 pub fn write_config(dir: &Path, body: &str) -> PathBuf {
     let path = dir.join("gw.toml");
     let text = format!(
-        "[modems]\nprofiles_dir = \"{}\"\n{body}",
+        "[http]\nlisten = \"127.0.0.1:0\"\n[modems]\nprofiles_dir = \"{}\"\n{body}",
         root().join("modem-profiles").display()
     );
     std::fs::write(&path, text).expect("write config");

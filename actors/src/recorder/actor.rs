@@ -254,7 +254,11 @@ impl Recorder {
                             }
                         }
                         if act.stats.degraded {
-                            info!(backlog = act.queue.len(), "Record store is back; delivering the backlog.");
+                            info!(
+                                delivered = n,
+                                backlog = act.queue.len() as u64 + u64::from(act.lag_from.is_some()),
+                                "Record store is back; delivering the backlog."
+                            );
                         }
                         act.stats.degraded = false;
                         act.backoff = Duration::from_millis(100);

@@ -9,6 +9,7 @@
 //! Modem profiles (`modem-profiles/*.toml`) are in [`profile`].
 
 pub mod env;
+pub mod http;
 pub mod load;
 pub mod profile;
 pub mod sim;
@@ -78,6 +79,8 @@ pub struct Config {
     pub routing: sip::RoutingConfig,
     /// Durable state.
     pub storage: storage::StorageConfig,
+    /// The operations HTTP server.
+    pub http: http::HttpConfig,
 }
 
 /// Log output.
@@ -333,6 +336,7 @@ impl Config {
             &self.media,
         ));
         p.extend(self.storage.validate());
+        p.extend(self.http.validate());
         if self.routing.max_attempts == 0 {
             p.push(Problem::new("routing.max_attempts", "must be at least 1"));
         }

@@ -1,0 +1,360 @@
+//! Metrics in the OpenMetrics/Prometheus text format: a snapshot of the actors' counters,
+//! taken at each scrape and encoded here (nothing is counted twice: the actors own them).
+
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::registry::Registry;
+
+use e173gw_actors::ingress::IngressStats;
+use e173gw_actors::recorder::RecorderStats;
+
+use crate::adapters::resilient::SharedStatus;
+
+/// One modem's row.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ModemRow {
+    /// Modem id.
+    pub id: String,
+    /// A call can be placed on it now.
+    pub available: bool,
+    /// Its ports are open.
+    pub link_open: bool,
+    /// A call is up or being set up.
+    pub in_call: bool,
+    /// Raw RSSI 0..=31 (99 or `None`: unknown).
+    pub rssi: Option<u8>,
+    /// Resets performed.
+    pub resets: u64,
+    /// Recovery rung (0 = healthy).
+    pub recovery_rung: u32,
+}
+
+/// What one scrape reports. A source that did not answer is left out.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// The SIP side.
+    pub ingress: Option<IngressStats>,
+    /// The recorder.
+    pub recorder: Option<RecorderStats>,
+    /// The shared store (production storage only).
+    pub shared: Option<SharedStatus>,
+    /// Every modem.
+    pub modems: Vec<ModemRow>,
+}
+
+fn counter(e: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::fmt::Result {
+    let m = ConstCounter::new(v);
+    let enc = e.encode_descriptor(name, help, None, m.metric_type())?;
+    m.encode(enc)
+}
+
+fn gauge(e: &mut DescriptorEncoder, name: &str, help: &str, v: i64) -> std::fmt::Result {
+    let m = ConstGauge::new(v);
+    let enc = e.encode_descriptor(name, help, None, m.metric_type())?;
+    m.encode(enc)
+}
+
+/// A gauge with one sample per modem.
+fn per_modem(
+    e: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    rows: &[ModemRow],
+    v: impl Fn(&ModemRow) -> Option<i64>,
+) -> std::fmt::Result {
+    let mut enc = e.encode_descriptor(name, help, None, ConstGauge::new(0i64).metric_type())?;
+    for r in rows {
+        if let Some(x) = v(r) {
+            let labels = [("modem", r.id.as_str())];
+            ConstGauge::new(x).encode(enc.encode_family(&labels)?)?;
+        }
+    }
+    Ok(())
+}
+
+fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+impl Collector for Snapshot {
+    fn encode(&self, mut e: DescriptorEncoder) -> std::fmt::Result {
+        if let Some(s) = &self.ingress {
+            counter(
+                &mut e,
+                "e173gw_sip_received",
+                "SIP messages received.",
+                s.received,
+            )?;
+            counter(
+                &mut e,
+                "e173gw_sip_malformed",
+                "SIP messages rejected by the inbound checks.",
+                s.malformed,
+            )?;
+            counter(
+                &mut e,
+                "e173gw_sip_unknown_source",
+                "Requests from sources no trunk allows.",
+                s.unknown_source,
+            )?;
+            counter(
+                &mut e,
+                "e173gw_sip_flooded",
+                "Requests dropped by the per-source flood limit.",
+                s.flooded,
+            )?;
+            counter(
+                &mut e,
+                "e173gw_sip_challenged",
+                "Digest challenges sent.",
+                s.challenged,
+            )?;
+            counter(
+                &mut e,
+                "e173gw_sip_auth_failed",
+                "Requests refused for bad credentials.",
+                s.auth_failed,
+            )?;
+            counter(
+                &mut e,
+                "e173gw_sip_over_limit",
+                "Calls refused by trunk caps.",
+                s.over_limit,
+            )?;
+            counter(
+                &mut e,
+                "e173gw_sip_send_failures",
+                "SIP sends that failed.",
+                s.send_failures,
+            )?;
+            counter(&mut e, "e173gw_calls", "Calls started.", s.calls)?;
+            gauge(
+                &mut e,
+                "e173gw_calls_active",
+                "Calls in progress.",
+                s.active_calls as i64,
+            )?;
+        }
+        if let Some(r) = &self.recorder {
+            counter(
+                &mut e,
+                "e173gw_records_spooled",
+                "Call records journaled to the spool.",
+                r.spooled,
+            )?;
+            counter(
+                &mut e,
+                "e173gw_records_delivered",
+                "Call records the record store accepted.",
+                r.delivered,
+            )?;
+            counter(
+                &mut e,
+                "e173gw_record_store_failures",
+                "Record store batches that failed.",
+                r.failures,
+            )?;
+            counter(
+                &mut e,
+                "e173gw_records_interrupted",
+                "Records made for calls cut by a stop of the gateway.",
+                r.interrupted,
+            )?;
+            counter(
+                &mut e,
+                "e173gw_records_dead",
+                "Records the store refused as invalid (kept in dead.jsonl).",
+                r.dead,
+            )?;
+            gauge(
+                &mut e,
+                "e173gw_records_backlog",
+                "Call records waiting for the record store.",
+                r.backlog as i64,
+            )?;
+            gauge(
+                &mut e,
+                "e173gw_record_store_degraded",
+                "1 while the record store is failing (records wait in the spool).",
+                flag(r.degraded),
+            )?;
+        }
+        if let Some(s) = &self.shared {
+            gauge(
+                &mut e,
+                "e173gw_shared_store_degraded",
+                "1 while the shared store (Redis) is failing and local state is used.",
+                flag(s.degraded),
+            )?;
+            gauge(
+                &mut e,
+                "e173gw_shared_store_pending_writes",
+                "Writes held back for the shared store.",
+                s.pending as i64,
+            )?;
+            counter(
+                &mut e,
+                "e173gw_shared_store_outages",
+                "Times the shared store went down.",
+                s.outages,
+            )?;
+            counter(&mut e, "e173gw_shared_store_resyncs", "Times the shared store came back without its data and local state was pushed back.", s.resyncs)?;
+            counter(
+                &mut e,
+                "e173gw_shared_store_dropped_writes",
+                "Held-back writes dropped because too many waited.",
+                s.dropped,
+            )?;
+        }
+        let m = &self.modems;
+        gauge(
+            &mut e,
+            "e173gw_modems",
+            "Modems known to this gateway.",
+            m.len() as i64,
+        )?;
+        per_modem(
+            &mut e,
+            "e173gw_modem_available",
+            "1 when a call can be placed on the modem now.",
+            m,
+            |r| Some(flag(r.available)),
+        )?;
+        per_modem(
+            &mut e,
+            "e173gw_modem_link_open",
+            "1 when the modem's ports are open.",
+            m,
+            |r| Some(flag(r.link_open)),
+        )?;
+        per_modem(
+            &mut e,
+            "e173gw_modem_in_call",
+            "1 while the modem has a call.",
+            m,
+            |r| Some(flag(r.in_call)),
+        )?;
+        per_modem(
+            &mut e,
+            "e173gw_modem_rssi",
+            "Raw signal strength 0..31 (absent when unknown).",
+            m,
+            |r| r.rssi.filter(|v| *v <= 31).map(i64::from),
+        )?;
+        per_modem(
+            &mut e,
+            "e173gw_modem_resets",
+            "Resets performed on the modem.",
+            m,
+            |r| Some(r.resets as i64),
+        )?;
+        per_modem(
+            &mut e,
+            "e173gw_modem_recovery_rung",
+            "Recovery ladder rung (0 = healthy).",
+            m,
+            |r| Some(i64::from(r.recovery_rung)),
+        )?;
+        Ok(())
+    }
+}
+
+impl Snapshot {
+    /// The text exposition.
+    pub fn render(self) -> String {
+        let mut reg = Registry::default();
+        reg.register_collector(Box::new(self));
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &reg).is_err() {
+            out.clear();
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(text: &str, name: &str) -> Option<String> {
+        text.lines()
+            .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+            .and_then(|l| l.rsplit(' ').next())
+            .map(str::to_string)
+    }
+
+    #[test]
+    fn renders_every_source() {
+        let snap = Snapshot {
+            ingress: Some(IngressStats {
+                received: 10,
+                calls: 4,
+                active_calls: 2,
+                ..IngressStats::default()
+            }),
+            recorder: Some(RecorderStats {
+                spooled: 4,
+                delivered: 3,
+                backlog: 1,
+                degraded: true,
+                ..RecorderStats::default()
+            }),
+            shared: Some(SharedStatus {
+                degraded: true,
+                pending: 7,
+                outages: 1,
+                ..SharedStatus::default()
+            }),
+            modems: vec![
+                ModemRow {
+                    id: "modem0".into(),
+                    available: true,
+                    link_open: true,
+                    rssi: Some(21),
+                    ..ModemRow::default()
+                },
+                ModemRow {
+                    id: "modem1".into(),
+                    rssi: Some(99),
+                    resets: 2,
+                    ..ModemRow::default()
+                },
+            ],
+        };
+        let t = snap.render();
+        for (name, v) in [
+            ("e173gw_sip_received_total", "10"),
+            ("e173gw_calls_total", "4"),
+            ("e173gw_calls_active", "2"),
+            ("e173gw_records_spooled_total", "4"),
+            ("e173gw_records_backlog", "1"),
+            ("e173gw_record_store_degraded", "1"),
+            ("e173gw_shared_store_degraded", "1"),
+            ("e173gw_shared_store_pending_writes", "7"),
+            ("e173gw_shared_store_outages_total", "1"),
+            ("e173gw_modems", "2"),
+            ("e173gw_modem_available{modem=\"modem0\"}", "1"),
+            ("e173gw_modem_available{modem=\"modem1\"}", "0"),
+            ("e173gw_modem_rssi{modem=\"modem0\"}", "21"),
+            ("e173gw_modem_resets{modem=\"modem1\"}", "2"),
+        ] {
+            assert_eq!(sample(&t, name).as_deref(), Some(v), "{name} in\n{t}");
+        }
+        assert!(
+            !t.contains("e173gw_modem_rssi{modem=\"modem1\"}"),
+            "unknown RSSI left out"
+        );
+        assert!(t.contains("# TYPE e173gw_calls counter"));
+        assert!(t.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn missing_sources_are_left_out() {
+        let t = Snapshot::default().render();
+        assert!(!t.contains("e173gw_sip_"));
+        assert!(!t.contains("e173gw_shared_store"));
+        assert_eq!(sample(&t, "e173gw_modems").as_deref(), Some("0"));
+    }
+}

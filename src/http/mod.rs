@@ -1,0 +1,117 @@
+//! The operations HTTP server (actix-web): `/metrics` (Prometheus) and `/healthz`.
+//!
+//! Handlers ask the actors for their counters at each request; the server holds no state of
+//! its own. It runs one worker and leaves signal handling to the gateway.
+
+pub mod metrics;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use actix::Addr;
+use actix_web::dev::ServerHandle;
+use actix_web::{web, HttpResponse, HttpServer};
+use serde_json::json;
+
+use e173gw_actors::gateway::{ListModems, LocalGateway};
+use e173gw_actors::ingress::{GetStats, SipIngress};
+use e173gw_actors::modem::LinkState;
+use e173gw_actors::recorder::{Recorder, RecorderStatus};
+
+use crate::adapters::redis::RedisStore;
+use crate::adapters::resilient::Resilient;
+use metrics::{ModemRow, Snapshot};
+
+/// What the handlers read from.
+#[derive(Debug, Clone)]
+pub struct Sources {
+    /// The SIP side.
+    pub ingress: Addr<SipIngress>,
+    /// The recorder.
+    pub recorder: Addr<Recorder>,
+    /// This host's modems.
+    pub gateway: Addr<LocalGateway>,
+    /// The shared store wrapper (production storage).
+    pub shared: Option<Arc<Resilient<RedisStore>>>,
+}
+
+impl Sources {
+    /// Asks every source for its counters; one that does not answer is left out.
+    pub async fn snapshot(&self) -> Snapshot {
+        let modems = self
+            .gateway
+            .send(ListModems)
+            .await
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| ModemRow {
+                id: m.id.to_string(),
+                available: m.is_available(),
+                link_open: m.link == LinkState::Open,
+                in_call: m.session.call.is_some(),
+                rssi: m.session.signal.map(|s| s.rssi),
+                resets: m.resets,
+                recovery_rung: m.recovery_rung,
+            })
+            .collect();
+        Snapshot {
+            ingress: self.ingress.send(GetStats).await.ok(),
+            recorder: self.recorder.send(RecorderStatus).await.ok(),
+            shared: self.shared.as_ref().map(|s| s.status()),
+            modems,
+        }
+    }
+}
+
+async fn metrics_page(src: web::Data<Sources>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
+        .body(src.snapshot().await.render())
+}
+
+async fn healthz(src: web::Data<Sources>) -> HttpResponse {
+    let s = src.snapshot().await;
+    let state = |degraded: Option<bool>| match degraded {
+        None => "none",
+        Some(false) => "ok",
+        Some(true) => "degraded",
+    };
+    HttpResponse::Ok().json(json!({
+        "status": "ok",
+        "record_store": state(s.recorder.map(|r| r.degraded)),
+        "records_backlog": s.recorder.map_or(0, |r| r.backlog),
+        "shared_store": state(s.shared.map(|r| r.degraded)),
+        "modems": s.modems.len(),
+        "modems_available": s.modems.iter().filter(|m| m.available).count(),
+        "calls_active": s.ingress.map_or(0, |i| i.active_calls),
+    }))
+}
+
+/// Starts the server on `addr`; returns the bound address and a handle to stop it.
+/// Call inside an actix `System`.
+pub fn start(addr: SocketAddr, sources: Sources) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let data = web::Data::new(sources);
+    let server = HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(data.clone())
+            .route("/metrics", web::get().to(metrics_page))
+            .route("/healthz", web::get().to(healthz))
+    })
+    .workers(1)
+    .disable_signals()
+    .shutdown_timeout(1)
+    .bind(addr)?;
+    let bound = server
+        .addrs()
+        .first()
+        .copied()
+        .ok_or_else(|| std::io::Error::other("no address bound"))?;
+    let running = server.run();
+    let handle = running.handle();
+    actix::spawn(async move {
+        if let Err(e) = running.await {
+            tracing::error!(error = %e, "HTTP server stopped.");
+        }
+    });
+    Ok((bound, handle))
+}
