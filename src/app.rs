@@ -223,8 +223,10 @@ pub async fn run(s: Settings) -> Result<(), AppError> {
     for o in &s.overrides {
         info!(var = %o.var, key = %o.key, "Environment override applied.");
     }
+    // Signals are caught from here on: a SIGTERM during start-up is a clean stop too.
+    let signals = Signals::new()?;
     let app = start(&s).await?;
-    wait_for_signal().await?;
+    signals.wait().await;
     info!("Shutting down.");
     if app
         .gateway
@@ -262,13 +264,24 @@ pub async fn run(s: Settings) -> Result<(), AppError> {
     Ok(())
 }
 
-async fn wait_for_signal() -> Result<(), AppError> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).map_err(AppError::Signals)?;
-    let mut int = signal(SignalKind::interrupt()).map_err(AppError::Signals)?;
-    tokio::select! {
-        _ = term.recv() => info!(signal = "SIGTERM", "Signal received."),
-        _ = int.recv() => info!(signal = "SIGINT", "Signal received."),
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn new() -> Result<Self, AppError> {
+        use tokio::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            term: signal(SignalKind::terminate()).map_err(AppError::Signals)?,
+            int: signal(SignalKind::interrupt()).map_err(AppError::Signals)?,
+        })
     }
-    Ok(())
+
+    async fn wait(mut self) {
+        tokio::select! {
+            _ = self.term.recv() => info!(signal = "SIGTERM", "Signal received."),
+            _ = self.int.recv() => info!(signal = "SIGINT", "Signal received."),
+        }
+    }
 }

@@ -118,6 +118,7 @@ fn migrate_then_start_without_automatic_migration() {
         1,
         std::time::Duration::from_secs(20),
     );
+    gw.wait_for("SIP listener ready.", 1, std::time::Duration::from_secs(20));
     let (st, _) = gw.terminate(std::time::Duration::from_secs(15));
     assert!(st.success());
 }
