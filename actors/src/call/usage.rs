@@ -4,7 +4,7 @@
 
 use e173gw_core::ports::{Usage, Window};
 use e173gw_core::record::CallRecord;
-use tracing::debug;
+use tracing::warn;
 
 use super::CallEnv;
 
@@ -71,7 +71,7 @@ pub(super) fn account(env: &CallEnv, r: &CallRecord, modem: Option<UsedModem>) {
             }
         }
         for e in errors {
-            debug!(error = %e, "Usage not fully accounted.");
+            warn!(error = %e, "Usage not fully accounted.");
         }
     });
 }
