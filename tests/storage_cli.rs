@@ -12,25 +12,7 @@ fn pg_url() -> String {
 }
 
 fn psql(sql: &str) -> String {
-    let out = Command::new("psql")
-        .args([
-            "-X",
-            "-At",
-            "-v",
-            "ON_ERROR_STOP=1",
-            "-d",
-            &pg_url(),
-            "-c",
-            sql,
-        ])
-        .output()
-        .expect("psql");
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    common::services::psql(&pg_url(), sql)
 }
 
 fn e173gw(args: &[&str], cfg: &std::path::Path) -> Output {

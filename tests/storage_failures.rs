@@ -96,6 +96,14 @@ fn assert_one_record_each(
     rows
 }
 
+/// Waits for the log lines of `store` going down and coming back, and shows them all.
+fn outage_logged(gw: &mut Gateway, store: &str, down: &str, back: &str) {
+    gw.run.wait_for(&format!("{store} {down}"), 1, secs(10));
+    gw.run.wait_for(&format!("{store} {back}"), 1, secs(30));
+    let lines: Vec<_> = gw.run.seen.iter().filter(|l| l.contains(store)).collect();
+    eprintln!("{store} outage: {lines:#?}");
+}
+
 /// The JSONL sink's Call-IDs, each with how often it appears.
 fn jsonl_ids(gw: &Gateway) -> BTreeMap<String, u64> {
     let mut m = BTreeMap::new();
@@ -155,16 +163,7 @@ fn postgres_killed_mid_burst_every_call_has_one_record() {
         t.answered.iter().all(|id| lines.get(id) == Some(&1)),
         "the JSONL sink has each call once"
     );
-    gw.run.wait_for("Record store unavailable", 1, secs(5));
-    gw.run.wait_for("Record store is back", 1, secs(30));
-    let outage: Vec<_> = gw
-        .run
-        .seen
-        .iter()
-        .filter(|l| l.contains("Record store"))
-        .cloned()
-        .collect();
-    eprintln!("PostgreSQL outage: {outage:#?}");
+    outage_logged(&mut gw, "Record store", "unavailable", "is back");
     assert_eq!(gw.metric("e173gw_record_store_degraded"), Some(0.0));
     assert_eq!(gw.metric("e173gw_records_backlog"), Some(0.0));
     assert_eq!(gw.metric("e173gw_records_delivered_total"), Some(72.0));
@@ -363,16 +362,7 @@ fn redis_killed_mid_burst_sticky_routes_and_counters_recover() {
         burst.wait(secs(90)).expect("SIPp ends").success(),
         "calls go on while Redis is down"
     );
-    gw.run.wait_for("Shared store unavailable", 1, secs(10));
-    gw.run.wait_for("Shared store is back", 1, secs(30));
-    let outage: Vec<_> = gw
-        .run
-        .seen
-        .iter()
-        .filter(|l| l.contains("Shared store"))
-        .cloned()
-        .collect();
-    eprintln!("Redis outage: {outage:#?}");
+    outage_logged(&mut gw, "Shared store", "unavailable", "is back");
     assert_eq!(gw.metric("e173gw_shared_store_degraded"), Some(0.0));
     assert_eq!(gw.metric("e173gw_shared_store_pending_writes"), Some(0.0));
     assert_eq!(gw.metric("e173gw_shared_store_outages_total"), Some(1.0));
