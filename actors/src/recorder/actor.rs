@@ -117,6 +117,9 @@ pub struct Recorder {
     queued_to: Pos,
     delivering: bool,
     backoff: Duration,
+    /// Records per insert: halved after each failure (a batch too big for a slow database
+    /// would time out for ever), doubled back up to [`BATCH`] after each success.
+    batch: usize,
     stats: RecorderStats,
     /// Queue length, readable from a drain waiting outside the actor.
     pending: Arc<AtomicUsize>,
@@ -159,6 +162,7 @@ impl Recorder {
             queued_to,
             delivering: false,
             backoff: Duration::from_millis(100),
+            batch: BATCH,
             stats: RecorderStats::default(),
             pending: Arc::new(AtomicUsize::new(0)),
         };
@@ -232,7 +236,7 @@ impl Recorder {
         }
         self.delivering = true;
         self.publish_pending();
-        let n = self.queue.len().min(BATCH);
+        let n = self.queue.len().min(self.batch);
         let batch: Vec<CallRecord> = self.queue.iter().take(n).map(|(_, r)| r.clone()).collect();
         let store = self.store.clone();
         async move { store.insert(&batch).await }
@@ -262,6 +266,7 @@ impl Recorder {
                         }
                         act.stats.degraded = false;
                         act.backoff = Duration::from_millis(100);
+                        act.batch = (act.batch * 2).min(BATCH);
                         act.deliver(ctx);
                     }
                     Err(e) if e.is_retryable() => {
@@ -272,6 +277,7 @@ impl Recorder {
                         act.stats.degraded = true;
                         let wait = act.backoff;
                         act.backoff = (act.backoff * 2).min(Duration::from_secs(5));
+                        act.batch = (act.batch / 2).max(1);
                         ctx.run_later(wait, |act, ctx| act.deliver(ctx));
                     }
                     Err(e) => {

@@ -11,6 +11,8 @@
 mod actor;
 mod sinks;
 pub mod spool;
+#[cfg(test)]
+mod tests;
 
 pub use actor::{
     CallStarted, DrainRecords, Journal, RecordCall, Recorder, RecorderSpec, RecorderStats,
