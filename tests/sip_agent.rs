@@ -4,7 +4,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::gw::{final_scenario, scenario, Background, Gateway, Options};
+use common::gw::{Gateway, Options};
+use common::sipp::{final_scenario, scenario, Background};
 
 fn agent_gateway(agent_port: u16, target: &str, modems: usize, extra: &str) -> Gateway {
     Gateway::start(Options {

@@ -5,7 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::gw::{header, in_dialog, invite, scenario, sipp, Gateway, Options, RawSip};
+use common::gw::{header, in_dialog, invite, Gateway, Options, RawSip};
+use common::sipp::{scenario, sipp};
 use e173gw_core::sip::auth::{expected_response, Algorithm, Credentials};
 
 const REALM: &str = "e173gw";

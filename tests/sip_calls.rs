@@ -5,7 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::gw::{final_scenario, scenario, sipp, Gateway, Options};
+use common::gw::{Gateway, Options};
+use common::sipp::{final_scenario, scenario, sipp};
 
 const OUTCOMES: &str = r#"
 [[rule]]

@@ -5,9 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::gw::{
-    header, in_dialog, invite, scenario, sipp, status_line, Gateway, Options, RawSip,
-};
+use common::gw::{header, in_dialog, invite, status_line, Gateway, Options, RawSip};
+use common::sipp::{scenario, sipp};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

@@ -12,8 +12,9 @@ use std::path::Path;
 use std::thread::sleep;
 use std::time::{Duration, Instant};
 
-use common::gw::{scenario, Background, Gateway, Options, Traced};
+use common::gw::{Gateway, Options};
 use common::services::{Postgres, Redis};
+use common::sipp::{scenario, Background, Traced};
 
 fn secs(n: u64) -> Duration {
     Duration::from_secs(n)

@@ -6,6 +6,7 @@
 
 pub mod gw;
 pub mod services;
+pub mod sipp;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
