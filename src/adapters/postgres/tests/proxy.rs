@@ -17,8 +17,13 @@ pub(crate) struct Proxy {
 }
 
 impl Proxy {
-    /// Starts forwarding to `target`.
-    pub(crate) async fn start(target: SocketAddr) -> Proxy {
+    /// Starts forwarding to `target` (resolved once, here).
+    pub(crate) async fn start(target: impl tokio::net::ToSocketAddrs) -> Proxy {
+        let target = tokio::net::lookup_host(target)
+            .await
+            .expect("resolve")
+            .next()
+            .expect("address");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let frozen = Arc::new(AtomicBool::new(false));
