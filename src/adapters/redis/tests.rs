@@ -2,6 +2,7 @@
 //! default `redis://127.0.0.1:6379`). Each test uses a key prefix of its own and deletes
 //! its keys when it ends (even when it fails).
 
+use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -14,9 +15,17 @@ use crate::adapters::postgres::tests::proxy::{closed_port, Proxy};
 /// 2026-11-22T18:00:00Z.
 const T0: u64 = 1_795_370_400_000;
 const DAY: u64 = 86_400_000;
+/// The PTTL of a key that does not exist.
+const GONE: RangeInclusive<i64> = -2..=-2;
 
 fn redis_url() -> String {
     std::env::var("E173GW_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
+}
+
+/// A PTTL of up to `ms`, and at most a few seconds less (the test's own run time).
+fn near(ms: u64) -> RangeInclusive<i64> {
+    let ms = i64::try_from(ms).expect("fits");
+    ms - 5_000..=ms
 }
 
 fn wall_ms() -> u64 {
@@ -56,9 +65,12 @@ impl TestRedis {
         cmd.query_async(&mut con).await.expect("command")
     }
 
-    async fn pttl(&self, key: &str) -> i64 {
-        self.raw(redis::cmd("PTTL").arg(format!("{}{key}", self.prefix)))
-            .await
+    /// Checks the remaining time to live of `key` (under the store's prefix).
+    async fn assert_pttl(&self, key: &str, want: RangeInclusive<i64>) {
+        let pttl: i64 = self
+            .raw(redis::cmd("PTTL").arg(format!("{}{key}", self.prefix)))
+            .await;
+        assert!(want.contains(&pttl), "PTTL of {key}: {pttl}, want {want:?}");
     }
 }
 
@@ -115,208 +127,70 @@ async fn ping_answers() {
 }
 
 #[tokio::test]
-async fn sticky_routes_honour_now_ms_and_expire_in_redis() {
-    let r = TestRedis::new("sticky").await;
-    let s: &dyn StickyStore = &*r.store;
-    assert_eq!(s.get("5511911110000", T0).await.expect("get"), None);
-    s.set("5511911110000", "modem-a", T0, Duration::from_secs(3600))
+async fn routes_cache_entries_and_rate_windows_expire_in_redis() {
+    let r = TestRedis::new("ttl").await;
+    let s = &*r.store;
+    StickyStore::set(s, "5511911110000", "modem-a", T0, Duration::from_secs(3600))
         .await
         .expect("set");
-    let route = s
-        .get("5511911110000", T0 + 1000)
-        .await
-        .expect("get")
-        .expect("route");
-    assert_eq!(
-        (route.number.as_str(), route.target.as_str()),
-        ("5511911110000", "modem-a")
-    );
-    assert_eq!(route.expires_ms, T0 + 3_600_000);
-    assert!(s
-        .get("5511911110000", T0 + 3_599_999)
-        .await
-        .expect("get")
-        .is_some());
-    assert_eq!(
-        s.get("5511911110000", T0 + 3_600_000).await.expect("get"),
-        None
-    );
-    let pttl = r.pttl("sticky:5511911110000").await;
-    assert!((3_590_000..=3_600_000).contains(&pttl), "PTTL {pttl}");
-    s.set("5511911110000", "modem|b", T0 + 10, Duration::from_secs(60))
+    r.assert_pttl("sticky:5511911110000", 3_590_000..=3_600_000)
+        .await;
+    StickyStore::set(s, "5511911110000", "modem-b", T0, Duration::from_secs(60))
         .await
         .expect("refresh");
-    assert_eq!(
-        s.get("5511911110000", T0 + 20)
+    r.assert_pttl("sticky:5511911110000", 50_000..=60_000).await;
+    StickyStore::set(s, "5511911110000", "modem-c", T0, Duration::ZERO)
+        .await
+        .expect("zero ttl");
+    r.assert_pttl("sticky:5511911110000", GONE).await;
+
+    Cache::set(s, "whatsapp", "5511", "yes", T0, Duration::from_secs(60))
+        .await
+        .expect("set");
+    r.assert_pttl("cache:whatsapp:5511", 50_000..=60_000).await;
+    Cache::set(s, "whatsapp", "5511", "no", T0, Duration::ZERO)
+        .await
+        .expect("zero ttl");
+    r.assert_pttl("cache:whatsapp:5511", GONE).await;
+
+    // A rate window outlives its span a little, and no more.
+    let k = "trunk:carrier-a:calls";
+    for i in 0..5u64 {
+        s.hit(k, T0 + i * 1000, Duration::from_secs(10))
             .await
-            .expect("get")
-            .map(|r| r.target),
-        Some("modem|b".into())
-    );
-    assert!(r.pttl("sticky:5511911110000").await <= 60_000);
-    s.remove("5511911110000").await.expect("remove");
-    assert_eq!(s.get("5511911110000", T0 + 20).await.expect("get"), None);
-    s.remove("never-set").await.expect("remove absent");
-    s.set("n", "m", T0, Duration::ZERO).await.expect("zero ttl");
-    assert_eq!(s.get("n", T0).await.expect("get"), None);
+            .expect("hit");
+    }
+    r.assert_pttl(&format!("hit:{k}"), 10_000..=12_000).await;
 }
 
 #[tokio::test]
-async fn counters_per_window_with_expiry_after_the_window() {
+async fn counters_expire_a_grace_period_after_their_window() {
     let r = TestRedis::new("counters").await;
     let c: &dyn CounterStore = &*r.store;
     let key = "sim:724020001000000:seconds";
     let now = wall_ms();
-    assert_eq!(c.get(key, Window::Day, now).await.expect("get"), 0);
-    assert_eq!(c.add(key, Window::Day, now, 90).await.expect("add"), 90);
-    assert_eq!(
-        c.add(key, Window::Day, now, -30).await.expect("subtract"),
-        60
-    );
-    assert_eq!(
-        c.add(key, Window::Day, now + DAY, 5)
-            .await
-            .expect("next day"),
-        5
-    );
-    assert_eq!(c.get(key, Window::Day, now).await.expect("get"), 60);
-    assert_eq!(
-        c.add(key, Window::Month, now, 100).await.expect("month"),
-        100
-    );
-    assert_eq!(c.get(key, Window::Month, now).await.expect("get"), 100);
-    assert_eq!(
-        c.get(key, Window::Month, Window::Month.end_ms(now))
-            .await
-            .expect("get"),
-        0
-    );
-    assert_eq!(c.get("other", Window::Day, now).await.expect("get"), 0);
-
-    // The keys expire a grace period after their window ends.
-    let day_key = format!("cnt:{key}:{}", Window::Day.bucket(now));
-    let want = (Window::Day.end_ms(now) + 2 * DAY - wall_ms()) as i64;
-    let pttl = r.pttl(&day_key).await;
-    assert!(
-        (want - 5_000..=want).contains(&pttl),
-        "day PTTL {pttl}, want ~{want}"
-    );
-    let month_key = format!("cnt:{key}:{}", Window::Month.bucket(now));
-    let want = (Window::Month.end_ms(now) + 35 * DAY - wall_ms()) as i64;
-    let pttl = r.pttl(&month_key).await;
-    assert!(
-        (want - 5_000..=want).contains(&pttl),
-        "month PTTL {pttl}, want ~{want}"
-    );
+    c.add(key, Window::Day, now, 90).await.expect("add");
+    c.add(key, Window::Month, now, 100).await.expect("month");
+    let day_end = Window::Day.end_ms(now) + 2 * DAY - wall_ms();
+    r.assert_pttl(
+        &format!("cnt:{key}:{}", Window::Day.bucket(now)),
+        near(day_end),
+    )
+    .await;
+    let month_end = Window::Month.end_ms(now) + 35 * DAY - wall_ms();
+    r.assert_pttl(
+        &format!("cnt:{key}:{}", Window::Month.bucket(now)),
+        near(month_end),
+    )
+    .await;
     // A window long gone stays readable for the grace period from now.
     let old = now - 400 * DAY;
-    assert_eq!(c.add(key, Window::Day, old, 7).await.expect("old"), 7);
-    assert_eq!(c.get(key, Window::Day, old).await.expect("get"), 7);
-    let pttl = r
-        .pttl(&format!("cnt:{key}:{}", Window::Day.bucket(old)))
-        .await;
-    assert!(
-        pttl > (2 * DAY - 5_000) as i64 && pttl <= (2 * DAY) as i64,
-        "{pttl}"
-    );
-}
-
-#[tokio::test]
-async fn rate_windows_count_whole_seconds() {
-    let r = TestRedis::new("hits").await;
-    let c: &dyn CounterStore = &*r.store;
-    let span = Duration::from_secs(10);
-    let k = "trunk:carrier-a:calls";
-    let mut last = 0;
-    for i in 0..5u64 {
-        last = c.hit(k, T0 + i * 1000, span).await.expect("hit");
-    }
-    assert_eq!(last, 5);
-    assert_eq!(
-        c.hit(k, T0 + 4_999, span).await.expect("hit"),
-        6,
-        "same second"
-    );
-    assert_eq!(
-        c.hit(k, T0 + 9_999, span).await.expect("hit"),
-        7,
-        "still in the span"
-    );
-    assert_eq!(
-        c.hit(k, T0 + 12_000, span).await.expect("hit"),
-        5,
-        "seconds 0..2 fall out; 3, 4, 4, 9 and 12 remain"
-    );
-    assert_eq!(c.hit("other", T0 + 12_000, span).await.expect("hit"), 1);
-    let pttl = r.pttl(&format!("hit:{k}")).await;
-    assert!((10_000..=12_000).contains(&pttl), "PTTL {pttl}");
-    // A one-second span counts the current second only.
-    let one = Duration::from_millis(300);
-    assert_eq!(c.hit("fast", T0, one).await.expect("hit"), 1);
-    assert_eq!(c.hit("fast", T0 + 999, one).await.expect("hit"), 2);
-    assert_eq!(c.hit("fast", T0 + 1000, one).await.expect("hit"), 1);
-    // Concurrent hits are all counted.
-    let tasks: Vec<_> = (0..20)
-        .map(|_| {
-            let s = r.store.clone();
-            tokio::spawn(async move { s.hit("burst", T0, Duration::from_secs(1)).await })
-        })
-        .collect();
-    for t in tasks {
-        t.await.expect("task").expect("hit");
-    }
-    assert_eq!(
-        c.hit("burst", T0, Duration::from_secs(1))
-            .await
-            .expect("hit"),
-        21
-    );
-}
-
-#[tokio::test]
-async fn cache_entries_honour_now_ms() {
-    let r = TestRedis::new("cache").await;
-    let c: &dyn Cache = &*r.store;
-    assert_eq!(c.get("whatsapp", "5511", T0).await.expect("get"), None);
-    c.set("whatsapp", "5511", "yes", T0, Duration::from_secs(60))
-        .await
-        .expect("set");
-    c.set("portability", "5511", "TIM", T0, Duration::from_secs(60))
-        .await
-        .expect("set");
-    assert_eq!(
-        c.get("whatsapp", "5511", T0 + 59_999)
-            .await
-            .expect("get")
-            .as_deref(),
-        Some("yes")
-    );
-    assert_eq!(
-        c.get("portability", "5511", T0)
-            .await
-            .expect("get")
-            .as_deref(),
-        Some("TIM")
-    );
-    assert_eq!(
-        c.get("whatsapp", "5511", T0 + 60_000).await.expect("get"),
-        None
-    );
-    assert!((50_000..=60_000).contains(&r.pttl("cache:whatsapp:5511").await));
-    c.set("whatsapp", "5511", "", T0 + 1, Duration::from_secs(60))
-        .await
-        .expect("empty");
-    assert_eq!(
-        c.get("whatsapp", "5511", T0 + 2)
-            .await
-            .expect("get")
-            .as_deref(),
-        Some("")
-    );
-    c.set("whatsapp", "5511", "x", T0, Duration::ZERO)
-        .await
-        .expect("zero ttl");
-    assert_eq!(c.get("whatsapp", "5511", T0).await.expect("get"), None);
+    c.add(key, Window::Day, old, 7).await.expect("old");
+    r.assert_pttl(
+        &format!("cnt:{key}:{}", Window::Day.bucket(old)),
+        near(2 * DAY),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -354,12 +228,7 @@ async fn unreachable_or_silent_redis_is_unavailable_within_the_timeout() {
         .get_connection_info()
         .addr()
         .to_string();
-    let target = tokio::net::lookup_host(target.as_str())
-        .await
-        .expect("resolve")
-        .next()
-        .expect("address");
-    let proxy = Proxy::start(target).await;
+    let proxy = Proxy::start(target.as_str()).await;
     let prefix = format!("e173gw-test:silent:{}:{}:", std::process::id(), wall_ms());
     let store = RedisStore::connect(&format!("redis://{}", proxy.addr), &prefix, timeout)
         .await
