@@ -35,7 +35,8 @@ use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use e173gw_core::ports::StoreError;
-use tokio_postgres::NoTls;
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{NoTls, Row};
 
 use error::{pg_error, pool_error};
 
@@ -171,6 +172,21 @@ impl PgStore {
     /// A pooled connection.
     async fn client(&self) -> Result<Object, StoreError> {
         self.pool.get().await.map_err(pool_error)
+    }
+
+    /// Runs one statement (prepared once per connection) on a pooled connection, within
+    /// the store's overall bound, and returns its rows.
+    async fn query(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, StoreError> {
+        self.run(async {
+            let client = self.client().await?;
+            let stmt = client.prepare_cached(sql).await.map_err(|e| pg_error(&e))?;
+            client.query(&stmt, params).await.map_err(|e| pg_error(&e))
+        })
+        .await
     }
 
     /// Runs one operation within the store's overall bound.

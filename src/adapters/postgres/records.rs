@@ -312,22 +312,14 @@ impl RecordStore for PgStore {
     }
 
     async fn get(&self, call_id: &str) -> Result<Option<CallRecord>> {
-        self.run(async {
-            let client = self.client().await?;
-            let stmt = client
-                .prepare_cached(
-                    "SELECT record FROM call_records WHERE call_id = $1 \
-                     ORDER BY received_ms, seq LIMIT 1",
-                )
-                .await
-                .map_err(|e| pg_error(&e))?;
-            let row = client
-                .query_opt(&stmt, &[&call_id])
-                .await
-                .map_err(|e| pg_error(&e))?;
-            row.map(|r| decode(col(&r, 0)?)).transpose()
-        })
-        .await
+        let rows = self
+            .query(
+                "SELECT record FROM call_records WHERE call_id = $1 \
+                 ORDER BY received_ms, seq LIMIT 1",
+                &[&call_id],
+            )
+            .await?;
+        rows.first().map(|r| decode(col(r, 0)?)).transpose()
     }
 
     async fn search(&self, q: &RecordQuery) -> Result<Vec<CallRecord>> {
@@ -337,37 +329,15 @@ impl RecordStore for PgStore {
             f.sql,
             q.effective_limit()
         );
-        self.run(async {
-            let client = self.client().await?;
-            let stmt = client
-                .prepare_cached(&sql)
-                .await
-                .map_err(|e| pg_error(&e))?;
-            let rows = client
-                .query(&stmt, &f.refs())
-                .await
-                .map_err(|e| pg_error(&e))?;
-            rows.iter().map(|r| decode(col(r, 0)?)).collect()
-        })
-        .await
+        let rows = self.query(&sql, &f.refs()).await?;
+        rows.iter().map(|r| decode(col(r, 0)?)).collect()
     }
 
     async fn count(&self, q: &RecordQuery) -> Result<u64> {
         let f = Filter::new(q);
         let sql = format!("SELECT count(*) FROM call_records {}", f.sql);
-        self.run(async {
-            let client = self.client().await?;
-            let stmt = client
-                .prepare_cached(&sql)
-                .await
-                .map_err(|e| pg_error(&e))?;
-            let row = client
-                .query_one(&stmt, &f.refs())
-                .await
-                .map_err(|e| pg_error(&e))?;
-            Ok(to_u64(col(&row, 0)?))
-        })
-        .await
+        let rows = self.query(&sql, &f.refs()).await?;
+        rows.first().map_or(Ok(0), |r| Ok(to_u64(col(r, 0)?)))
     }
 }
 
