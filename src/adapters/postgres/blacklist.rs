@@ -12,7 +12,7 @@ use e173gw_core::ports::{
 };
 use tokio_postgres::Row;
 
-use super::error::{clamp_i64, col, pg_error, to_i64, to_u64};
+use super::error::{clamp_i64, col, to_i64, to_u64};
 use super::PgStore;
 
 const COLUMNS: &str = "pattern, kind, party, reason, created_ms, expires_ms";
@@ -46,72 +46,48 @@ impl BlacklistStore for PgStore {
     async fn add(&self, e: &BlacklistEntry) -> Result<()> {
         let created = to_i64(e.created_ms, "created_ms")?;
         let expires = e.expires_ms.map(|v| to_i64(v, "expires_ms")).transpose()?;
-        self.run(async {
-            let client = self.client().await?;
-            let stmt = client
-                .prepare_cached(&format!(
-                    "INSERT INTO blacklist ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) \
-                     ON CONFLICT (pattern, kind, party) DO UPDATE SET reason = EXCLUDED.reason, \
-                     created_ms = EXCLUDED.created_ms, expires_ms = EXCLUDED.expires_ms"
-                ))
-                .await
-                .map_err(|e| pg_error(&e))?;
-            client
-                .execute(
-                    &stmt,
-                    &[
-                        &e.pattern,
-                        &e.kind.as_str(),
-                        &e.party.as_str(),
-                        &e.reason,
-                        &created,
-                        &expires,
-                    ],
-                )
-                .await
-                .map_err(|e| pg_error(&e))?;
-            Ok(())
-        })
-        .await
+        self.execute(
+            &format!(
+                "INSERT INTO blacklist ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (pattern, kind, party) DO UPDATE SET reason = EXCLUDED.reason, \
+                 created_ms = EXCLUDED.created_ms, expires_ms = EXCLUDED.expires_ms"
+            ),
+            &[
+                &e.pattern,
+                &e.kind.as_str(),
+                &e.party.as_str(),
+                &e.reason,
+                &created,
+                &expires,
+            ],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn remove(&self, pattern: &str, kind: MatchKind, party: PartyScope) -> Result<bool> {
-        self.run(async {
-            let client = self.client().await?;
-            let stmt = client
-                .prepare_cached(
-                    "DELETE FROM blacklist WHERE pattern = $1 AND kind = $2 AND party = $3",
-                )
-                .await
-                .map_err(|e| pg_error(&e))?;
-            let n = client
-                .execute(&stmt, &[&pattern, &kind.as_str(), &party.as_str()])
-                .await
-                .map_err(|e| pg_error(&e))?;
-            Ok(n > 0)
-        })
-        .await
+        let n = self
+            .execute(
+                "DELETE FROM blacklist WHERE pattern = $1 AND kind = $2 AND party = $3",
+                &[&pattern, &kind.as_str(), &party.as_str()],
+            )
+            .await?;
+        Ok(n > 0)
     }
 
     async fn list(&self, now_ms: u64) -> Result<Vec<BlacklistEntry>> {
         let now = clamp_i64(now_ms);
-        self.run(async {
-            let client = self.client().await?;
-            let stmt = client
-                .prepare_cached(&format!(
+        let rows = self
+            .query(
+                &format!(
                     "SELECT {COLUMNS} FROM blacklist \
                      WHERE expires_ms IS NULL OR expires_ms > $1 \
                      ORDER BY pattern, kind, party"
-                ))
-                .await
-                .map_err(|e| pg_error(&e))?;
-            let rows = client
-                .query(&stmt, &[&now])
-                .await
-                .map_err(|e| pg_error(&e))?;
-            rows.iter().map(entry).collect()
-        })
-        .await
+                ),
+                &[&now],
+            )
+            .await?;
+        rows.iter().map(entry).collect()
     }
 
     async fn find(
@@ -126,25 +102,19 @@ impl BlacklistStore for PgStore {
             Party::Caller => PartyScope::Caller,
             Party::Callee => PartyScope::Callee,
         };
-        self.run(async {
-            let client = self.client().await?;
-            let stmt = client
-                .prepare_cached(&format!(
+        let rows = self
+            .query(
+                &format!(
                     "SELECT {COLUMNS} FROM blacklist \
                      WHERE pattern = ANY($1::text[]) AND (kind = 'prefix' OR pattern = $2) \
                        AND party IN ('both', $3) AND (expires_ms IS NULL OR expires_ms > $4) \
                      ORDER BY kind = 'exact' DESC, length(pattern) DESC, party \
                      LIMIT 1"
-                ))
-                .await
-                .map_err(|e| pg_error(&e))?;
-            let row = client
-                .query_opt(&stmt, &[&candidates, &number, &party.as_str(), &now])
-                .await
-                .map_err(|e| pg_error(&e))?;
-            row.as_ref().map(entry).transpose()
-        })
-        .await
+                ),
+                &[&candidates, &number, &party.as_str(), &now],
+            )
+            .await?;
+        rows.first().map(entry).transpose()
     }
 }
 

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use e173gw_core::ports::{InventoryStore, ModemEntry, ModemSeen, Result, SimEntry, Usage};
 use tokio_postgres::Row;
 
-use super::error::{col, pg_error, to_i64, to_u64};
+use super::error::{col, to_i64, to_u64};
 use super::PgStore;
 
 /// Upserts the modem and, when a SIM is in, the SIM.
@@ -99,76 +99,38 @@ fn sim(row: &Row) -> Result<SimEntry> {
 impl InventoryStore for PgStore {
     async fn seen(&self, m: &ModemSeen, at_ms: u64) -> Result<()> {
         let at = to_i64(at_ms, "at_ms")?;
-        self.run(async {
-            let client = self.client().await?;
-            let stmt = client
-                .prepare_cached(SEEN)
-                .await
-                .map_err(|e| pg_error(&e))?;
-            client
-                .execute(
-                    &stmt,
-                    &[
-                        &m.imei,
-                        &m.modem_id,
-                        &m.model,
-                        &m.firmware,
-                        &m.imsi,
-                        &m.iccid,
-                        &m.operator,
-                        &m.own_number,
-                        &at,
-                    ],
-                )
-                .await
-                .map_err(|e| pg_error(&e))?;
-            Ok(())
-        })
-        .await
+        self.execute(
+            SEEN,
+            &[
+                &m.imei,
+                &m.modem_id,
+                &m.model,
+                &m.firmware,
+                &m.imsi,
+                &m.iccid,
+                &m.operator,
+                &m.own_number,
+                &at,
+            ],
+        )
+        .await?;
+        Ok(())
     }
 
     async fn add_usage(&self, imei: &str, imsi: Option<&str>, u: &Usage) -> Result<()> {
         let calls = to_i64(u.calls, "calls")?;
         let answered = to_i64(u.answered, "answered")?;
         let talk = to_i64(u.talk_seconds, "talk_seconds")?;
-        self.run(async {
-            let client = self.client().await?;
-            let stmt = client
-                .prepare_cached(ADD_USAGE)
-                .await
-                .map_err(|e| pg_error(&e))?;
-            client
-                .execute(&stmt, &[&imei, &calls, &answered, &talk, &imsi])
-                .await
-                .map_err(|e| pg_error(&e))?;
-            Ok(())
-        })
-        .await
+        self.execute(ADD_USAGE, &[&imei, &calls, &answered, &talk, &imsi])
+            .await?;
+        Ok(())
     }
 
     async fn modems(&self) -> Result<Vec<ModemEntry>> {
-        self.run(async {
-            let client = self.client().await?;
-            let stmt = client
-                .prepare_cached(MODEMS)
-                .await
-                .map_err(|e| pg_error(&e))?;
-            let rows = client.query(&stmt, &[]).await.map_err(|e| pg_error(&e))?;
-            rows.iter().map(modem).collect()
-        })
-        .await
+        self.query(MODEMS, &[]).await?.iter().map(modem).collect()
     }
 
     async fn sims(&self) -> Result<Vec<SimEntry>> {
-        self.run(async {
-            let client = self.client().await?;
-            let stmt = client
-                .prepare_cached(SIMS)
-                .await
-                .map_err(|e| pg_error(&e))?;
-            let rows = client.query(&stmt, &[]).await.map_err(|e| pg_error(&e))?;
-            rows.iter().map(sim).collect()
-        })
-        .await
+        self.query(SIMS, &[]).await?.iter().map(sim).collect()
     }
 }

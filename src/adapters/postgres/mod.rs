@@ -189,6 +189,19 @@ impl PgStore {
         .await
     }
 
+    /// Runs one statement as [`query`](Self::query) does; returns how many rows it changed.
+    async fn execute(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> Result<u64, StoreError> {
+        self.run(async {
+            let client = self.client().await?;
+            let stmt = client.prepare_cached(sql).await.map_err(|e| pg_error(&e))?;
+            client
+                .execute(&stmt, params)
+                .await
+                .map_err(|e| pg_error(&e))
+        })
+        .await
+    }
+
     /// Runs one operation within the store's overall bound.
     async fn run<T>(
         &self,
