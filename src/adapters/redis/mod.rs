@@ -28,6 +28,7 @@ mod ports;
 #[cfg(test)]
 mod tests;
 
+use std::future::Future;
 use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -77,13 +78,11 @@ impl RedisStore {
     ) -> Result<Arc<RedisStore>, StoreError> {
         let timeout = timeout.max(Duration::from_millis(1));
         let client = client(url)?;
-        let conn = tokio::time::timeout(
+        let conn = within(
             timeout,
             client.get_connection_manager_with_config(manager_config(timeout)),
         )
-        .await
-        .map_err(|_| StoreError::Unavailable("Redis did not answer in time".into()))?
-        .map_err(|e| redis_error(&e))?;
+        .await?;
         tracing::debug!(prefix, "Redis store ready.");
         Ok(Self::with(conn, prefix, timeout))
     }
@@ -148,20 +147,25 @@ impl RedisStore {
     /// Runs one command within the timeout.
     async fn query<T: FromRedisValue>(&self, cmd: &redis::Cmd) -> Result<T, StoreError> {
         let mut conn = self.conn.clone();
-        tokio::time::timeout(self.timeout, cmd.query_async(&mut conn))
-            .await
-            .map_err(|_| StoreError::Unavailable("Redis did not answer in time".into()))?
-            .map_err(|e| redis_error(&e))
+        within(self.timeout, cmd.query_async(&mut conn)).await
     }
 
     /// Runs a pipeline (atomic when built with `atomic()`) within the timeout.
     async fn query_pipe<T: FromRedisValue>(&self, pipe: &redis::Pipeline) -> Result<T, StoreError> {
         let mut conn = self.conn.clone();
-        tokio::time::timeout(self.timeout, pipe.query_async(&mut conn))
-            .await
-            .map_err(|_| StoreError::Unavailable("Redis did not answer in time".into()))?
-            .map_err(|e| redis_error(&e))
+        within(self.timeout, pipe.query_async(&mut conn)).await
     }
+}
+
+/// Waits for Redis's reply, at most `timeout`.
+async fn within<T>(
+    timeout: Duration,
+    reply: impl Future<Output = redis::RedisResult<T>>,
+) -> Result<T, StoreError> {
+    tokio::time::timeout(timeout, reply)
+        .await
+        .map_err(|_| StoreError::Unavailable("Redis did not answer in time".into()))?
+        .map_err(|e| redis_error(&e))
 }
 
 fn client(url: &str) -> Result<redis::Client, StoreError> {
