@@ -38,29 +38,52 @@ fn wall_ms() -> u64 {
         .map_or(0, millis)
 }
 
+// === impl RedisStore ===
+
+impl RedisStore {
+    /// The payload at `key` and when it expires, if set and not expired at `now_ms`.
+    async fn get_expiring(&self, key: &str, now_ms: u64) -> Result<Option<(u64, String)>> {
+        let value: Option<String> = self.query(redis::cmd("GET").arg(key)).await?;
+        Ok(value.as_deref().and_then(|v| {
+            decode_expiring(v, now_ms)
+                .map(|(expires_ms, payload)| (expires_ms, payload.to_string()))
+        }))
+    }
+
+    /// Stores `payload` at `key` for `ttl` from `now_ms` (in the value, for readers that
+    /// pass their own `now_ms`, and as the key's own expiry); a zero `ttl` deletes the key.
+    async fn set_expiring(
+        &self,
+        key: &str,
+        payload: &str,
+        now_ms: u64,
+        ttl: Duration,
+    ) -> Result<()> {
+        let ttl_ms = millis(ttl);
+        if ttl_ms == 0 {
+            return self.query(redis::cmd("DEL").arg(key)).await;
+        }
+        let value = encode_expiring(now_ms.saturating_add(ttl_ms), payload);
+        self.query(redis::cmd("SET").arg(key).arg(value).arg("PX").arg(ttl_ms))
+            .await
+    }
+}
+
 #[async_trait]
 impl StickyStore for RedisStore {
     async fn get(&self, number: &str, now_ms: u64) -> Result<Option<StickyRoute>> {
         let key = self.key(&["sticky", number]);
-        let value: Option<String> = self.query(redis::cmd("GET").arg(&key)).await?;
-        Ok(value.as_deref().and_then(|v| {
-            decode_expiring(v, now_ms).map(|(expires_ms, target)| StickyRoute {
-                number: number.to_string(),
-                target: target.to_string(),
-                expires_ms,
-            })
+        let route = self.get_expiring(&key, now_ms).await?;
+        Ok(route.map(|(expires_ms, target)| StickyRoute {
+            number: number.to_string(),
+            target,
+            expires_ms,
         }))
     }
 
     async fn set(&self, number: &str, target: &str, now_ms: u64, ttl: Duration) -> Result<()> {
         let key = self.key(&["sticky", number]);
-        let ttl_ms = millis(ttl);
-        if ttl_ms == 0 {
-            return self.query(redis::cmd("DEL").arg(&key)).await;
-        }
-        let value = encode_expiring(now_ms.saturating_add(ttl_ms), target);
-        self.query(redis::cmd("SET").arg(&key).arg(value).arg("PX").arg(ttl_ms))
-            .await
+        self.set_expiring(&key, target, now_ms, ttl).await
     }
 
     async fn remove(&self, number: &str) -> Result<()> {
@@ -129,11 +152,8 @@ impl CounterStore for RedisStore {
 impl Cache for RedisStore {
     async fn get(&self, ns: &str, key: &str, now_ms: u64) -> Result<Option<String>> {
         let k = self.key(&["cache", ns, key]);
-        let value: Option<String> = self.query(redis::cmd("GET").arg(&k)).await?;
-        Ok(value
-            .as_deref()
-            .and_then(|v| decode_expiring(v, now_ms))
-            .map(|(_, v)| v.to_string()))
+        let entry = self.get_expiring(&k, now_ms).await?;
+        Ok(entry.map(|(_, value)| value))
     }
 
     async fn set(
@@ -145,12 +165,6 @@ impl Cache for RedisStore {
         ttl: Duration,
     ) -> Result<()> {
         let k = self.key(&["cache", ns, key]);
-        let ttl_ms = millis(ttl);
-        if ttl_ms == 0 {
-            return self.query(redis::cmd("DEL").arg(&k)).await;
-        }
-        let v = encode_expiring(now_ms.saturating_add(ttl_ms), value);
-        self.query(redis::cmd("SET").arg(&k).arg(v).arg("PX").arg(ttl_ms))
-            .await
+        self.set_expiring(&k, value, now_ms, ttl).await
     }
 }
