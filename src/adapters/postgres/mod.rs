@@ -244,13 +244,7 @@ async fn run_migrations(
         }
     });
     let result = async {
-        client
-            .execute(
-                "SELECT pg_advisory_lock(hashtext('e173gw.migrate.' || $1::text))",
-                &[&schema],
-            )
-            .await
-            .map_err(|e| pg_error(&e))?;
+        migration_lock(&client, "pg_advisory_lock", schema).await?;
         ensure_schema(&client, schema).await?;
         let mut runner = embedded::migrations::runner();
         runner.set_migration_table_name(MIGRATION_TABLE);
@@ -262,13 +256,7 @@ async fn run_migrations(
             .get_last_applied_migration_async(&mut client)
             .await
             .map_err(|e| refinery_error(&e))?;
-        client
-            .execute(
-                "SELECT pg_advisory_unlock(hashtext('e173gw.migrate.' || $1::text))",
-                &[&schema],
-            )
-            .await
-            .map_err(|e| pg_error(&e))?;
+        migration_lock(&client, "pg_advisory_unlock", schema).await?;
         let applied: Vec<AppliedMigration> = report
             .applied_migrations()
             .iter()
@@ -289,6 +277,23 @@ async fn run_migrations(
     drop(client);
     conn_task.abort();
     result
+}
+
+/// Takes (`pg_advisory_lock`) or releases (`pg_advisory_unlock`) the session lock that
+/// keeps migration runs on `schema` one at a time.
+async fn migration_lock(
+    client: &tokio_postgres::Client,
+    function: &str,
+    schema: &str,
+) -> Result<(), StoreError> {
+    client
+        .execute(
+            &format!("SELECT {function}(hashtext('e173gw.migrate.' || $1::text))"),
+            &[&schema],
+        )
+        .await
+        .map_err(|e| pg_error(&e))?;
+    Ok(())
 }
 
 /// Creates `schema` when it does not exist (checking first, so a user without the right
