@@ -789,59 +789,42 @@ async fn rate_windows_count_whole_seconds(s: &Stores) {
 // === cache ===
 
 async fn cache_entries(s: &Stores) {
-    let c = &s.cache;
-    assert_eq!(c.get("whatsapp", "5511", T0).await.expect("get"), None);
-    c.set("whatsapp", "5511", "yes", T0, Duration::from_secs(60))
-        .await
-        .expect("set");
-    c.set("portability", "5511", "TIM", T0, Duration::from_secs(60))
-        .await
-        .expect("set");
+    let get = |ns: &'static str, now: u64| {
+        let c = s.cache.clone();
+        async move { c.get(ns, "5511", now).await.expect("get") }
+    };
+    let set = |ns: &'static str, value: &'static str, now: u64, ttl: u64| {
+        let c = s.cache.clone();
+        async move {
+            c.set(ns, "5511", value, now, Duration::from_secs(ttl))
+                .await
+                .expect("set");
+        }
+    };
+    assert_eq!(get("whatsapp", T0).await, None);
+    set("whatsapp", "yes", T0, 60).await;
+    set("portability", "TIM", T0, 60).await;
+    assert_eq!(get("whatsapp", T0 + 59_999).await.as_deref(), Some("yes"));
     assert_eq!(
-        c.get("whatsapp", "5511", T0 + 59_999)
-            .await
-            .expect("get")
-            .as_deref(),
-        Some("yes")
-    );
-    assert_eq!(
-        c.get("portability", "5511", T0)
-            .await
-            .expect("get")
-            .as_deref(),
+        get("portability", T0).await.as_deref(),
         Some("TIM"),
         "namespaces are separate"
     );
+    assert_eq!(get("whatsapp", T0 + 60_000).await, None, "expired");
+    set("whatsapp", "no", T0 + 1, 60).await;
     assert_eq!(
-        c.get("whatsapp", "5511", T0 + 60_000).await.expect("get"),
-        None,
-        "expired"
+        get("whatsapp", T0 + 2).await.as_deref(),
+        Some("no"),
+        "overwritten"
     );
-    c.set("whatsapp", "5511", "no", T0 + 1, Duration::from_secs(60))
-        .await
-        .expect("overwrite");
+    set("whatsapp", "", T0 + 1, 60).await;
     assert_eq!(
-        c.get("whatsapp", "5511", T0 + 2)
-            .await
-            .expect("get")
-            .as_deref(),
-        Some("no")
-    );
-    c.set("whatsapp", "5511", "", T0 + 1, Duration::from_secs(60))
-        .await
-        .expect("empty");
-    assert_eq!(
-        c.get("whatsapp", "5511", T0 + 2)
-            .await
-            .expect("get")
-            .as_deref(),
+        get("whatsapp", T0 + 2).await.as_deref(),
         Some(""),
         "an empty value is a value"
     );
-    c.set("whatsapp", "5511", "x", T0, Duration::ZERO)
-        .await
-        .expect("zero ttl");
-    assert_eq!(c.get("whatsapp", "5511", T0).await.expect("get"), None);
+    set("whatsapp", "x", T0, 0).await;
+    assert_eq!(get("whatsapp", T0).await, None, "a zero TTL");
 }
 
 // === inventory ===
