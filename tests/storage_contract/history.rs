@@ -1,0 +1,101 @@
+//! Number history: per-number aggregates over the stored records, and which call counts
+//! as the last one when two share a time.
+
+use e173gw_core::at::cause::EndKind;
+use e173gw_core::ports::*;
+
+use crate::{rec, DAY, MIN, T0};
+
+pub(crate) async fn history_aggregates(s: &Stores) {
+    let n = "5511977770000";
+    let mut unanswered_with_talk = rec("h7@x", "5511900000004", n, T0 + 5 * MIN, 486, 0);
+    unanswered_with_talk.talk_ms = 1;
+    let recs = vec![
+        rec("h1@x", "5511900000001", n, T0 - 2 * DAY, 200, 120_000), // before the window
+        rec("h2@x", "5511900000001", n, T0, 200, 2_000),             // short
+        rec("h3@x", "5511900000002", n, T0 + MIN, 486, 0),
+        rec("h4@x", "5511900000003", n, T0 + 2 * MIN, 200, 60_000),
+        rec("h5@x", n, "5511900000009", T0 + 3 * MIN, 200, 1_000), // n as caller
+        rec("h6@x", "5511900000003", n, T0 + 4 * MIN, 480, 0),
+        unanswered_with_talk, // not short: not answered
+        // Next month, and the last call as callee.
+        rec("h8@x", "5511900000005", n, T0 + 10 * DAY, 200, 5_999),
+    ];
+    s.records.insert(&recs).await.expect("insert");
+    let h = s
+        .history
+        .number_history(Party::Callee, n, T0 - DAY, 6_000)
+        .await
+        .expect("history");
+    assert_eq!(
+        (h.attempts, h.answered, h.short_calls, h.distinct_peers),
+        (6, 3, 2, 5),
+        "{h:?}"
+    );
+    let last = h.last.expect("last");
+    assert_eq!(
+        (last.at_ms, last.sip_status, last.talk_ms),
+        (T0 + 10 * DAY, 200, 5_999)
+    );
+    assert_eq!(last.gsm_end, Some(EndKind::Normal));
+    let all = s
+        .history
+        .number_history(Party::Callee, n, 0, 6_000)
+        .await
+        .expect("history");
+    assert_eq!(all.attempts, 7);
+    let as_caller = s
+        .history
+        .number_history(Party::Caller, n, 0, 6_000)
+        .await
+        .expect("history");
+    assert_eq!(
+        (
+            as_caller.attempts,
+            as_caller.answered,
+            as_caller.short_calls,
+            as_caller.distinct_peers
+        ),
+        (1, 1, 1, 1)
+    );
+    assert_eq!(as_caller.last.map(|l| l.at_ms), Some(T0 + 3 * MIN));
+    let none = s
+        .history
+        .number_history(Party::Caller, "000", 0, 6_000)
+        .await
+        .expect("history");
+    assert_eq!(none, NumberHistory::default());
+    let future = s
+        .history
+        .number_history(Party::Callee, n, u64::MAX, 6_000)
+        .await
+        .expect("history");
+    assert_eq!(future, NumberHistory::default());
+}
+
+pub(crate) async fn on_equal_times_the_later_insert_is_newer(s: &Stores) {
+    let first = rec("1@x", "A", "B", T0, 200, 1000);
+    let second = rec("2@x", "A", "B", T0, 503, 0);
+    let third = rec("0@x", "A", "B", T0, 486, 0);
+    s.records.insert(&[first, second]).await.expect("insert");
+    let h = s
+        .history
+        .number_history(Party::Caller, "A", 0, 0)
+        .await
+        .expect("history");
+    assert_eq!(h.last.map(|l| l.sip_status), Some(503));
+    s.records.insert(&[third]).await.expect("insert");
+    let h = s
+        .history
+        .number_history(Party::Callee, "B", 0, 0)
+        .await
+        .expect("history");
+    assert_eq!(h.last.map(|l| l.sip_status), Some(486));
+    let found = s
+        .records
+        .search(&RecordQuery::default())
+        .await
+        .expect("search");
+    let ids: Vec<_> = found.iter().map(|r| r.call_id.as_str()).collect();
+    assert_eq!(ids, ["0@x", "2@x", "1@x"]);
+}
