@@ -211,17 +211,21 @@ impl RecordStore for SqliteStore {
     }
 }
 
+// The history queries run on every call the filters see and are answered from the
+// covering indexes `call_records_{caller,callee}_history` (migrations/sqlite/V2): a column
+// read here must be in them, which `history_queries_read_only_a_covering_index` checks.
+
 /// Aggregates over one party's calls; `?1` number, `?2` since, `?3` short-call threshold.
-const CALLER_STATS: &str = "SELECT count(*), count(answered_ms),
+pub(super) const CALLER_STATS: &str = "SELECT count(*), count(answered_ms),
         coalesce(sum(answered_ms IS NOT NULL AND talk_ms < ?3), 0), count(DISTINCT callee)
     FROM call_records WHERE caller = ?1 AND received_ms >= ?2";
-const CALLEE_STATS: &str = "SELECT count(*), count(answered_ms),
+pub(super) const CALLEE_STATS: &str = "SELECT count(*), count(answered_ms),
         coalesce(sum(answered_ms IS NOT NULL AND talk_ms < ?3), 0), count(DISTINCT caller)
     FROM call_records WHERE callee = ?1 AND received_ms >= ?2";
-const CALLER_LAST: &str = "SELECT received_ms, sip_status, gsm_end, talk_ms
+pub(super) const CALLER_LAST: &str = "SELECT received_ms, sip_status, gsm_end, talk_ms
     FROM call_records WHERE caller = ?1 AND received_ms >= ?2
     ORDER BY received_ms DESC, rowid DESC LIMIT 1";
-const CALLEE_LAST: &str = "SELECT received_ms, sip_status, gsm_end, talk_ms
+pub(super) const CALLEE_LAST: &str = "SELECT received_ms, sip_status, gsm_end, talk_ms
     FROM call_records WHERE callee = ?1 AND received_ms >= ?2
     ORDER BY received_ms DESC, rowid DESC LIMIT 1";
 

@@ -295,6 +295,25 @@ async fn in_memory_store_serves_every_port() {
 }
 
 #[tokio::test]
+async fn connections_have_their_page_cache_and_memory_temp_store() {
+    let (_d, s) = store().await;
+    let settings = |c: &rusqlite::Connection| {
+        let cache: i64 = c.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+        let temp: i64 = c.query_row("PRAGMA temp_store", [], |r| r.get(0))?;
+        let sync: i64 = c.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+        let journal: String = c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+        Ok((cache, temp, sync, journal))
+    };
+    // Negative: KiB. temp_store 2: MEMORY. synchronous 1: NORMAL.
+    assert_eq!(
+        s.shared.db.write(|c| settings(c)),
+        Ok((-65_536, 2, 1, "wal".to_owned()))
+    );
+    let (cache, temp, _, journal) = s.shared.db.read(settings).expect("reader settings");
+    assert_eq!((cache, temp, journal.as_str()), (-8_192, 2, "wal"));
+}
+
+#[tokio::test]
 async fn not_a_database_is_an_error() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("junk.db");

@@ -274,3 +274,65 @@ async fn history_last_prefers_the_later_insert_on_equal_times() {
         .expect("history");
     assert_eq!(h.last.map(|l| l.sip_status), Some(503));
 }
+
+/// The plan of each history query, one line per step (`EXPLAIN QUERY PLAN`).
+fn plan(s: &super::SqliteStore, sql: &str, args: &[&dyn rusqlite::ToSql]) -> Vec<String> {
+    s.shared
+        .db
+        .read(|c| {
+            let mut stmt = c.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let rows = stmt.query_map(args, |r| r.get::<_, String>(3))?;
+            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+        })
+        .expect("query plan")
+}
+
+/// The history queries run on every call the filters see; a busy number has hundreds of
+/// calls in their window. They must be answered from one index (no table lookups, no
+/// full sort), so a schema change that drops a column from those indexes fails here.
+#[tokio::test]
+async fn history_queries_read_only_a_covering_index() {
+    use super::super::records::{CALLEE_LAST, CALLEE_STATS, CALLER_LAST, CALLER_STATS};
+
+    let (_d, s) = store().await;
+    let queries = [
+        (
+            "caller stats",
+            CALLER_STATS,
+            "call_records_caller_history",
+            3,
+        ),
+        ("caller last", CALLER_LAST, "call_records_caller_history", 2),
+        (
+            "callee stats",
+            CALLEE_STATS,
+            "call_records_callee_history",
+            3,
+        ),
+        ("callee last", CALLEE_LAST, "call_records_callee_history", 2),
+    ];
+    for (name, sql, index, params) in queries {
+        let args: [&dyn rusqlite::ToSql; 3] = [&"5511987654321", &0i64, &6_000i64];
+        let steps = plan(&s, sql, &args[..params]);
+        let search = format!("SEARCH call_records USING COVERING INDEX {index} (");
+        assert!(
+            steps.iter().any(|p| p.starts_with(&search)),
+            "{name}: {steps:?}"
+        );
+        // A single search step; a sort may only order ties on received_ms by rowid (SQLite
+        // sorts each block of equal received_ms and stops at the LIMIT), never all rows.
+        let others: Vec<&String> = steps
+            .iter()
+            .filter(|p| {
+                !p.starts_with(&search)
+                    && ![
+                        "USE TEMP B-TREE FOR count(DISTINCT)",
+                        "USE TEMP B-TREE FOR LAST TERM OF ORDER BY",
+                        "USE TEMP B-TREE FOR RIGHT PART OF ORDER BY",
+                    ]
+                    .contains(&p.as_str())
+            })
+            .collect();
+        assert!(others.is_empty(), "{name}: {steps:?}");
+    }
+}
