@@ -3,6 +3,7 @@
 //! own schema and key prefix and removes them afterwards).
 
 mod blacklist;
+mod fixture;
 mod history;
 mod inventory;
 mod records;
@@ -13,9 +14,9 @@ use std::time::Duration;
 use e173gw::adapters::postgres::PgStore;
 use e173gw::adapters::redis::RedisStore;
 use e173gw::adapters::sqlite::SqliteStore;
-use e173gw_core::at::cause::EndKind;
 use e173gw_core::ports::Stores;
-use e173gw_core::record::{CallRecord, EndReason, RecordTarget};
+
+pub(crate) use fixture::rec;
 
 pub(crate) const T0: u64 = 1_795_370_400_000; // 2026-11-22T18:00:00Z
 pub(crate) const MIN: u64 = 60_000;
@@ -122,50 +123,6 @@ macro_rules! contract {
             }
         }
     };
-}
-
-pub(crate) fn rec(
-    call_id: &str,
-    caller: &str,
-    callee: &str,
-    received_ms: u64,
-    status: u16,
-    talk_ms: u64,
-) -> CallRecord {
-    let answered = status == 200;
-    CallRecord {
-        call_id: call_id.into(),
-        trunk: Some("carrier-a".into()),
-        caller: caller.into(),
-        callee: callee.into(),
-        target: RecordTarget::Modem {
-            modem: "m1".into(),
-            imei: Some("354911021000005".into()),
-            imsi: Some("724020001000000".into()),
-            iccid: None,
-        },
-        attempts: Vec::new(),
-        received_ms,
-        routed_ms: Some(received_ms + 5),
-        alerting_ms: Some(received_ms + 1500),
-        answered_ms: answered.then_some(received_ms + 3000),
-        ended_ms: received_ms + 3000 + talk_ms,
-        sip_status: status,
-        end_reason: if answered {
-            EndReason::CallerHangup
-        } else {
-            EndReason::Failed
-        },
-        gsm_end: Some(if answered {
-            EndKind::Normal
-        } else {
-            EndKind::Busy
-        }),
-        q850: Some(if answered { 16 } else { 17 }),
-        post_dial_delay_ms: Some(1495),
-        talk_ms,
-        verdict: vec!["blacklist: pass".into(), "phone: valid mobile".into()],
-    }
 }
 
 contract!(records::records_are_idempotent);

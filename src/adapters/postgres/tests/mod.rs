@@ -6,12 +6,14 @@ mod other;
 pub(crate) mod proxy;
 mod records;
 
+#[path = "../../../../tests/storage_contract/fixture.rs"]
+mod fixture;
+pub(super) use fixture::rec;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use e173gw_core::at::cause::EndKind;
 use e173gw_core::ports::StoreError;
-use e173gw_core::record::{CallRecord, EndReason, RecordTarget};
 
 use super::{migrate, PgStore};
 use proxy::{closed_port, Proxy};
@@ -90,51 +92,6 @@ pub(super) fn drop_schema(schema: String) {
         });
     });
     let _ = done.join();
-}
-
-/// A plausible record.
-pub(super) fn rec(
-    call_id: &str,
-    caller: &str,
-    callee: &str,
-    received_ms: u64,
-    status: u16,
-    talk_ms: u64,
-) -> CallRecord {
-    let answered = status == 200;
-    CallRecord {
-        call_id: call_id.into(),
-        trunk: Some("carrier-a".into()),
-        caller: caller.into(),
-        callee: callee.into(),
-        target: RecordTarget::Modem {
-            modem: "m1".into(),
-            imei: Some("354911021000005".into()),
-            imsi: Some("724020001000000".into()),
-            iccid: None,
-        },
-        attempts: Vec::new(),
-        received_ms,
-        routed_ms: Some(received_ms + 5),
-        alerting_ms: Some(received_ms + 1500),
-        answered_ms: answered.then_some(received_ms + 3000),
-        ended_ms: received_ms + 3000 + talk_ms,
-        sip_status: status,
-        end_reason: if answered {
-            EndReason::CallerHangup
-        } else {
-            EndReason::Failed
-        },
-        gsm_end: Some(if answered {
-            EndKind::Normal
-        } else {
-            EndKind::Busy
-        }),
-        q850: Some(if answered { 16 } else { 17 }),
-        post_dial_delay_ms: Some(1495),
-        talk_ms,
-        verdict: vec!["blacklist: pass".into(), "phone: valid mobile".into()],
-    }
 }
 
 #[tokio::test]
