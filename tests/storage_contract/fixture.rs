@@ -6,7 +6,7 @@ use e173gw_core::record::{CallRecord, EndReason, RecordTarget};
 
 /// A plausible modem call: answered (with `talk_ms` of talk) when `status` is 200, busy
 /// otherwise.
-pub fn rec(
+pub(crate) fn rec(
     call_id: &str,
     caller: &str,
     callee: &str,
