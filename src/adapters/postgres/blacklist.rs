@@ -98,10 +98,7 @@ impl BlacklistStore for PgStore {
     ) -> Result<Option<BlacklistEntry>> {
         let now = clamp_i64(now_ms);
         let candidates = prefixes(number);
-        let party = match party {
-            Party::Caller => PartyScope::Caller,
-            Party::Callee => PartyScope::Callee,
-        };
+        let party = PartyScope::from(party);
         let rows = self
             .query(
                 &format!(

@@ -55,6 +55,16 @@ impl PartyScope {
     }
 }
 
+impl From<Party> for PartyScope {
+    /// The scope of entries that name exactly this side.
+    fn from(p: Party) -> Self {
+        match p {
+            Party::Caller => Self::Caller,
+            Party::Callee => Self::Callee,
+        }
+    }
+}
+
 /// How a blacklist pattern matches.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -329,6 +339,19 @@ pub struct SimEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_party_is_the_scope_of_its_own_side_only() {
+        for (p, name, other) in [
+            (Party::Caller, "caller", Party::Callee),
+            (Party::Callee, "callee", Party::Caller),
+        ] {
+            let scope = PartyScope::from(p);
+            assert_eq!(scope.as_str(), name);
+            assert_eq!(PartyScope::parse(name), Some(scope));
+            assert!(scope.covers(p) && !scope.covers(other), "{name}");
+        }
+    }
 
     #[test]
     fn calendar_round_trip_and_windows() {
