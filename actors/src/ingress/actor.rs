@@ -20,7 +20,7 @@ use e173gw_core::sip::trunks::TrunkTable;
 use e173gw_core::sip::{headers, Method, Peer, Transport};
 
 use super::messages::*;
-use super::transport::{self, ConnClosed, ConnOpened, Datagram, StreamMessage};
+use super::transport;
 use crate::call::{CallEnv, CallSeed, LocalSip};
 
 /// What the ingress starts with.
@@ -45,28 +45,28 @@ pub enum IngressError {
     Bind(SocketAddr, std::io::Error),
 }
 
-struct CallEntry {
+pub(super) struct CallEntry {
     recipient: Recipient<CallIn>,
-    call_ids: Vec<String>,
-    txs: Vec<TxId>,
+    pub(super) call_ids: Vec<String>,
+    pub(super) txs: Vec<TxId>,
     trunk: usize,
 }
 
 /// The SIP ingress actor. See the module docs.
 pub struct SipIngress {
     pub(super) layer: TransactionLayer,
-    udp: Vec<(SocketAddr, Arc<UdpSocket>)>,
-    tcp_listen: Vec<SocketAddr>,
-    tcp_conns: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>,
-    tcp_pending: HashMap<SocketAddr, Vec<Vec<u8>>>,
+    pub(super) udp: Vec<(SocketAddr, Arc<UdpSocket>)>,
+    pub(super) tcp_listen: Vec<SocketAddr>,
+    pub(super) tcp_conns: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>,
+    pub(super) tcp_pending: HashMap<SocketAddr, Vec<Vec<u8>>>,
     pub(super) policy: Policy,
     pub(super) ids: IdGen,
     pub(super) trunks: TrunkTable,
     flood: SourceLimiter,
     pub(super) unknown_source: UnknownSource,
-    calls: HashMap<u64, CallEntry>,
-    by_call_id: HashMap<String, u64>,
-    tx_owner: HashMap<TxId, u64>,
+    pub(super) calls: HashMap<u64, CallEntry>,
+    pub(super) by_call_id: HashMap<String, u64>,
+    pub(super) tx_owner: HashMap<TxId, u64>,
     next_call: u64,
     seed: CallSeed,
     pub(super) env: Option<Arc<CallEnv>>,
@@ -309,7 +309,7 @@ impl SipIngress {
 
     // === receiving ===
 
-    fn on_bytes(&mut self, bytes: &[u8], from: Peer, ctx: &mut Context<Self>) {
+    pub(super) fn on_bytes(&mut self, bytes: &[u8], from: Peer, ctx: &mut Context<Self>) {
         self.stats.received += 1;
         let t = now();
         if !self.flood.allow(from.addr.ip(), t) {
@@ -474,7 +474,7 @@ impl SipIngress {
         self.stats.active_calls += 1;
     }
 
-    fn finish_call(&mut self, key: u64) {
+    pub(super) fn finish_call(&mut self, key: u64) {
         if let Some(entry) = self.calls.remove(&key) {
             for c in entry.call_ids {
                 self.by_call_id.remove(&c);
@@ -504,130 +504,5 @@ impl Actor for SipIngress {
         for t in &self.tasks {
             t.abort();
         }
-    }
-}
-
-// === impl Handler ===
-
-impl Handler<Datagram> for SipIngress {
-    type Result = ();
-    fn handle(&mut self, msg: Datagram, ctx: &mut Context<Self>) {
-        self.on_bytes(
-            &msg.bytes,
-            Peer {
-                addr: msg.from,
-                transport: Transport::Udp,
-            },
-            ctx,
-        );
-    }
-}
-
-impl Handler<StreamMessage> for SipIngress {
-    type Result = ();
-    fn handle(&mut self, msg: StreamMessage, ctx: &mut Context<Self>) {
-        self.on_bytes(
-            &msg.bytes,
-            Peer {
-                addr: msg.from,
-                transport: Transport::Tcp,
-            },
-            ctx,
-        );
-    }
-}
-
-impl Handler<ConnOpened> for SipIngress {
-    type Result = ();
-    fn handle(&mut self, msg: ConnOpened, _: &mut Context<Self>) {
-        for b in self.tcp_pending.remove(&msg.peer).unwrap_or_default() {
-            let _ = msg.tx.send(b);
-        }
-        self.tcp_conns.insert(msg.peer, msg.tx);
-    }
-}
-
-impl Handler<ConnClosed> for SipIngress {
-    type Result = ();
-    fn handle(&mut self, msg: ConnClosed, _: &mut Context<Self>) {
-        debug!(peer = %msg.peer, reason = %msg.reason, "TCP connection closed.");
-        self.tcp_conns.remove(&msg.peer);
-        if self.tcp_pending.remove(&msg.peer).is_some() {
-            warn!(peer = %msg.peer, reason = %msg.reason, "Could not connect; queued messages dropped.");
-        }
-    }
-}
-
-impl Handler<Respond> for SipIngress {
-    type Result = ();
-    fn handle(&mut self, msg: Respond, ctx: &mut Context<Self>) {
-        if let Err(e) = self.layer.respond(now(), msg.tx, msg.resp) {
-            debug!(error = %e, "Response not sent.");
-        }
-        self.flush(ctx);
-    }
-}
-
-impl Handler<SendRequest> for SipIngress {
-    type Result = MessageResult<SendRequest>;
-    fn handle(&mut self, msg: SendRequest, ctx: &mut Context<Self>) -> Self::Result {
-        let tx = self.layer.send_request(now(), msg.req, msg.to);
-        if let Some(entry) = self.calls.get_mut(&msg.call) {
-            entry.txs.push(tx);
-            self.tx_owner.insert(tx, msg.call);
-        }
-        self.flush(ctx);
-        MessageResult(tx)
-    }
-}
-
-impl Handler<SendAck> for SipIngress {
-    type Result = ();
-    fn handle(&mut self, msg: SendAck, ctx: &mut Context<Self>) {
-        self.layer.send_ack(msg.ack, msg.to);
-        self.flush(ctx);
-    }
-}
-
-impl Handler<RegisterCallId> for SipIngress {
-    type Result = ();
-    fn handle(&mut self, msg: RegisterCallId, _: &mut Context<Self>) {
-        if let Some(entry) = self.calls.get_mut(&msg.call) {
-            entry.call_ids.push(msg.call_id.clone());
-            self.by_call_id.insert(msg.call_id, msg.call);
-        }
-    }
-}
-
-impl Handler<CallFinished> for SipIngress {
-    type Result = ();
-    fn handle(&mut self, msg: CallFinished, _: &mut Context<Self>) {
-        self.finish_call(msg.call);
-    }
-}
-
-impl Handler<GetListeners> for SipIngress {
-    type Result = MessageResult<GetListeners>;
-    fn handle(&mut self, _: GetListeners, _: &mut Context<Self>) -> Self::Result {
-        let mut v: Vec<Peer> = self
-            .udp
-            .iter()
-            .map(|(a, _)| Peer {
-                addr: *a,
-                transport: Transport::Udp,
-            })
-            .collect();
-        v.extend(self.tcp_listen.iter().map(|a| Peer {
-            addr: *a,
-            transport: Transport::Tcp,
-        }));
-        MessageResult(v)
-    }
-}
-
-impl Handler<GetStats> for SipIngress {
-    type Result = MessageResult<GetStats>;
-    fn handle(&mut self, _: GetStats, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.stats)
     }
 }

@@ -5,6 +5,7 @@
 
 mod actor;
 mod admit;
+mod handlers;
 mod messages;
 mod transport;
 

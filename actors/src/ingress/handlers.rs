@@ -1,0 +1,135 @@
+//! Message handlers of the SIP ingress actor.
+
+use actix::prelude::*;
+use tracing::{debug, warn};
+
+use e173gw_core::sip::{Peer, Transport};
+
+use super::actor::{now, SipIngress};
+use super::messages::*;
+use super::transport::{ConnClosed, ConnOpened, Datagram, StreamMessage};
+
+// === impl Handler ===
+
+impl Handler<Datagram> for SipIngress {
+    type Result = ();
+    fn handle(&mut self, msg: Datagram, ctx: &mut Context<Self>) {
+        self.on_bytes(
+            &msg.bytes,
+            Peer {
+                addr: msg.from,
+                transport: Transport::Udp,
+            },
+            ctx,
+        );
+    }
+}
+
+impl Handler<StreamMessage> for SipIngress {
+    type Result = ();
+    fn handle(&mut self, msg: StreamMessage, ctx: &mut Context<Self>) {
+        self.on_bytes(
+            &msg.bytes,
+            Peer {
+                addr: msg.from,
+                transport: Transport::Tcp,
+            },
+            ctx,
+        );
+    }
+}
+
+impl Handler<ConnOpened> for SipIngress {
+    type Result = ();
+    fn handle(&mut self, msg: ConnOpened, _: &mut Context<Self>) {
+        for b in self.tcp_pending.remove(&msg.peer).unwrap_or_default() {
+            let _ = msg.tx.send(b);
+        }
+        self.tcp_conns.insert(msg.peer, msg.tx);
+    }
+}
+
+impl Handler<ConnClosed> for SipIngress {
+    type Result = ();
+    fn handle(&mut self, msg: ConnClosed, _: &mut Context<Self>) {
+        debug!(peer = %msg.peer, reason = %msg.reason, "TCP connection closed.");
+        self.tcp_conns.remove(&msg.peer);
+        if self.tcp_pending.remove(&msg.peer).is_some() {
+            warn!(peer = %msg.peer, reason = %msg.reason, "Could not connect; queued messages dropped.");
+        }
+    }
+}
+
+impl Handler<Respond> for SipIngress {
+    type Result = ();
+    fn handle(&mut self, msg: Respond, ctx: &mut Context<Self>) {
+        if let Err(e) = self.layer.respond(now(), msg.tx, msg.resp) {
+            debug!(error = %e, "Response not sent.");
+        }
+        self.flush(ctx);
+    }
+}
+
+impl Handler<SendRequest> for SipIngress {
+    type Result = MessageResult<SendRequest>;
+    fn handle(&mut self, msg: SendRequest, ctx: &mut Context<Self>) -> Self::Result {
+        let tx = self.layer.send_request(now(), msg.req, msg.to);
+        if let Some(entry) = self.calls.get_mut(&msg.call) {
+            entry.txs.push(tx);
+            self.tx_owner.insert(tx, msg.call);
+        }
+        self.flush(ctx);
+        MessageResult(tx)
+    }
+}
+
+impl Handler<SendAck> for SipIngress {
+    type Result = ();
+    fn handle(&mut self, msg: SendAck, ctx: &mut Context<Self>) {
+        self.layer.send_ack(msg.ack, msg.to);
+        self.flush(ctx);
+    }
+}
+
+impl Handler<RegisterCallId> for SipIngress {
+    type Result = ();
+    fn handle(&mut self, msg: RegisterCallId, _: &mut Context<Self>) {
+        if let Some(entry) = self.calls.get_mut(&msg.call) {
+            entry.call_ids.push(msg.call_id.clone());
+            self.by_call_id.insert(msg.call_id, msg.call);
+        }
+    }
+}
+
+impl Handler<CallFinished> for SipIngress {
+    type Result = ();
+    fn handle(&mut self, msg: CallFinished, _: &mut Context<Self>) {
+        self.finish_call(msg.call);
+    }
+}
+
+impl Handler<GetListeners> for SipIngress {
+    type Result = MessageResult<GetListeners>;
+    fn handle(&mut self, _: GetListeners, _: &mut Context<Self>) -> Self::Result {
+        let mut v: Vec<Peer> = self
+            .udp
+            .iter()
+            .map(|(a, _)| Peer {
+                addr: *a,
+                transport: Transport::Udp,
+            })
+            .collect();
+        v.extend(self.tcp_listen.iter().map(|a| Peer {
+            addr: *a,
+            transport: Transport::Tcp,
+        }));
+        MessageResult(v)
+    }
+}
+
+impl Handler<GetStats> for SipIngress {
+    type Result = MessageResult<GetStats>;
+    fn handle(&mut self, _: GetStats, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.stats)
+    }
+}
