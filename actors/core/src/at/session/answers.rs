@@ -1,11 +1,13 @@
 //! What the answers of typed commands do to the session's view of the modem.
 
-use super::{ModemSession, Purpose, SessionEvent, SimState, Voice};
+use std::time::Instant;
+
+use super::{Fault, ModemSession, Phase, Purpose, SessionEvent, SimState, Voice};
 use crate::at::codec::FinalResult;
 use crate::at::command::Command;
 use crate::at::response::{
     parse_cnum, parse_cops, parse_cpin, parse_creg, parse_csq, parse_cvoice, parse_iccid_line,
-    SimPin,
+    Registration, Signal, SimPin,
 };
 use crate::domain::{Iccid, Imei, Imsi};
 
@@ -191,6 +193,81 @@ impl ModemSession {
         let n = cmds.len();
         for (i, c) in cmds.into_iter().enumerate() {
             self.enqueue(Purpose::SimRefresh { last: i + 1 == n }, c);
+        }
+    }
+
+    pub(super) fn init_step_done(
+        &mut self,
+        now: Instant,
+        step: usize,
+        cmd: &Command,
+        result: &FinalResult,
+        semantic: Semantic,
+    ) {
+        let optional = self.cfg.init.get(step).is_some_and(|s| s.optional);
+        let failed = match semantic {
+            Semantic::Tolerated => false,
+            Semantic::Invalid(why) => {
+                if !optional {
+                    self.fail(
+                        now,
+                        Fault::InitFailed {
+                            command: cmd.wire(),
+                            result: why,
+                        },
+                    );
+                    return;
+                }
+                false
+            }
+            Semantic::Plain => !result.is_ok(),
+        };
+        if failed && !optional {
+            self.fail(
+                now,
+                Fault::InitFailed {
+                    command: cmd.wire(),
+                    result: format!("{result:?}"),
+                },
+            );
+            return;
+        }
+        let next = step + 1;
+        if let Some(s) = self.cfg.init.get(next) {
+            self.phase = Phase::Init(next);
+            let c = s.command.clone();
+            self.enqueue(Purpose::Init(next), c);
+        } else {
+            self.finish_init(now);
+        }
+    }
+
+    pub(super) fn finish_init(&mut self, now: Instant) {
+        self.phase = Phase::Ready;
+        self.next_poll = Some(now + self.cfg.poll_interval);
+        self.events
+            .push_back(SessionEvent::Identity(self.identity.clone()));
+        self.events.push_back(SessionEvent::Ready);
+    }
+
+    pub(super) fn set_signal(&mut self, s: Signal) {
+        if self.signal != Some(s) {
+            self.signal = Some(s);
+            self.events.push_back(SessionEvent::Signal(s));
+        }
+    }
+
+    pub(super) fn set_registration(&mut self, r: Registration) {
+        if self.registration.as_ref() != Some(&r) {
+            self.registration = Some(r.clone());
+            self.events.push_back(SessionEvent::Registration(r));
+        }
+    }
+
+    pub(super) fn set_sim(&mut self, s: SimState) {
+        if self.sim != s {
+            self.sim = s;
+            self.events.push_back(SessionEvent::Sim(s));
         }
     }
 }

@@ -20,6 +20,7 @@
 
 mod answers;
 mod call;
+mod queue;
 mod types;
 
 #[cfg(test)]
@@ -34,28 +35,6 @@ use super::codec::{AtDecoder, Expect, FinalResult, Frame};
 use super::command::Command;
 use super::response::{OperatorInfo, Registration, Signal, VoiceFormat};
 use crate::domain::DialNumber;
-
-/// Why a dial was refused before anything was sent.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum DialRefused {
-    /// The modem cannot take a call now.
-    #[error("modem unavailable: {0:?}")]
-    Unavailable(Unavailable),
-}
-
-/// Why an in-call request was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CallRequestError {
-    /// No call with that id is up.
-    #[error("no such call")]
-    NoSuchCall,
-    /// The call is not answered yet (DTMF needs an active call).
-    #[error("call not active")]
-    NotActive,
-    /// A DTMF digit outside `0-9 * #` (A-D make some firmware hang up).
-    #[error("digit {0:?} cannot be sent")]
-    BadDigit(char),
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Phase {
@@ -409,61 +388,6 @@ impl ModemSession {
         self.phase == Phase::Ready
     }
 
-    // === queueing ===
-
-    fn enqueue(&mut self, purpose: Purpose, cmd: Command) {
-        self.queue.push_back(Pending { cmd, purpose });
-    }
-
-    fn idle(&self) -> bool {
-        self.in_flight.is_none() && self.urgent.is_empty() && self.queue.is_empty()
-    }
-
-    fn silence_deadline(&self) -> Option<Instant> {
-        self.last_activity
-            .map(|t| t + self.cfg.timeouts.silence_ping)
-    }
-
-    /// Writes the next command if none is in flight.
-    fn pump(&mut self, now: Instant) {
-        if self.in_flight.is_some() || !matches!(self.phase, Phase::Init(_) | Phase::Ready) {
-            return;
-        }
-        let Some(next) = self.urgent.pop_front().or_else(|| self.queue.pop_front()) else {
-            self.decoder.expect(Expect::default());
-            return;
-        };
-        let wire = next.cmd.wire();
-        self.last_sent = Some(wire.clone());
-        let mut bytes = Vec::with_capacity(wire.len() + 1);
-        bytes.extend_from_slice(wire.as_bytes());
-        bytes.push(b'\r');
-        self.stats.commands += 1;
-        self.stats.bytes_out += bytes.len() as u64;
-        self.outbox.push_back(bytes);
-        self.decoder.expect(next.cmd.expect());
-        let timeout = self.cfg.timeouts.for_class(next.cmd.timeout_class());
-        self.last_activity = Some(now);
-        self.in_flight = Some(InFlight {
-            cmd: next.cmd,
-            purpose: next.purpose,
-            deadline: now + timeout,
-            lines: Vec::new(),
-        });
-    }
-
-    fn queue_poll(&mut self) {
-        if self.queue.iter().any(|p| p.purpose == Purpose::Poll) {
-            return;
-        }
-        self.enqueue(Purpose::Poll, Command::SignalQuery);
-        self.enqueue(Purpose::Poll, Command::RegQuery);
-        self.enqueue(Purpose::Poll, Command::OperatorQuery);
-        if self.sim != SimState::Ready {
-            self.enqueue(Purpose::Poll, Command::PinQuery);
-        }
-    }
-
     /// Puts the session in the failed state: the owner must reset it.
     fn fail(&mut self, now: Instant, fault: Fault) {
         let reason = match &fault {
@@ -549,81 +473,6 @@ impl ModemSession {
             | Purpose::AudioOn
             | Purpose::Dtmf
             | Purpose::SimRefresh { .. } => {}
-        }
-    }
-
-    fn init_step_done(
-        &mut self,
-        now: Instant,
-        step: usize,
-        cmd: &Command,
-        result: &FinalResult,
-        semantic: answers::Semantic,
-    ) {
-        let optional = self.cfg.init.get(step).is_some_and(|s| s.optional);
-        let failed = match semantic {
-            answers::Semantic::Tolerated => false,
-            answers::Semantic::Invalid(why) => {
-                if !optional {
-                    self.fail(
-                        now,
-                        Fault::InitFailed {
-                            command: cmd.wire(),
-                            result: why,
-                        },
-                    );
-                    return;
-                }
-                false
-            }
-            answers::Semantic::Plain => !result.is_ok(),
-        };
-        if failed && !optional {
-            self.fail(
-                now,
-                Fault::InitFailed {
-                    command: cmd.wire(),
-                    result: format!("{result:?}"),
-                },
-            );
-            return;
-        }
-        let next = step + 1;
-        if let Some(s) = self.cfg.init.get(next) {
-            self.phase = Phase::Init(next);
-            let c = s.command.clone();
-            self.enqueue(Purpose::Init(next), c);
-        } else {
-            self.finish_init(now);
-        }
-    }
-
-    fn finish_init(&mut self, now: Instant) {
-        self.phase = Phase::Ready;
-        self.next_poll = Some(now + self.cfg.poll_interval);
-        self.events
-            .push_back(SessionEvent::Identity(self.identity.clone()));
-        self.events.push_back(SessionEvent::Ready);
-    }
-
-    fn set_signal(&mut self, s: Signal) {
-        if self.signal != Some(s) {
-            self.signal = Some(s);
-            self.events.push_back(SessionEvent::Signal(s));
-        }
-    }
-
-    fn set_registration(&mut self, r: Registration) {
-        if self.registration.as_ref() != Some(&r) {
-            self.registration = Some(r.clone());
-            self.events.push_back(SessionEvent::Registration(r));
-        }
-    }
-
-    fn set_sim(&mut self, s: SimState) {
-        if self.sim != s {
-            self.sim = s;
-            self.events.push_back(SessionEvent::Sim(s));
         }
     }
 

@@ -348,3 +348,25 @@ impl CallEvent {
         }
     }
 }
+
+/// Why a dial was refused before anything was sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DialRefused {
+    /// The modem cannot take a call now.
+    #[error("modem unavailable: {0:?}")]
+    Unavailable(Unavailable),
+}
+
+/// Why an in-call request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallRequestError {
+    /// No call with that id is up.
+    #[error("no such call")]
+    NoSuchCall,
+    /// The call is not answered yet (DTMF needs an active call).
+    #[error("call not active")]
+    NotActive,
+    /// A DTMF digit outside `0-9 * #` (A-D make some firmware hang up).
+    #[error("digit {0:?} cannot be sent")]
+    BadDigit(char),
+}
