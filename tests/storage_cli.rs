@@ -104,19 +104,3 @@ fn migrate_then_start_without_automatic_migration() {
     let (st, _) = gw.terminate(std::time::Duration::from_secs(15));
     assert!(st.success());
 }
-
-#[test]
-fn an_unreachable_database_is_a_clear_start_error() {
-    let dir = tempfile::tempdir().expect("tmp");
-    let port = gw::free_port();
-    let cfg = write_config(
-        dir.path(),
-        &format!(
-            "[storage]\nbackend = \"production\"\npostgres_url = \"postgres://postgres@127.0.0.1:{port}/x\"\npostgres_timeout_ms = 500\n"
-        ),
-    );
-    let out = e173gw(&["run"], &cfg);
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("PostgreSQL"), "{err}");
-}

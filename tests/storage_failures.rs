@@ -174,6 +174,67 @@ fn postgres_killed_mid_burst_every_call_has_one_record() {
     assert!(st.success());
 }
 
+#[test]
+fn postgres_down_at_start_calls_go_on_and_records_land_when_it_comes_up() {
+    let pg = Postgres::start();
+    let redis = Redis::start();
+    pg.kill();
+    let mut gw = Gateway::start(Options {
+        modems: 4,
+        extra: production(&pg, &redis),
+        ..Options::default()
+    });
+    gw.run.wait_for(
+        "PostgreSQL is not answering; starting without it",
+        1,
+        secs(5),
+    );
+    let sc = scenario("uac_bye.xml");
+    let mut sipp = Background::caller(
+        &[
+            "-sf",
+            sc.to_str().expect("utf8"),
+            "-s",
+            "5511912345678",
+            "-r",
+            "4",
+            "-m",
+            "12",
+            "-d",
+            "300",
+            "-l",
+            "4",
+        ],
+        gw.udp,
+    );
+    let status = sipp.wait(secs(60)).expect("SIPp ends");
+    let t = sipp.traced();
+    assert!(status.success(), "calls go on without the database");
+    assert_eq!(t.answered.len(), 12);
+    // Every record waits in the spool; the outage shows.
+    let deadline = Instant::now() + secs(10);
+    while gw.metric("e173gw_records_backlog") != Some(12.0) && Instant::now() < deadline {
+        sleep(Duration::from_millis(200));
+    }
+    assert_eq!(gw.metric("e173gw_records_backlog"), Some(12.0));
+    assert_eq!(gw.metric("e173gw_record_store_degraded"), Some(1.0));
+    assert_eq!(gw.metric("e173gw_records_delivered_total"), Some(0.0));
+
+    pg.restart();
+    gw.run
+        .wait_for("PostgreSQL answers; the store is ready.", 1, secs(30));
+    assert_one_record_each("PostgreSQL", || pg_records(&pg), &t, secs(30));
+    assert_eq!(pg_records(&pg).len(), 12);
+    let deadline = Instant::now() + secs(10);
+    while gw.metric("e173gw_records_backlog") != Some(0.0) && Instant::now() < deadline {
+        sleep(Duration::from_millis(200));
+    }
+    assert_eq!(gw.metric("e173gw_record_store_degraded"), Some(0.0));
+    assert_eq!(gw.metric("e173gw_records_delivered_total"), Some(12.0));
+    let (st, _) = gw.run.terminate(secs(15));
+    assert!(st.success());
+}
+
 fn gateway_killed_mid_burst(pg: Option<&Postgres>, redis: Option<&Redis>) {
     let extra = match (pg, redis) {
         (Some(pg), Some(redis)) => production(pg, redis),

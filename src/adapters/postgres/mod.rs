@@ -30,6 +30,7 @@ pub(crate) mod tests;
 
 use std::collections::HashSet;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -49,6 +50,9 @@ const MIGRATION_TABLE: &str = "refinery_schema_history";
 
 /// How long the `migrate` command waits for the server to accept a connection.
 const MIGRATE_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How often operations retry the start-up check while the server is unreachable.
+const PREPARE_RETRY: Duration = Duration::from_secs(1);
 
 /// One migration applied by [`migrate`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,6 +99,23 @@ pub struct PgStore {
     op_timeout: Duration,
     /// Months (see `records::month_index`) whose partition is known to exist.
     partitions: Mutex<HashSet<i64>>,
+    /// Whether the start-up check (migrations, or the schema version) has passed.
+    ready: AtomicBool,
+    /// That check, retried by operations until it passes.
+    prepare: Prepare,
+}
+
+/// The start-up check of a [`PgStore`]: apply pending migrations, or check that the schema
+/// has them all. Until it passes, every operation is [`StoreError::Unavailable`] (so the
+/// recorder keeps records in its spool) and retries it at most once per [`PREPARE_RETRY`].
+struct Prepare {
+    /// The server, without the pool's options.
+    base: tokio_postgres::Config,
+    schema: String,
+    migrate: bool,
+    timeout: Duration,
+    /// When the check last failed, and why (`None`: not tried since the last success).
+    last_failure: tokio::sync::Mutex<Option<(tokio::time::Instant, String)>>,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -111,9 +132,13 @@ impl std::fmt::Debug for PgStore {
 impl PgStore {
     /// Opens a pool of at most `pool_size` connections to `url`, every one working in
     /// `schema` (created when missing) with a statement timeout of `timeout`. With
-    /// `migrate`, pending migrations are applied first. An unreachable or slow server is
-    /// [`StoreError::Unavailable`]; a malformed URL or schema name is
-    /// [`StoreError::Invalid`].
+    /// `migrate`, pending migrations are applied first; without, the schema must already
+    /// have them all. A malformed URL or schema name is [`StoreError::Invalid`], a schema
+    /// behind this build (or a failed migration) [`StoreError::Backend`].
+    ///
+    /// An unreachable or slow server is not an error here: the store opens anyway (the
+    /// gateway takes calls while the database is down, as it does during an outage) and
+    /// its operations are [`StoreError::Unavailable`] until the check passes.
     pub async fn connect(
         url: &str,
         schema: &str,
@@ -125,10 +150,7 @@ impl PgStore {
         let timeout = timeout.max(Duration::from_millis(1));
         let mut base = parse_url(url)?;
         base.connect_timeout(timeout);
-        if migrate {
-            run_migrations(base.clone(), schema, timeout).await?;
-        }
-        let mut pooled = base;
+        let mut pooled = base.clone();
         add_options(
             &mut pooled,
             &format!(
@@ -155,18 +177,92 @@ impl PgStore {
             pool,
             op_timeout: timeout.saturating_mul(4),
             partitions: Mutex::new(HashSet::new()),
+            ready: AtomicBool::new(false),
+            prepare: Prepare {
+                base,
+                schema: schema.to_owned(),
+                migrate,
+                timeout,
+                last_failure: tokio::sync::Mutex::new(None),
+            },
         });
-        if !migrate {
-            store
-                .run(async {
-                    let client = store.client().await?;
-                    ensure_schema(&client, schema).await?;
-                    check_version(&client, schema).await
-                })
-                .await?;
+        match store.prepare_once().await {
+            Ok(()) => {
+                store.ready.store(true, Ordering::Release);
+                tracing::debug!(schema, pool_size, "PostgreSQL store ready.");
+            }
+            Err(StoreError::Unavailable(why)) => {
+                tracing::warn!(
+                    schema,
+                    error = %why,
+                    "PostgreSQL is not answering; starting without it: call records wait in the spool until it does."
+                );
+                *store.prepare.last_failure.lock().await = Some((tokio::time::Instant::now(), why));
+            }
+            Err(e) => return Err(e),
         }
-        tracing::debug!(schema, pool_size, "PostgreSQL store ready.");
         Ok(store)
+    }
+
+    /// Whether the start-up check has passed (the server answered since start).
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// The start-up check, once: migrations or the version check.
+    async fn prepare_once(&self) -> Result<(), StoreError> {
+        let p = &self.prepare;
+        if p.migrate {
+            return run_migrations(p.base.clone(), &p.schema, p.timeout)
+                .await
+                .map(drop);
+        }
+        let check = async {
+            let client = self.client().await?;
+            ensure_schema(&client, &p.schema).await?;
+            check_version(&client, &p.schema).await
+        };
+        tokio::time::timeout(self.op_timeout, check)
+            .await
+            .map_err(|_| StoreError::Unavailable("PostgreSQL did not answer in time".into()))?
+    }
+
+    /// Passes once the start-up check has; until then retries it (at most once per
+    /// [`PREPARE_RETRY`], one caller at a time) and is `Unavailable` while it fails.
+    async fn ensure_ready(&self) -> Result<(), StoreError> {
+        if self.is_ready() {
+            return Ok(());
+        }
+        let not_ready = |why: &str| StoreError::Unavailable(format!("PostgreSQL not ready: {why}"));
+        let Ok(mut last) = self.prepare.last_failure.try_lock() else {
+            return Err(not_ready("start-up check in progress"));
+        };
+        if self.is_ready() {
+            return Ok(());
+        }
+        if let Some((at, why)) = last.as_ref() {
+            if at.elapsed() < PREPARE_RETRY {
+                return Err(not_ready(why));
+            }
+        }
+        match self.prepare_once().await {
+            Ok(()) => {
+                self.ready.store(true, Ordering::Release);
+                *last = None;
+                tracing::info!(schema = %self.prepare.schema, "PostgreSQL answers; the store is ready.");
+                Ok(())
+            }
+            Err(e) => {
+                let why = match e {
+                    StoreError::Unavailable(m)
+                    | StoreError::Invalid(m)
+                    | StoreError::Backend(m) => m,
+                };
+                let err = not_ready(&why);
+                *last = Some((tokio::time::Instant::now(), why));
+                Err(err)
+            }
+        }
     }
 
     /// A pooled connection.
@@ -202,11 +298,12 @@ impl PgStore {
         .await
     }
 
-    /// Runs one operation within the store's overall bound.
+    /// Runs one operation within the store's overall bound, once the store is ready.
     async fn run<T>(
         &self,
         op: impl Future<Output = Result<T, StoreError>>,
     ) -> Result<T, StoreError> {
+        self.ensure_ready().await?;
         tokio::time::timeout(self.op_timeout, op)
             .await
             .map_err(|_| StoreError::Unavailable("PostgreSQL did not answer in time".into()))?

@@ -201,22 +201,84 @@ async fn bad_urls_and_schema_names_are_invalid() {
     ));
 }
 
-/// Connecting to `url`, with and without migrating, fails as `Unavailable` in time.
-async fn connect_is_unavailable_within_the_timeout(url: &str) {
+/// Against `url`, with and without migrating: the store opens in time without the server,
+/// and its operations are `Unavailable` in time, both from the last failed check (within
+/// the retry interval) and from a new one.
+async fn down_at_start_is_unavailable_within_the_timeout(url: &str) {
+    use e173gw_core::ports::RecordStore;
+
     for migrate in [true, false] {
         let started = tokio::time::Instant::now();
-        let r = PgStore::connect(url, "x", 1, Duration::from_millis(300), migrate).await;
-        assert!(matches!(r, Err(StoreError::Unavailable(_))), "{r:?}");
+        let store = PgStore::connect(url, "x", 1, Duration::from_millis(300), migrate)
+            .await
+            .expect("opens without the server");
+        assert!(!store.is_ready());
         assert!(started.elapsed() < Duration::from_secs(3));
+        for _ in 0..2 {
+            let started = tokio::time::Instant::now();
+            let r = store.get("x").await;
+            match r {
+                Err(StoreError::Unavailable(m)) => assert!(m.contains("not ready"), "{m}"),
+                other => panic!("{other:?}"),
+            }
+            assert!(started.elapsed() < Duration::from_secs(3));
+            tokio::time::sleep(super::PREPARE_RETRY).await;
+        }
     }
 }
 
 #[tokio::test]
 async fn a_closed_port_is_unavailable_within_the_timeout() {
     let url = format!("postgres://postgres@127.0.0.1:{}/test", closed_port());
-    connect_is_unavailable_within_the_timeout(&url).await;
+    down_at_start_is_unavailable_within_the_timeout(&url).await;
     let r = migrate(&url, "x").await;
     assert!(matches!(r, Err(StoreError::Unavailable(_))), "{r:?}");
+}
+
+#[tokio::test]
+async fn a_store_opened_while_the_server_is_down_migrates_and_serves_once_it_is_up() {
+    use e173gw_core::ports::RecordStore;
+
+    let cfg: tokio_postgres::Config = pg_url().parse().expect("url");
+    let port = closed_port();
+    let url = format!(
+        "host=127.0.0.1 port={port} user={} dbname={}",
+        cfg.get_user().unwrap_or("postgres"),
+        cfg.get_dbname().unwrap_or("test")
+    );
+    let schema = unique_schema("late");
+    let store = PgStore::connect(&url, &schema, 2, Duration::from_millis(500), true)
+        .await
+        .expect("opens without the server");
+    let r = store
+        .insert(&[rec("late@x", "1", "2", T0, 200, 1000)])
+        .await;
+    assert!(matches!(r, Err(StoreError::Unavailable(_))), "{r:?}");
+
+    // The server comes up (behind a proxy on the port the store was given).
+    let real = match cfg.get_hosts().first() {
+        Some(tokio_postgres::config::Host::Tcp(h)) => h.clone(),
+        _ => "127.0.0.1".into(),
+    };
+    let _up = Proxy::start_on(
+        port,
+        (
+            real.as_str(),
+            cfg.get_ports().first().copied().unwrap_or(5432),
+        ),
+    )
+    .await;
+    tokio::time::sleep(super::PREPARE_RETRY).await;
+    let r = store
+        .insert(&[rec("late@x", "1", "2", T0, 200, 1000)])
+        .await;
+    let got = store.get("late@x").await;
+    let ready = store.is_ready();
+    drop(store);
+    drop_schema(schema);
+    assert!(r.is_ok(), "{r:?}");
+    assert!(ready);
+    assert_eq!(got.expect("get").map(|r| r.talk_ms), Some(1000));
 }
 
 #[tokio::test]
@@ -235,7 +297,7 @@ async fn a_server_that_never_answers_is_unavailable_within_the_timeout() {
             held.push(s);
         }
     });
-    connect_is_unavailable_within_the_timeout(&url).await;
+    down_at_start_is_unavailable_within_the_timeout(&url).await;
     hold.abort();
 }
 

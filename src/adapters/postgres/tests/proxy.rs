@@ -19,12 +19,17 @@ pub(crate) struct Proxy {
 impl Proxy {
     /// Starts forwarding to `target` (resolved once, here).
     pub(crate) async fn start(target: impl tokio::net::ToSocketAddrs) -> Proxy {
+        Self::start_on(0, target).await
+    }
+
+    /// Starts forwarding from local port `port` (0: any free one) to `target`.
+    pub(crate) async fn start_on(port: u16, target: impl tokio::net::ToSocketAddrs) -> Proxy {
         let target = tokio::net::lookup_host(target)
             .await
             .expect("resolve")
             .next()
             .expect("address");
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let frozen = Arc::new(AtomicBool::new(false));
         let f = frozen.clone();
