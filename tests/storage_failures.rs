@@ -225,6 +225,9 @@ fn postgres_down_at_start_calls_go_on_and_records_land_when_it_comes_up() {
         .wait_for("PostgreSQL answers; the store is ready.", 1, secs(30));
     assert_one_record_each("PostgreSQL", || pg_records(&pg), &t, secs(30));
     assert_eq!(pg_records(&pg).len(), 12);
+    // The modems' lifetime usage came in with the records.
+    let usage = pg.query("SELECT sum(calls), sum(answered) FROM e173gw.modems");
+    assert_eq!(usage.trim(), "12|12");
     let deadline = Instant::now() + secs(10);
     while gw.metric("e173gw_records_backlog") != Some(0.0) && Instant::now() < deadline {
         sleep(Duration::from_millis(200));

@@ -3,7 +3,7 @@
 
 use e173gw_core::ports::*;
 
-use crate::{DAY, T0};
+use crate::{rec, DAY, T0};
 
 pub(crate) async fn inventory_first_last_and_usage(s: &Stores) {
     let inv = &s.inventory;
@@ -123,4 +123,58 @@ pub(crate) async fn usage_before_the_first_sighting_is_kept(s: &Stores) {
         (T0, T0 + DAY)
     );
     assert_eq!((sims[0].last_imei.as_str(), sims[0].usage), ("imei-1", u));
+}
+
+pub(crate) async fn a_stored_record_adds_its_usage_once(s: &Stores) {
+    let usage = |calls, answered, talk_seconds| Usage {
+        calls,
+        answered,
+        talk_seconds,
+    };
+    let totals = || async {
+        let modems = s.inventory.modems().await.expect("modems");
+        let sims = s.inventory.sims().await.expect("sims");
+        (
+            modems
+                .iter()
+                .map(|m| (m.seen.imei.clone(), m.usage))
+                .collect::<Vec<_>>(),
+            sims.iter()
+                .map(|m| (m.imsi.clone(), m.usage))
+                .collect::<Vec<_>>(),
+        )
+    };
+    let (imei, imsi) = ("354911021000005".to_string(), "724020001000000".to_string());
+    let answered = rec("a@x", "1", "2", T0, 200, 61_999);
+    let busy = rec("b@x", "1", "3", T0 + 1, 486, 0);
+    let mut agent = rec("c@x", "1", "4", T0 + 2, 200, 30_000);
+    agent.target = e173gw_core::record::RecordTarget::Agent {
+        uri: "sip:agent@127.0.0.1".into(),
+    };
+    assert_eq!(
+        s.records
+            .insert(&[answered.clone(), busy, agent])
+            .await
+            .expect("insert"),
+        3
+    );
+    let once = (
+        vec![(imei.clone(), usage(2, 1, 61))],
+        vec![(imsi.clone(), usage(2, 1, 61))],
+    );
+    assert_eq!(totals().await, once, "the agent call uses no modem");
+    // Replayed records (the spool after a crash, a second node) add nothing; a new one in
+    // the same batch, and one twice in a batch, count once.
+    let late = rec("d@x", "1", "5", T0 + 3, 200, 5_000);
+    assert_eq!(
+        s.records
+            .insert(&[answered, late.clone(), late])
+            .await
+            .expect("insert"),
+        1
+    );
+    assert_eq!(
+        totals().await,
+        (vec![(imei, usage(3, 2, 66))], vec![(imsi, usage(3, 2, 66))],)
+    );
 }

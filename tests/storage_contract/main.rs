@@ -139,3 +139,4 @@ contract!(shared_state::rate_windows_count_whole_seconds);
 contract!(shared_state::cache_entries);
 contract!(inventory::inventory_first_last_and_usage);
 contract!(inventory::usage_before_the_first_sighting_is_kept);
+contract!(inventory::a_stored_record_adds_its_usage_once);

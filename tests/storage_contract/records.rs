@@ -107,6 +107,10 @@ pub(crate) async fn a_failing_batch_stores_nothing(s: &Stores) {
         0
     );
     assert_eq!(s.records.get("good@x").await.expect("get"), None);
+    assert!(
+        s.inventory.modems().await.expect("modems").is_empty(),
+        "nor any usage"
+    );
     assert_eq!(s.records.insert(&[good]).await.expect("then it goes in"), 1);
 }
 

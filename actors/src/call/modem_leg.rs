@@ -39,7 +39,6 @@ impl CallActor {
         self.span.record("modem", id.as_str());
         self.used_modem = Some(super::usage::UsedModem {
             id: id.to_string(),
-            imei: identity.imei.as_ref().map(|i| i.to_string()),
             imsi: identity.imsi.as_ref().map(|i| i.to_string()),
         });
         self.rec.target = RecordTarget::Modem {

@@ -1,8 +1,10 @@
-//! What a finished call adds to the shared state: per-SIM and per-trunk counters, the
-//! inventory's lifetime usage, and the sticky route of an answered modem call. Runs after
-//! the record is made and off the call's path; storage trouble is logged, never fatal.
+//! What a finished call adds to the shared state: per-SIM and per-trunk counters and the
+//! sticky route of an answered modem call. Runs after the record is made and off the
+//! call's path; storage trouble is logged, never fatal. (The inventory's lifetime usage
+//! is not here: the record store adds it when it stores the record, so it is counted
+//! once and survives a database outage with the record.)
 
-use e173gw_core::ports::{Usage, Window};
+use e173gw_core::ports::Window;
 use e173gw_core::record::CallRecord;
 use tracing::warn;
 
@@ -12,7 +14,6 @@ use super::CallEnv;
 #[derive(Debug, Clone)]
 pub(crate) struct UsedModem {
     pub(crate) id: String,
-    pub(crate) imei: Option<String>,
     pub(crate) imsi: Option<String>,
 }
 
@@ -49,20 +50,6 @@ pub(super) fn account(env: &CallEnv, r: &CallRecord, modem: Option<UsedModem>) {
                         errors.push(e);
                     }
                 }
-            }
-        }
-        if let Some(imei) = &m.imei {
-            let usage = Usage {
-                calls: 1,
-                answered: u64::from(answered),
-                talk_seconds: talk_s,
-            };
-            if let Err(e) = stores
-                .inventory
-                .add_usage(imei, m.imsi.as_deref(), &usage)
-                .await
-            {
-                errors.push(e);
             }
         }
         if let (true, Some(ttl)) = (answered, sticky_ttl) {

@@ -7,10 +7,11 @@
 //! first `seen` fills in the times.
 
 use async_trait::async_trait;
+use deadpool_postgres::GenericClient;
 use e173gw_core::ports::{InventoryStore, ModemEntry, ModemSeen, Result, SimEntry, Usage};
 use tokio_postgres::Row;
 
-use super::error::{col, to_i64, to_u64};
+use super::error::{col, pg_error, to_i64, to_u64};
 use super::PgStore;
 
 /// Upserts the modem and, when a SIM is in, the SIM.
@@ -118,12 +119,11 @@ impl InventoryStore for PgStore {
     }
 
     async fn add_usage(&self, imei: &str, imsi: Option<&str>, u: &Usage) -> Result<()> {
-        let calls = to_i64(u.calls, "calls")?;
-        let answered = to_i64(u.answered, "answered")?;
-        let talk = to_i64(u.talk_seconds, "talk_seconds")?;
-        self.execute(ADD_USAGE, &[&imei, &calls, &answered, &talk, &imsi])
-            .await?;
-        Ok(())
+        self.run(async {
+            let client = self.client().await?;
+            add_usage(&client, imei, imsi, u).await
+        })
+        .await
     }
 
     async fn modems(&self) -> Result<Vec<ModemEntry>> {
@@ -133,4 +133,26 @@ impl InventoryStore for PgStore {
     async fn sims(&self) -> Result<Vec<SimEntry>> {
         self.query(SIMS, &[]).await?.iter().map(sim).collect()
     }
+}
+
+/// Adds `u` to the lifetime counters of modem `imei` and SIM `imsi` (see [`ADD_USAGE`]),
+/// on `client`: a pooled connection, or the transaction of a record batch.
+pub(super) async fn add_usage(
+    client: &impl GenericClient,
+    imei: &str,
+    imsi: Option<&str>,
+    u: &Usage,
+) -> Result<()> {
+    let calls = to_i64(u.calls, "calls")?;
+    let answered = to_i64(u.answered, "answered")?;
+    let talk = to_i64(u.talk_seconds, "talk_seconds")?;
+    let stmt = client
+        .prepare_cached(ADD_USAGE)
+        .await
+        .map_err(|e| pg_error(&e))?;
+    client
+        .execute(&stmt, &[&imei, &calls, &answered, &talk, &imsi])
+        .await
+        .map_err(|e| pg_error(&e))?;
+    Ok(())
 }

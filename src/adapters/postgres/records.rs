@@ -11,12 +11,13 @@
 use std::collections::{BTreeSet, HashSet};
 
 use async_trait::async_trait;
-use e173gw_core::ports::{days_from_civil, RecordQuery, RecordStore, Result, StoreError};
+use e173gw_core::ports::{days_from_civil, RecordQuery, RecordStore, Result, StoreError, Usage};
 use e173gw_core::record::{CallRecord, RecordTarget};
 use serde::Serialize;
 use tokio_postgres::types::ToSql;
 
 use super::error::{clamp_i64, col, pg_error, to_i64, to_u64};
+use super::inventory::add_usage;
 use super::PgStore;
 
 /// First year with monthly partitions.
@@ -41,7 +42,8 @@ FROM unnest($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text
     AS u(call_id, received_ms, trunk, caller, callee, modem, target_kind, answered_ms, \
     ended_ms, sip_status, end_reason, gsm_end, q850, talk_ms, record) \
 WHERE NOT EXISTS (SELECT 1 FROM call_records c WHERE c.call_id = u.call_id) \
-ON CONFLICT (call_id, received_ms) DO NOTHING";
+ON CONFLICT (call_id, received_ms) DO NOTHING \
+RETURNING call_id";
 
 /// Months since year 0 (`year * 12 + month - 1`) of `received_ms`, when it gets a
 /// partition of its own.
@@ -279,12 +281,10 @@ impl RecordStore for PgStore {
                     self.remember_partition(month);
                 }
             }
-            let stmt = client
-                .prepare_cached(INSERT)
-                .await
-                .map_err(|e| pg_error(&e))?;
-            let n = client
-                .execute(
+            let tx = client.transaction().await.map_err(|e| pg_error(&e))?;
+            let stmt = tx.prepare_cached(INSERT).await.map_err(|e| pg_error(&e))?;
+            let rows = tx
+                .query(
                     &stmt,
                     &[
                         &c.call_id,
@@ -306,7 +306,21 @@ impl RecordStore for PgStore {
                 )
                 .await
                 .map_err(|e| pg_error(&e))?;
-            Ok(usize::try_from(n).unwrap_or(usize::MAX))
+            let mut stored = rows
+                .iter()
+                .map(|r| col::<String>(r, 0))
+                .collect::<Result<HashSet<_>>>()?;
+            // A record stored for the first time counts in its modem's and SIM's lifetime
+            // usage, in the same transaction: once, and never lost.
+            let new: Vec<&CallRecord> = records
+                .iter()
+                .filter(|r| stored.remove(&r.call_id))
+                .collect();
+            for (imei, imsi, u) in Usage::of_calls(new.iter().copied()) {
+                add_usage(&tx, &imei, imsi.as_deref(), &u).await?;
+            }
+            tx.commit().await.map_err(|e| pg_error(&e))?;
+            Ok(new.len())
         })
         .await
     }

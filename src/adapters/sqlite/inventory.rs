@@ -5,9 +5,9 @@
 
 use async_trait::async_trait;
 use e173gw_core::ports::{InventoryStore, ModemEntry, ModemSeen, Result, SimEntry, Usage};
-use rusqlite::{params, Row};
+use rusqlite::{params, Connection, Row};
 
-use super::db::{check_text, from_i64, to_i64};
+use super::db::{check_text, from_i64, to_i64, DbResult};
 use super::{in_tx, SqliteStore};
 
 fn usage(r: &Row<'_>, first: usize) -> rusqlite::Result<Usage> {
@@ -121,43 +121,11 @@ impl InventoryStore for SqliteStore {
     }
 
     async fn add_usage(&self, imei: &str, imsi: Option<&str>, u: &Usage) -> Result<()> {
-        check_text("imei", imei)?;
-        if let Some(imsi) = imsi {
-            check_text("imsi", imsi)?;
-        }
         let imei = imei.to_owned();
         let imsi = imsi.map(str::to_owned);
-        let (calls, answered, talk) = (
-            to_i64("calls", u.calls)?,
-            to_i64("answered", u.answered)?,
-            to_i64("talk_seconds", u.talk_seconds)?,
-        );
+        let u = *u;
         self.blocking(move |s| {
-            s.db.write(|c| {
-                in_tx(c, |tx| {
-                    tx.prepare_cached(
-                        "INSERT INTO modems (imei, modem_id, last_seen_ms, calls, answered,
-                             talk_seconds)
-                         VALUES (?1, '', 0, ?2, ?3, ?4)
-                         ON CONFLICT (imei) DO UPDATE SET calls = calls + excluded.calls,
-                             answered = answered + excluded.answered,
-                             talk_seconds = talk_seconds + excluded.talk_seconds",
-                    )?
-                    .execute(params![imei, calls, answered, talk])?;
-                    if let Some(imsi) = &imsi {
-                        tx.prepare_cached(
-                            "INSERT INTO sims (imsi, last_imei, last_seen_ms, calls, answered,
-                                 talk_seconds)
-                             VALUES (?1, ?2, 0, ?3, ?4, ?5)
-                             ON CONFLICT (imsi) DO UPDATE SET calls = calls + excluded.calls,
-                                 answered = answered + excluded.answered,
-                                 talk_seconds = talk_seconds + excluded.talk_seconds",
-                        )?
-                        .execute(params![imsi, imei, calls, answered, talk])?;
-                    }
-                    Ok(())
-                })
-            })
+            s.db.write(|c| in_tx(c, |tx| add_usage(tx, &imei, imsi.as_deref(), &u)))
         })
         .await
     }
@@ -191,4 +159,37 @@ impl InventoryStore for SqliteStore {
         })
         .await
     }
+}
+
+/// Adds `u` to the lifetime counters of modem `imei` and SIM `imsi`, creating their rows
+/// when they have not been seen yet; inside the caller's transaction.
+pub(super) fn add_usage(c: &Connection, imei: &str, imsi: Option<&str>, u: &Usage) -> DbResult<()> {
+    check_text("imei", imei)?;
+    if let Some(imsi) = imsi {
+        check_text("imsi", imsi)?;
+    }
+    let (calls, answered, talk) = (
+        to_i64("calls", u.calls)?,
+        to_i64("answered", u.answered)?,
+        to_i64("talk_seconds", u.talk_seconds)?,
+    );
+    c.prepare_cached(
+        "INSERT INTO modems (imei, modem_id, last_seen_ms, calls, answered, talk_seconds)
+         VALUES (?1, '', 0, ?2, ?3, ?4)
+         ON CONFLICT (imei) DO UPDATE SET calls = calls + excluded.calls,
+             answered = answered + excluded.answered,
+             talk_seconds = talk_seconds + excluded.talk_seconds",
+    )?
+    .execute(params![imei, calls, answered, talk])?;
+    if let Some(imsi) = imsi {
+        c.prepare_cached(
+            "INSERT INTO sims (imsi, last_imei, last_seen_ms, calls, answered, talk_seconds)
+             VALUES (?1, ?2, 0, ?3, ?4, ?5)
+             ON CONFLICT (imsi) DO UPDATE SET calls = calls + excluded.calls,
+                 answered = answered + excluded.answered,
+                 talk_seconds = talk_seconds + excluded.talk_seconds",
+        )?
+        .execute(params![imsi, imei, calls, answered, talk])?;
+    }
+    Ok(())
 }

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use e173gw_core::at::cause::EndKind;
 use e173gw_core::ports::{
     HistoryStore, LastOutcome, NumberHistory, Party, RecordQuery, RecordStore, Result, StoreError,
+    Usage,
 };
 use e173gw_core::record::{CallRecord, RecordTarget};
 use rusqlite::types::Value;
@@ -14,6 +15,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde::Serialize;
 
 use super::db::{bound, check_text, from_i64, to_i64, DbResult};
+use super::inventory::add_usage;
 use super::{in_tx, SqliteStore};
 
 const INSERT: &str = "INSERT OR IGNORE INTO call_records
@@ -150,11 +152,18 @@ impl RecordStore for SqliteStore {
         self.blocking(move |s| {
             s.db.write(|c| {
                 in_tx(c, |tx| {
-                    let mut new = 0;
+                    let mut new = Vec::new();
                     for r in &records {
-                        new += insert_one(tx, r)?;
+                        if insert_one(tx, r)? > 0 {
+                            new.push(r);
+                        }
                     }
-                    Ok(new)
+                    // A record stored for the first time counts in its modem's and SIM's
+                    // lifetime usage, in the same transaction: once, and never lost.
+                    for (imei, imsi, u) in Usage::of_calls(new.iter().copied()) {
+                        add_usage(tx, &imei, imsi.as_deref(), &u)?;
+                    }
+                    Ok(new.len())
                 })
             })
         })

@@ -51,6 +51,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub trait RecordStore: Send + Sync {
     /// Stores records in order; one whose `call_id` is already stored is skipped. Returns
     /// how many were new. All or nothing: on error none of the batch counts as stored.
+    /// Each new record of a modem call adds its usage ([`Usage::of_call`]) to the modem's
+    /// and the SIM's lifetime counters in the inventory, in the same transaction.
     async fn insert(&self, records: &[CallRecord]) -> Result<usize>;
     /// One record by Call-ID.
     async fn get(&self, call_id: &str) -> Result<Option<CallRecord>>;
@@ -129,7 +131,8 @@ pub trait InventoryStore: Send + Sync {
     /// A modem (and the SIM in it, when known) was seen at `at_ms`: first seen is kept,
     /// last seen and the identity fields are updated.
     async fn seen(&self, modem: &ModemSeen, at_ms: u64) -> Result<()>;
-    /// Adds usage to the modem's and the SIM's lifetime counters.
+    /// Adds usage to the modem's and the SIM's lifetime counters (calls are counted by
+    /// [`RecordStore::insert`]; this is for usage that has no call record).
     async fn add_usage(&self, imei: &str, imsi: Option<&str>, usage: &Usage) -> Result<()>;
     /// Every modem, by IMEI.
     async fn modems(&self) -> Result<Vec<ModemEntry>>;

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::at::cause::EndKind;
+use crate::record::{CallRecord, RecordTarget};
 
 /// Which side of a call a number was on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -302,6 +303,49 @@ pub struct Usage {
     pub talk_seconds: u64,
 }
 
+impl Usage {
+    /// What one call adds, and the modem (IMEI) and SIM (IMSI) it adds to: `None` for a
+    /// call that reached no modem or whose modem's IMEI was not known.
+    pub fn of_call(r: &CallRecord) -> Option<(&str, Option<&str>, Usage)> {
+        let RecordTarget::Modem {
+            imei: Some(imei),
+            imsi,
+            ..
+        } = &r.target
+        else {
+            return None;
+        };
+        let answered = r.answered_ms.is_some();
+        let usage = Usage {
+            calls: 1,
+            answered: u64::from(answered),
+            talk_seconds: if answered { r.talk_ms / 1000 } else { 0 },
+        };
+        Some((imei.as_str(), imsi.as_deref(), usage))
+    }
+
+    /// The usage of `records`, summed per modem and SIM, in order of first appearance.
+    pub fn of_calls<'a>(
+        records: impl IntoIterator<Item = &'a CallRecord>,
+    ) -> Vec<(String, Option<String>, Usage)> {
+        let mut out: Vec<(String, Option<String>, Usage)> = Vec::new();
+        for (imei, imsi, u) in records.into_iter().filter_map(Usage::of_call) {
+            match out
+                .iter_mut()
+                .find(|(e, s, _)| e == imei && s.as_deref() == imsi)
+            {
+                Some((_, _, sum)) => {
+                    sum.calls += u.calls;
+                    sum.answered += u.answered;
+                    sum.talk_seconds += u.talk_seconds;
+                }
+                None => out.push((imei.to_owned(), imsi.map(str::to_owned), u)),
+            }
+        }
+        out
+    }
+}
+
 /// A modem in the inventory.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ModemEntry {
@@ -337,90 +381,4 @@ pub struct SimEntry {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_party_is_the_scope_of_its_own_side_only() {
-        for (p, name, other) in [
-            (Party::Caller, "caller", Party::Callee),
-            (Party::Callee, "callee", Party::Caller),
-        ] {
-            let scope = PartyScope::from(p);
-            assert_eq!(scope.as_str(), name);
-            assert_eq!(PartyScope::parse(name), Some(scope));
-            assert!(scope.covers(p) && !scope.covers(other), "{name}");
-        }
-    }
-
-    #[test]
-    fn calendar_round_trip_and_windows() {
-        for days in [-719_468_i64, -1, 0, 1, 10_957, 19_000, 20_409, 2_932_896] {
-            let (y, m, d) = civil_from_days(days);
-            assert_eq!(days_from_civil(y, m, d), days, "{days}");
-        }
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        // 2026-11-22T18:00:00Z
-        let t = 1_795_370_400_000;
-        assert_eq!(Window::Day.bucket(t), "d20261122");
-        assert_eq!(Window::Month.bucket(t), "m202611");
-        assert_eq!(
-            Window::Day.end_ms(t),
-            days_from_civil(2026, 11, 23) as u64 * DAY_MS
-        );
-        assert_eq!(
-            Window::Month.end_ms(t),
-            days_from_civil(2026, 12, 1) as u64 * DAY_MS
-        );
-        let dec = days_from_civil(2026, 12, 31) as u64 * DAY_MS + 5;
-        assert_eq!(
-            Window::Month.end_ms(dec),
-            days_from_civil(2027, 1, 1) as u64 * DAY_MS
-        );
-    }
-
-    #[test]
-    fn blacklist_matching() {
-        let e = |pattern: &str, kind, party, expires_ms| BlacklistEntry {
-            pattern: pattern.into(),
-            kind,
-            party,
-            reason: pattern.into(),
-            created_ms: 0,
-            expires_ms,
-        };
-        let entries = vec![
-            e("55119", MatchKind::Prefix, PartyScope::Both, None),
-            e("551199", MatchKind::Prefix, PartyScope::Callee, None),
-            e(
-                "5511999990000",
-                MatchKind::Exact,
-                PartyScope::Callee,
-                Some(100),
-            ),
-            e("5511999990000", MatchKind::Prefix, PartyScope::Caller, None),
-        ];
-        let best = |n: &str, p, now| {
-            best_blacklist_match(&entries, n, p, now).map(|e| (e.pattern.as_str(), e.kind))
-        };
-        assert_eq!(
-            best("5511999990000", Party::Callee, 50),
-            Some(("5511999990000", MatchKind::Exact))
-        );
-        assert_eq!(
-            best("5511999990000", Party::Callee, 100),
-            Some(("551199", MatchKind::Prefix)),
-            "expired"
-        );
-        assert_eq!(
-            best("5511999990000", Party::Caller, 0),
-            Some(("5511999990000", MatchKind::Prefix))
-        );
-        assert_eq!(
-            best("5511912345678", Party::Caller, 0),
-            Some(("55119", MatchKind::Prefix))
-        );
-        assert_eq!(best("5521", Party::Caller, 0), None);
-    }
-}
+mod tests;

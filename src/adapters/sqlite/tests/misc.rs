@@ -268,7 +268,16 @@ async fn everything_persists_across_open() {
         CounterStore::get(&*s, "sim", Window::Month, t).await,
         Ok(42)
     );
-    assert_eq!(s.modems().await.expect("modems").len(), 1);
+    let modems = s.modems().await.expect("modems");
+    let usage: Vec<_> = modems
+        .iter()
+        .map(|m| (m.seen.imei.as_str(), m.usage.calls))
+        .collect();
+    assert_eq!(
+        usage,
+        [("", 0), ("356000000000001", 1)],
+        "the modem seen, and the record's with its call"
+    );
     let stores = s.stores();
     assert_eq!(stores.records.count(&RecordQuery::default()).await, Ok(1));
 }
