@@ -64,6 +64,35 @@ fn sqlite_records(db: &Path) -> BTreeMap<String, u64> {
         .unwrap_or_default()
 }
 
+/// SIPp calling the gateway: `calls` calls to one number at `rate` per second, each held
+/// for `hold_ms` then hung up by the caller, at most `limit` at once.
+fn burst(gw: &Gateway, rate: u32, calls: u32, hold_ms: u32, limit: u32) -> Background {
+    let sc = scenario("uac_bye.xml");
+    let (rate, calls, hold, limit) = (
+        rate.to_string(),
+        calls.to_string(),
+        hold_ms.to_string(),
+        limit.to_string(),
+    );
+    Background::caller(
+        &[
+            "-sf",
+            sc.to_str().expect("utf8"),
+            "-s",
+            "5511912345678",
+            "-r",
+            &rate,
+            "-m",
+            &calls,
+            "-d",
+            &hold,
+            "-l",
+            &limit,
+        ],
+        gw.udp,
+    )
+}
+
 /// Waits until `read` holds every Call-ID of `must`, then checks each has one record and
 /// nothing else is there but Call-IDs of `may` (INVITEs sent that got no answer).
 fn assert_one_record_each(
@@ -125,24 +154,7 @@ fn postgres_killed_mid_burst_every_call_has_one_record() {
         extra: production(&pg, &redis),
         ..Options::default()
     });
-    let sc = scenario("uac_bye.xml");
-    let mut sipp = Background::caller(
-        &[
-            "-sf",
-            sc.to_str().expect("utf8"),
-            "-s",
-            "5511912345678",
-            "-r",
-            "6",
-            "-m",
-            "72",
-            "-d",
-            "500",
-            "-l",
-            "10",
-        ],
-        gw.udp,
-    );
+    let mut sipp = burst(&gw, 6, 72, 500, 10);
     sleep(secs(3));
     pg.kill();
     sleep(secs(3));
@@ -189,24 +201,7 @@ fn postgres_down_at_start_calls_go_on_and_records_land_when_it_comes_up() {
         1,
         secs(5),
     );
-    let sc = scenario("uac_bye.xml");
-    let mut sipp = Background::caller(
-        &[
-            "-sf",
-            sc.to_str().expect("utf8"),
-            "-s",
-            "5511912345678",
-            "-r",
-            "4",
-            "-m",
-            "12",
-            "-d",
-            "300",
-            "-l",
-            "4",
-        ],
-        gw.udp,
-    );
+    let mut sipp = burst(&gw, 4, 12, 300, 4);
     let status = sipp.wait(secs(60)).expect("SIPp ends");
     let t = sipp.traced();
     assert!(status.success(), "calls go on without the database");
@@ -248,24 +243,7 @@ fn gateway_killed_mid_burst(pg: Option<&Postgres>, redis: Option<&Redis>) {
         extra,
         ..Options::default()
     });
-    let sc = scenario("uac_bye.xml");
-    let mut sipp = Background::caller(
-        &[
-            "-sf",
-            sc.to_str().expect("utf8"),
-            "-s",
-            "5511912345678",
-            "-r",
-            "5",
-            "-m",
-            "200",
-            "-d",
-            "2500",
-            "-l",
-            "7",
-        ],
-        gw.udp,
-    );
+    let mut sipp = burst(&gw, 5, 200, 2500, 7);
     sleep(secs(5));
     gw.kill9();
     // Calls made after the kill reach nobody: stop the caller.
