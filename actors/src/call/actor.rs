@@ -72,8 +72,6 @@ pub(crate) struct CallActor {
     pub(super) end_reason: Option<EndReason>,
     pub(super) cancelled: bool,
     pub(super) recorded: bool,
-    /// The modem that carried (or last tried) the call, for usage accounting.
-    pub(super) used_modem: Option<super::usage::UsedModem>,
 }
 
 impl std::fmt::Debug for CallActor {
@@ -145,7 +143,6 @@ impl CallActor {
             end_reason: None,
             cancelled: false,
             recorded: false,
-            used_modem: None,
             invite: new.invite,
             env,
         }
@@ -403,7 +400,7 @@ impl CallActor {
             talk_ms = record.talk_ms,
             "Call finished."
         );
-        super::usage::account(&self.env, &record, self.used_modem.take());
+        super::usage::account(&self.env, &record);
         self.env.seed.recorder.do_send(RecordCall(record));
         // Let retransmissions of the last responses reach us for a while, then forget.
         let ingress = self.env.ingress.clone();

@@ -37,10 +37,6 @@ impl CallActor {
         ctx: &mut Context<Self>,
     ) {
         self.span.record("modem", id.as_str());
-        self.used_modem = Some(super::usage::UsedModem {
-            id: id.to_string(),
-            imsi: identity.imsi.as_ref().map(|i| i.to_string()),
-        });
         self.rec.target = RecordTarget::Modem {
             modem: id.to_string(),
             imei: identity.imei.map(|i| i.to_string()),

@@ -5,20 +5,14 @@
 //! once and survives a database outage with the record.)
 
 use e173gw_core::ports::Window;
-use e173gw_core::record::CallRecord;
+use e173gw_core::record::{CallRecord, RecordTarget};
 use tracing::warn;
 
 use super::CallEnv;
 
-/// The modem a call used.
-#[derive(Debug, Clone)]
-pub(crate) struct UsedModem {
-    pub(crate) id: String,
-    pub(crate) imsi: Option<String>,
-}
-
-/// Accounts for a finished call.
-pub(super) fn account(env: &CallEnv, r: &CallRecord, modem: Option<UsedModem>) {
+/// Accounts for a finished call, on the modem (and SIM) of its record's target: the one
+/// that carried the call, not a modem that failed before another one or the agent took it.
+pub(super) fn account(env: &CallEnv, r: &CallRecord) {
     let stores = env.seed.stores.clone();
     let sticky_ttl = env.seed.sticky_ttl;
     let at = r.ended_ms;
@@ -26,6 +20,10 @@ pub(super) fn account(env: &CallEnv, r: &CallRecord, modem: Option<UsedModem>) {
     let talk_s = r.talk_ms / 1000;
     let trunk = r.trunk.clone();
     let callee = r.callee.clone();
+    let modem = match &r.target {
+        RecordTarget::Modem { modem, imsi, .. } => Some((modem.clone(), imsi.clone())),
+        RecordTarget::None | RecordTarget::Agent { .. } => None,
+    };
     actix::spawn(async move {
         let mut errors = Vec::new();
         if let Some(t) = &trunk {
@@ -37,8 +35,8 @@ pub(super) fn account(env: &CallEnv, r: &CallRecord, modem: Option<UsedModem>) {
                 errors.push(e);
             }
         }
-        let Some(m) = modem else { return };
-        if let Some(imsi) = &m.imsi {
+        let Some((modem, imsi)) = modem else { return };
+        if let Some(imsi) = &imsi {
             for window in [Window::Day, Window::Month] {
                 let mut adds = vec![(format!("sim:{imsi}:calls"), 1)];
                 if answered {
@@ -53,7 +51,7 @@ pub(super) fn account(env: &CallEnv, r: &CallRecord, modem: Option<UsedModem>) {
             }
         }
         if let (true, Some(ttl)) = (answered, sticky_ttl) {
-            if let Err(e) = stores.sticky.set(&callee, &m.id, at, ttl).await {
+            if let Err(e) = stores.sticky.set(&callee, &modem, at, ttl).await {
                 errors.push(e);
             }
         }
