@@ -137,15 +137,17 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         ));
     }
     let spool_dir = s.resolve(&c.storage.spool_dir);
-    let recorder = Recorder::open(RecorderSpec {
+    let mut recorder = Recorder::open(RecorderSpec {
         spool_dir: spool_dir.clone(),
         segment_bytes: 64 << 20,
         store: stores.records.clone(),
         sinks,
     })
-    .map_err(|e| AppError::Spool(spool_dir, e))?;
+    .map_err(|e| AppError::Spool(spool_dir.clone(), e))?;
     // The recorder writes and syncs the spool: its own thread, so disk waits stall no call.
-    let journal = recorder.journal();
+    let journal = recorder
+        .take_journal()
+        .ok_or_else(|| AppError::Spool(spool_dir, std::io::Error::other("journal taken")))?;
     let recorder = Recorder::start_in_arbiter(&actix::Arbiter::new().handle(), move |_| recorder);
     let sim = if c.sim.enabled {
         Some(sim::start(&c.sim, &s.base_dir).await?)
@@ -171,8 +173,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         calls: CallSeed {
             router: router.clone().recipient(),
             release: router.clone().recipient(),
-            recorder: recorder.clone().recipient(),
-            journal,
+            records: journal.records(),
             agent,
             media: c.media.clone(),
             ports: Arc::new(PortPool::new(c.media.port_min, c.media.port_max)),
@@ -183,6 +184,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
                 .sticky
                 .then(|| Duration::from_secs(c.routing.sticky_ttl_s)),
         },
+        journal,
     })
     .await?;
     let http = match c.http.addr() {

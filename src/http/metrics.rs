@@ -129,6 +129,12 @@ impl Collector for Snapshot {
                 "SIP sends that failed.",
                 s.send_failures,
             )?;
+            counter(
+                &mut e,
+                "e173gw_sip_journal_refusals",
+                "Calls refused 503 because the call-start journal was behind the disk.",
+                s.journal_refusals,
+            )?;
             counter(&mut e, "e173gw_calls", "Calls started.", s.calls)?;
             gauge(
                 &mut e,
@@ -167,6 +173,12 @@ impl Collector for Snapshot {
                 "e173gw_records_dead",
                 "Records the store refused as invalid (kept in dead.jsonl).",
                 r.dead,
+            )?;
+            counter(
+                &mut e,
+                "e173gw_spool_write_errors",
+                "Spool writes that failed (the disk under the spool is failing).",
+                r.journal_errors,
             )?;
             gauge(
                 &mut e,

@@ -20,7 +20,6 @@ use super::modem_leg::ModemLeg;
 use super::record::{wall_ms, Draft};
 use super::{CallEnv, NewCall};
 use crate::ingress::{CallFinished, CallIn, Respond, SendRequest};
-use crate::recorder::RecordCall;
 use crate::routing::{Release, RouteDecision, RouteRequest};
 
 /// Where the call stands.
@@ -401,7 +400,9 @@ impl CallActor {
             "Call finished."
         );
         super::usage::account(&self.env, &record);
-        self.env.seed.recorder.do_send(RecordCall(record));
+        if let Err(e) = self.env.seed.records.record(record) {
+            warn!(parent: &self.span, error = %e, "Call record not journaled.");
+        }
         // Let retransmissions of the last responses reach us for a while, then forget.
         let ingress = self.env.ingress.clone();
         let key = self.key;
@@ -440,7 +441,9 @@ impl Actor for CallActor {
             let record = self
                 .rec
                 .finish(self.end_reason.unwrap_or(EndReason::Shutdown));
-            self.env.seed.recorder.do_send(RecordCall(record));
+            if let Err(e) = self.env.seed.records.record(record) {
+                warn!(parent: &self.span, error = %e, "Call record not journaled.");
+            }
             self.env.ingress.do_send(CallFinished { call: self.key });
         }
         Running::Stop

@@ -28,7 +28,7 @@ pub use media::PortPool;
 pub(crate) use actor::{callee_of, caller_of};
 
 use crate::ingress::{CallIn, SipIngress};
-use crate::recorder::RecordCall;
+use crate::recorder::Records;
 use crate::routing::{AgentTarget, Release, RouteRequest};
 
 /// What every call needs from the rest of the gateway.
@@ -38,10 +38,8 @@ pub struct CallSeed {
     pub router: Recipient<RouteRequest>,
     /// Where leased modems are given back.
     pub release: Recipient<Release>,
-    /// The recorder.
-    pub recorder: Recipient<RecordCall>,
-    /// The recorder's journal, where the SIP side writes call starts.
-    pub journal: crate::recorder::Journal,
+    /// Where call records go (the recorder's journal).
+    pub records: Records,
     /// The AI voice agent, when configured.
     pub agent: Option<AgentTarget>,
     /// RTP settings.

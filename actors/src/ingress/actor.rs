@@ -22,9 +22,10 @@ use e173gw_core::sip::{headers, Method, Peer, Transport};
 use super::messages::*;
 use super::transport;
 use crate::call::{CallEnv, CallSeed, LocalSip};
+use crate::recorder::{Starts, Ticket};
 
 /// What the ingress starts with.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct IngressSpec {
     /// `[sip]`.
     pub sip: SipConfig,
@@ -32,6 +33,8 @@ pub struct IngressSpec {
     pub trunks: Vec<TrunkConfig>,
     /// What calls need (router, recorder, agent, media).
     pub calls: CallSeed,
+    /// Where call starts are journaled.
+    pub journal: Starts,
 }
 
 /// Why the ingress could not start.
@@ -50,6 +53,9 @@ pub(super) struct CallEntry {
     pub(super) call_ids: Vec<String>,
     pub(super) txs: Vec<TxId>,
     trunk: usize,
+    /// The call's start in the journal: no response but 100 Trying leaves before it is
+    /// written.
+    pub(super) ticket: Ticket,
 }
 
 /// The SIP ingress actor. See the module docs.
@@ -60,6 +66,9 @@ pub struct SipIngress {
     pub(super) tcp_conns: HashMap<SocketAddr, mpsc::UnboundedSender<Vec<u8>>>,
     pub(super) tcp_pending: HashMap<SocketAddr, Vec<Vec<u8>>>,
     pub(super) policy: Policy,
+    pub(super) journal: Starts,
+    /// Responses held until their call's start is written, in order.
+    pub(super) held: std::collections::VecDeque<(Ticket, Respond)>,
     pub(super) ids: IdGen,
     pub(super) trunks: TrunkTable,
     flood: SourceLimiter,
@@ -207,6 +216,8 @@ impl SipIngress {
                 tcp_conns: HashMap::new(),
                 tcp_pending: HashMap::new(),
                 policy,
+                journal: spec.journal,
+                held: std::collections::VecDeque::new(),
                 ids,
                 trunks: TrunkTable::new(&spec.trunks, secret),
                 flood: SourceLimiter::new(sip.flood_rate, sip.flood_burst, 100_000),
@@ -433,9 +444,9 @@ impl SipIngress {
             .trunks
             .describe(trunk)
             .map_or(("?", Default::default()), |(n, t)| (n, t));
-        // Journal the start before the call does anything, and before the 100 Trying
-        // leaves (events are handled before sends in `flush`): from here on a crash
-        // still leaves exactly one record for this call.
+        // Journal the start before the call does anything: no response but 100 Trying
+        // leaves before it is written, so a call the caller saw taken always has one
+        // record, even after a crash.
         let received_ms = unix_ms();
         let start = e173gw_core::record::CallStart {
             call_id: call_id.clone(),
@@ -444,9 +455,21 @@ impl SipIngress {
             callee: crate::call::callee_of(&req),
             received_ms,
         };
-        if let Err(e) = env.seed.journal.start(&start) {
-            warn!(call_id = %call_id, error = %e, "Call start not journaled.");
-        }
+        let ticket = match self.journal.start(start) {
+            Ok(t) => t,
+            Err(e) => {
+                warn!(call_id = %call_id, error = %e, "Call refused: its start cannot be journaled.");
+                self.trunks.call_ended(trunk);
+                self.stats.journal_refusals += 1;
+                let mut resp = e173gw_core::sip::build::response(&req, 503, Some(&self.ids.tag()));
+                resp.headers
+                    .push(e173gw_core::sip::build::header("Retry-After", "1"));
+                if let Err(e) = self.layer.respond(now(), tx, resp) {
+                    debug!(error = %e, "Reply not sent.");
+                }
+                return;
+            }
+        };
         let recipient = crate::call::start(
             env,
             crate::call::NewCall {
@@ -468,10 +491,47 @@ impl SipIngress {
                 call_ids: vec![call_id],
                 txs: vec![tx],
                 trunk,
+                ticket,
             },
         );
         self.stats.calls += 1;
         self.stats.active_calls += 1;
+    }
+
+    /// Sends a call's response, or holds it (with any response already held) until the
+    /// call's start is written to the journal.
+    pub(super) fn respond(&mut self, msg: Respond, ctx: &mut Context<Self>) {
+        let ticket = self
+            .tx_owner
+            .get(&msg.tx)
+            .and_then(|k| self.calls.get(k))
+            .map(|c| c.ticket);
+        match ticket {
+            Some(t) if !self.held.is_empty() || !self.journal.is_written(t) => {
+                self.held.push_back((t, msg));
+            }
+            _ => {
+                if let Err(e) = self.layer.respond(now(), msg.tx, msg.resp) {
+                    debug!(error = %e, "Response not sent.");
+                }
+                self.flush(ctx);
+            }
+        }
+    }
+
+    /// Sends the held responses whose call starts are written, in order.
+    pub(super) fn release_held(&mut self, ctx: &mut Context<Self>) {
+        while let Some((t, _)) = self.held.front() {
+            if !self.journal.is_written(*t) {
+                break;
+            }
+            if let Some((_, msg)) = self.held.pop_front() {
+                if let Err(e) = self.layer.respond(now(), msg.tx, msg.resp) {
+                    debug!(error = %e, "Response not sent.");
+                }
+            }
+        }
+        self.flush(ctx);
     }
 
     pub(super) fn finish_call(&mut self, key: u64) {
@@ -494,6 +554,7 @@ impl Actor for SipIngress {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(1_000_000);
         ctx.run_interval(Duration::from_millis(10), |act, ctx| {
+            act.release_held(ctx);
             act.layer.on_timer(now());
             act.flush(ctx);
         });

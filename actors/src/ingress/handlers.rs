@@ -63,10 +63,7 @@ impl Handler<ConnClosed> for SipIngress {
 impl Handler<Respond> for SipIngress {
     type Result = ();
     fn handle(&mut self, msg: Respond, ctx: &mut Context<Self>) {
-        if let Err(e) = self.layer.respond(now(), msg.tx, msg.resp) {
-            debug!(error = %e, "Response not sent.");
-        }
-        self.flush(ctx);
+        self.respond(msg, ctx);
     }
 }
 

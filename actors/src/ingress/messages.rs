@@ -130,6 +130,8 @@ pub struct IngressStats {
     pub active_calls: u64,
     /// UDP sends that failed (buffer full).
     pub send_failures: u64,
+    /// Calls refused 503 because the journal was behind.
+    pub journal_refusals: u64,
 }
 
 /// Read the counters.

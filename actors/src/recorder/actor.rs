@@ -3,7 +3,7 @@
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
@@ -11,9 +11,10 @@ use serde::Serialize;
 use tracing::{error, info, warn};
 
 use e173gw_core::ports::{RecordSink, RecordStore};
-use e173gw_core::record::{CallRecord, CallStart};
+use e173gw_core::record::CallRecord;
 
-use super::spool::{Pos, Spool};
+use super::journal::{self, Intake, Item, Starts};
+use super::spool::{Entry, Pos, Spool};
 
 /// Records kept in memory for delivery; beyond this they wait in the spool only.
 const QUEUE_CAP: usize = 50_000;
@@ -21,16 +22,10 @@ const QUEUE_CAP: usize = 50_000;
 const BATCH: usize = 500;
 /// How often written entries are forced to disk.
 const SYNC_EVERY: Duration = Duration::from_millis(10);
-
-/// A finished call's record.
-#[derive(Message, Debug, Clone)]
-#[rtype(result = "()")]
-pub struct RecordCall(pub CallRecord);
-
-/// A call was admitted (journaled so a crash cannot lose it).
-#[derive(Message, Debug, Clone)]
-#[rtype(result = "()")]
-pub struct CallStarted(pub CallStart);
+/// Call starts that may wait to be written before new calls are refused.
+const STARTS_IN_FLIGHT: u64 = 20_000;
+/// Most journal items written with one `write`.
+const GROUP: usize = 4096;
 
 /// Counters of the recorder.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -49,6 +44,8 @@ pub struct RecorderStats {
     pub interrupted: u64,
     /// Records the store rejected as invalid (kept in `dead.jsonl`).
     pub dead: u64,
+    /// Journal writes that failed (the disk under the spool is failing).
+    pub journal_errors: u64,
     /// The store is failing right now.
     pub degraded: bool,
 }
@@ -86,27 +83,14 @@ impl std::fmt::Debug for RecorderSpec {
     }
 }
 
-/// The spool, shared: the SIP side journals call starts itself (before its 100 Trying
-/// leaves), the recorder writes records, syncs and commits.
-#[derive(Debug, Clone)]
-pub struct Journal(Arc<Mutex<Spool>>);
-
-impl Journal {
-    fn lock(&self) -> std::io::Result<std::sync::MutexGuard<'_, Spool>> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("spool lock poisoned"))
-    }
-
-    /// Journals a call's start (one `write`).
-    pub fn start(&self, s: &CallStart) -> std::io::Result<()> {
-        self.lock()?.start(s)
-    }
-}
-
 /// The recorder actor. See the module docs.
 pub struct Recorder {
-    spool: Journal,
+    spool: Spool,
+    /// The journal channel's receiving end, until the actor starts reading it.
+    intake: Option<Intake>,
+    marks: Arc<journal::Marks>,
+    /// The sending end for call starts, until the SIP side takes it.
+    starts: Option<Starts>,
     store: Arc<dyn RecordStore>,
     sinks: Vec<Box<dyn RecordSink>>,
     dir: PathBuf,
@@ -144,16 +128,16 @@ impl Recorder {
     /// made now (and journaled) before the actor starts.
     pub fn open(spec: RecorderSpec) -> std::io::Result<Self> {
         let (spool, rec) = Spool::open(&spec.spool_dir, spec.segment_bytes)?;
-        let spool = Journal(Arc::new(Mutex::new(spool)));
         if rec.skipped > 0 {
             warn!(dir = %spec.spool_dir.display(), skipped = rec.skipped, "Spool had torn entries; they were skipped.");
         }
-        let queued_to = rec
-            .pending
-            .last()
-            .map_or(spool.lock()?.checkpoint(), |(p, _)| *p);
+        let queued_to = rec.pending.last().map_or(spool.checkpoint(), |(p, _)| *p);
+        let (starts, intake) = journal::channel(STARTS_IN_FLIGHT);
         let mut me = Self {
             spool,
+            marks: intake.marks.clone(),
+            intake: Some(intake),
+            starts: Some(starts),
             store: spec.store,
             sinks: spec.sinks,
             dir: spec.spool_dir,
@@ -176,14 +160,53 @@ impl Recorder {
         for start in rec.open {
             warn!(call_id = %start.call_id, "Call was up when the gateway stopped; recording it as interrupted.");
             me.stats.interrupted += 1;
-            me.record(start.interrupted(now))?;
+            let r = start.interrupted(now);
+            let pos = me.spool.record(&r)?;
+            me.spooled(pos, r);
         }
-        me.spool.lock()?.sync()?;
+        me.spool.sync()?;
         Ok(me)
     }
 
-    fn record(&mut self, r: CallRecord) -> std::io::Result<()> {
-        let pos = self.spool.lock()?.record(&r)?;
+    /// Writes a batch from the journal channel with one `write`, then raises the written
+    /// mark past its starts.
+    fn write_batch(&mut self, items: Vec<Item>) {
+        self.marks
+            .taken
+            .fetch_add(items.len() as u64, Ordering::Relaxed);
+        let mut last_start = None;
+        let entries: Vec<Entry> = items
+            .into_iter()
+            .map(|i| match i {
+                Item::Start { seq, start } => {
+                    last_start = Some(seq);
+                    Entry::Start(start)
+                }
+                Item::Record(r) => Entry::Record(r),
+            })
+            .collect();
+        match self.spool.write_batch(&entries) {
+            Ok(ends) => {
+                for (e, end) in entries.into_iter().zip(ends) {
+                    if let Entry::Record(r) = e {
+                        self.spooled(end, *r);
+                    }
+                }
+            }
+            Err(e) => {
+                // The calls go on (holding them would not bring the disk back); what was
+                // not written may be lost if the gateway stops before the disk recovers.
+                self.stats.journal_errors += 1;
+                error!(error = %e, entries = entries.len(), "Cannot write to the spool; call starts and records are not safe.");
+            }
+        }
+        if let Some(seq) = last_start {
+            self.marks.written.fetch_max(seq, Ordering::Release);
+        }
+    }
+
+    /// A record is in the spool: show it to the sinks and queue it for the store.
+    fn spooled(&mut self, pos: Pos, r: CallRecord) {
         self.stats.spooled += 1;
         for s in &mut self.sinks {
             if let Err(e) = s.write(&r) {
@@ -196,7 +219,6 @@ impl Recorder {
         } else if self.lag_from.is_none() {
             self.lag_from = Some(self.queued_to);
         }
-        Ok(())
     }
 
     /// Refills the queue from the spool after it fell behind.
@@ -205,12 +227,11 @@ impl Recorder {
         if self.queue.len() > QUEUE_CAP / 2 {
             return;
         }
-        let read = self.spool.lock().and_then(|s| {
-            Ok((
-                s.read_records(from, QUEUE_CAP - self.queue.len())?,
-                s.head(),
-            ))
-        });
+        let head = self.spool.head();
+        let read = self
+            .spool
+            .read_records(from, QUEUE_CAP - self.queue.len())
+            .map(|more| (more, head));
         match read {
             Ok((more, head)) => {
                 if let Some((p, _)) = more.last() {
@@ -253,7 +274,7 @@ impl Recorder {
                         }
                         act.stats.delivered += n as u64;
                         if let Some(p) = upto {
-                            if let Err(e) = act.spool.lock().and_then(|mut s| s.commit(p)) {
+                            if let Err(e) = act.spool.commit(p) {
                                 error!(error = %e, "Cannot move the spool checkpoint.");
                             }
                         }
@@ -309,7 +330,7 @@ impl Recorder {
                     Ok(_) => {
                         if let Some((p, _)) = act.queue.pop_front() {
                             act.stats.delivered += 1;
-                            let _ = act.spool.lock().and_then(|mut s| s.commit(p));
+                            let _ = act.spool.commit(p);
                         }
                         act.deliver(ctx);
                     }
@@ -340,13 +361,14 @@ impl Recorder {
             .open(path)
             .and_then(|mut f| std::io::Write::write_all(&mut f, format!("{line}\n").as_bytes()));
         if written.is_ok() {
-            let _ = self.spool.lock().and_then(|mut s| s.commit(p));
+            let _ = self.spool.commit(p);
         }
     }
 
-    /// The shared journal, for the SIP side to write call starts.
-    pub fn journal(&self) -> Journal {
-        self.spool.clone()
+    /// The journal's sending end, for the SIP side (once: there is one producer of
+    /// call starts).
+    pub fn take_journal(&mut self) -> Option<Starts> {
+        self.starts.take()
     }
 
     fn publish_pending(&self) {
@@ -358,7 +380,7 @@ impl Recorder {
     fn stats(&self) -> RecorderStats {
         let mut s = self.stats;
         s.backlog = self.queue.len() as u64 + u64::from(self.lag_from.is_some());
-        s.open_calls = self.spool.lock().map_or(0, |sp| sp.open_calls() as u64);
+        s.open_calls = self.spool.open_calls() as u64;
         s
     }
 }
@@ -369,39 +391,32 @@ impl Actor for Recorder {
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(1_000_000);
         ctx.run_interval(SYNC_EVERY, |act, _| {
-            if let Err(e) = act.spool.lock().and_then(|mut s| s.sync()) {
+            if let Err(e) = act.spool.sync() {
                 error!(error = %e, "Cannot sync the spool.");
             }
         });
+        if let Some(intake) = self.intake.take() {
+            let mut rx = intake.rx;
+            let items = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+            ctx.add_stream(futures_util::StreamExt::ready_chunks(items, GROUP));
+        }
         self.deliver(ctx);
     }
 
     fn stopping(&mut self, _: &mut Context<Self>) -> Running {
-        let _ = self.spool.lock().and_then(|mut s| s.sync());
+        let _ = self.spool.sync();
         Running::Stop
     }
 }
 
-impl Handler<CallStarted> for Recorder {
-    type Result = ();
-
-    fn handle(&mut self, msg: CallStarted, _: &mut Context<Self>) {
-        if let Err(e) = self.spool.start(&msg.0) {
-            error!(call_id = %msg.0.call_id, error = %e, "Cannot journal a call start.");
-        }
-    }
-}
-
-impl Handler<RecordCall> for Recorder {
-    type Result = ();
-
-    fn handle(&mut self, msg: RecordCall, ctx: &mut Context<Self>) {
-        let id = msg.0.call_id.clone();
-        if let Err(e) = self.record(msg.0) {
-            error!(call_id = %id, error = %e, "Cannot journal a call record.");
-        }
+impl StreamHandler<Vec<Item>> for Recorder {
+    fn handle(&mut self, items: Vec<Item>, ctx: &mut Context<Self>) {
+        self.write_batch(items);
         self.deliver(ctx);
     }
+
+    /// Every sender is gone (the gateway is stopping): the recorder keeps delivering.
+    fn finished(&mut self, _: &mut Context<Self>) {}
 }
 
 impl Handler<RecorderStatus> for Recorder {
@@ -416,13 +431,18 @@ impl Handler<DrainRecords> for Recorder {
     type Result = ResponseActFuture<Self, RecorderStats>;
 
     fn handle(&mut self, msg: DrainRecords, ctx: &mut Context<Self>) -> Self::Result {
-        let _ = self.spool.lock().and_then(|mut s| s.sync());
+        let _ = self.spool.sync();
         self.deliver(ctx);
         let deadline = tokio::time::Instant::now() + msg.timeout;
         let pending = self.pending.clone();
+        let marks = self.marks.clone();
+        // What was sent before the drain was asked for is waited for too.
+        let sent = marks.sent.load(Ordering::Relaxed);
         Box::pin(
             async move {
-                while pending.load(Ordering::Relaxed) > 0 && tokio::time::Instant::now() < deadline
+                while (pending.load(Ordering::Relaxed) > 0
+                    || marks.taken.load(Ordering::Relaxed) < sent)
+                    && tokio::time::Instant::now() < deadline
                 {
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }

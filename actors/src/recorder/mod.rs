@@ -1,6 +1,7 @@
 //! The recorder: the one record of every call reaches the store, whatever happens.
 //!
-//! Calls report their start ([`CallStarted`]) and their record ([`RecordCall`]). Both are
+//! The SIP side hands call starts and records to the recorder through the [`journal`]
+//! channel (it never waits: see there what a start being written means). Both are
 //! journaled in the [`spool`] before anything else; records are then delivered to the
 //! [`RecordStore`](e173gw_core::ports::RecordStore) in order, in batches, and retried with
 //! backoff while the store is down (the spool keeps them; the store is idempotent by call
@@ -9,13 +10,12 @@
 //! record. Sinks (log, JSON lines) see every record as it is made.
 
 mod actor;
+pub mod journal;
 mod sinks;
 pub mod spool;
 #[cfg(test)]
 mod tests;
 
-pub use actor::{
-    CallStarted, DrainRecords, Journal, RecordCall, Recorder, RecorderSpec, RecorderStats,
-    RecorderStatus,
-};
+pub use actor::{DrainRecords, Recorder, RecorderSpec, RecorderStats, RecorderStatus};
+pub use journal::{JournalError, Records, Starts, Ticket};
 pub use sinks::{JsonlSink, LogSink, MemorySink};

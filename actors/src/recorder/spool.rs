@@ -88,14 +88,24 @@ fn segments(dir: &Path) -> io::Result<Vec<u64>> {
     Ok(v)
 }
 
-fn frame(entry: &Entry) -> io::Result<Vec<u8>> {
-    let payload = serde_json::to_vec(entry).map_err(io::Error::other)?;
-    let len = u32::try_from(payload.len()).map_err(|_| io::Error::other("entry too large"))?;
-    let mut out = Vec::with_capacity(payload.len() + 8);
-    out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(&payload).to_le_bytes());
-    out.extend_from_slice(&payload);
-    Ok(out)
+/// Appends one frame to `out`: room for the header, the JSON written in place, then the
+/// header filled in.
+fn frame_into(out: &mut Vec<u8>, entry: &Entry) -> io::Result<()> {
+    let at = out.len();
+    out.extend_from_slice(&[0u8; 8]);
+    if let Err(e) = serde_json::to_writer(&mut *out, entry) {
+        out.truncate(at);
+        return Err(io::Error::other(e));
+    }
+    let payload = &out[at + 8..];
+    let Ok(len) = u32::try_from(payload.len()) else {
+        out.truncate(at);
+        return Err(io::Error::other("entry too large"));
+    };
+    let crc = crc32fast::hash(payload);
+    out[at..at + 4].copy_from_slice(&len.to_le_bytes());
+    out[at + 4..at + 8].copy_from_slice(&crc.to_le_bytes());
+    Ok(())
 }
 
 /// Reads every valid frame of a segment: (offset past the frame, entry). Stops at the first
@@ -190,22 +200,69 @@ impl Spool {
     }
 
     fn append(&mut self, entry: &Entry) -> io::Result<Pos> {
-        if self.head.off >= self.seg_size {
-            self.sync()?;
-            self.head = Pos {
-                seg: self.head.seg + 1,
-                off: 0,
-            };
-            self.writer = OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(seg_path(&self.dir, self.head.seg))?;
+        let mut buf = Vec::new();
+        let end = self.append_framed(&mut buf, entry)?;
+        self.write_buffer(&buf)?;
+        Ok(end)
+    }
+
+    /// Frames `entry` into `buf`, to be written with [`Self::write_buffer`]; returns the
+    /// position just past it once written.
+    fn append_framed(&mut self, buf: &mut Vec<u8>, entry: &Entry) -> io::Result<Pos> {
+        if buf.is_empty() && self.head.off >= self.seg_size {
+            self.roll()?;
         }
-        let bytes = frame(entry)?;
-        self.writer.write_all(&bytes)?;
-        self.head.off += bytes.len() as u64;
+        frame_into(buf, entry)?;
+        Ok(Pos {
+            seg: self.head.seg,
+            off: self.head.off + buf.len() as u64,
+        })
+    }
+
+    fn roll(&mut self) -> io::Result<()> {
+        self.sync()?;
+        self.head = Pos {
+            seg: self.head.seg + 1,
+            off: 0,
+        };
+        self.writer = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(seg_path(&self.dir, self.head.seg))?;
+        Ok(())
+    }
+
+    /// Writes framed entries with one `write`.
+    fn write_buffer(&mut self, buf: &[u8]) -> io::Result<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        self.writer.write_all(buf)?;
+        self.head.off += buf.len() as u64;
         self.unsynced = true;
-        Ok(self.head)
+        Ok(())
+    }
+
+    /// Journals call starts and records in order with one `write` (group commit). Returns,
+    /// for each entry, the position just past it.
+    pub fn write_batch(&mut self, entries: &[Entry]) -> io::Result<Vec<Pos>> {
+        let mut buf = Vec::with_capacity(entries.len() * 256);
+        let mut ends = Vec::with_capacity(entries.len());
+        for e in entries {
+            ends.push(self.append_framed(&mut buf, e)?);
+        }
+        self.write_buffer(&buf)?;
+        for (e, end) in entries.iter().zip(&ends) {
+            match e {
+                Entry::Start(s) => {
+                    self.open.insert(s.call_id.clone(), (s.clone(), *end));
+                }
+                Entry::Record(r) => {
+                    self.open.remove(&r.call_id);
+                }
+            }
+        }
+        Ok(ends)
     }
 
     /// Journals a call's start.

@@ -12,9 +12,7 @@ use async_trait::async_trait;
 use e173gw_core::ports::{RecordQuery, RecordStore, Result, StoreError};
 use e173gw_core::record::{CallRecord, CallStart, EndReason};
 
-use super::{
-    CallStarted, DrainRecords, MemorySink, RecordCall, Recorder, RecorderSpec, RecorderStatus,
-};
+use super::{DrainRecords, MemorySink, Recorder, RecorderSpec, RecorderStatus, Starts};
 
 /// A record store in memory: idempotent by Call-ID, as the real ones.
 #[derive(Debug, Default)]
@@ -90,16 +88,20 @@ fn record(id: &str) -> CallRecord {
     r
 }
 
-fn open(dir: &std::path::Path, store: Arc<Store>) -> (Recorder, Arc<Mutex<Vec<CallRecord>>>) {
+fn open(
+    dir: &std::path::Path,
+    store: Arc<Store>,
+) -> (Recorder, Starts, Arc<Mutex<Vec<CallRecord>>>) {
     let seen = Arc::new(Mutex::new(Vec::new()));
-    let rec = Recorder::open(RecorderSpec {
+    let mut rec = Recorder::open(RecorderSpec {
         spool_dir: dir.to_path_buf(),
         segment_bytes: 1 << 20,
         store,
         sinks: vec![Box::new(MemorySink(seen.clone()))],
     })
     .expect("open recorder");
-    (rec, seen)
+    let journal = rec.take_journal().expect("journal");
+    (rec, journal, seen)
 }
 
 async fn drain(addr: &Addr<Recorder>) -> super::RecorderStats {
@@ -114,12 +116,14 @@ async fn drain(addr: &Addr<Recorder>) -> super::RecorderStats {
 async fn records_reach_the_store_in_order_once() {
     let dir = tempfile::tempdir().expect("tmp");
     let store = Arc::new(Store::default());
-    let (rec, seen) = open(dir.path(), store.clone());
+    let (rec, mut journal, seen) = open(dir.path(), store.clone());
     let addr = rec.start();
     let ids: Vec<String> = (0..1200).map(|i| format!("c{i}")).collect();
+    let records = journal.records();
+    let mut last = None;
     for id in &ids {
-        addr.do_send(CallStarted(start(id)));
-        addr.do_send(RecordCall(record(id)));
+        last = Some(journal.start(start(id)).expect("start"));
+        records.record(record(id)).expect("record");
     }
     let st = drain(&addr).await;
     assert_eq!(store.ids(), ids, "every record, in order, once");
@@ -131,6 +135,10 @@ async fn records_reach_the_store_in_order_once() {
     assert_eq!((st.spooled, st.delivered, st.backlog), (1200, 1200, 0));
     assert_eq!(st.open_calls, 0);
     assert!(
+        journal.is_written(last.expect("a ticket")),
+        "the starts are written"
+    );
+    assert!(
         store.inserts.load(Ordering::Relaxed) < 1200,
         "records are batched"
     );
@@ -141,10 +149,13 @@ async fn an_outage_holds_records_in_the_spool_until_the_store_is_back() {
     let dir = tempfile::tempdir().expect("tmp");
     let store = Arc::new(Store::default());
     store.down.store(true, Ordering::Relaxed);
-    let (rec, _) = open(dir.path(), store.clone());
+    let (rec, journal, _) = open(dir.path(), store.clone());
     let addr = rec.start();
     for i in 0..50 {
-        addr.do_send(RecordCall(record(&format!("c{i}"))));
+        journal
+            .records()
+            .record(record(&format!("c{i}")))
+            .expect("record");
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     let st = addr.send(RecorderStatus).await.expect("status");
@@ -163,12 +174,15 @@ async fn batches_shrink_until_a_slow_store_takes_them() {
     let dir = tempfile::tempdir().expect("tmp");
     let store = Arc::new(Store::default());
     store.max_batch.store(40, Ordering::Relaxed);
-    let (rec, _) = open(dir.path(), store.clone());
+    let (rec, journal, _) = open(dir.path(), store.clone());
     let addr = rec.start();
     // Queue a backlog first, so the first attempt is one big batch.
     store.down.store(true, Ordering::Relaxed);
     for i in 0..300 {
-        addr.do_send(RecordCall(record(&format!("c{i}"))));
+        journal
+            .records()
+            .record(record(&format!("c{i}")))
+            .expect("record");
     }
     tokio::time::sleep(Duration::from_millis(50)).await;
     store.down.store(false, Ordering::Relaxed);
@@ -182,10 +196,13 @@ async fn a_refused_record_goes_to_dead_jsonl_and_the_rest_are_delivered() {
     let dir = tempfile::tempdir().expect("tmp");
     let store = Arc::new(Store::default());
     store.refuse.lock().expect("refuse").insert("c3".into());
-    let (rec, _) = open(dir.path(), store.clone());
+    let (rec, journal, _) = open(dir.path(), store.clone());
     let addr = rec.start();
     for i in 0..6 {
-        addr.do_send(RecordCall(record(&format!("c{i}"))));
+        journal
+            .records()
+            .record(record(&format!("c{i}")))
+            .expect("record");
     }
     let st = drain(&addr).await;
     assert_eq!(store.ids(), ["c0", "c1", "c2", "c4", "c5"]);
@@ -201,17 +218,20 @@ async fn after_a_crash_open_calls_are_recorded_as_interrupted_and_undelivered_re
     {
         // A run whose store is down, that stops without draining: a crash.
         store.down.store(true, Ordering::Relaxed);
-        let (rec, _) = open(dir.path(), store.clone());
-        let journal = rec.journal();
-        journal.start(&start("up")).expect("journal");
-        journal.start(&start("done")).expect("journal");
+        let (rec, mut journal, _) = open(dir.path(), store.clone());
+        journal.start(start("up")).expect("journal");
+        let done = journal.start(start("done")).expect("journal");
+        journal.records().record(record("done")).expect("record");
         let addr = rec.start();
-        addr.send(RecordCall(record("done"))).await.expect("record");
-        addr.send(RecorderStatus).await.expect("status");
+        while !journal.is_written(done)
+            || addr.send(RecorderStatus).await.expect("status").spooled < 1
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
         System::current().stop_with_code(0);
     }
     store.down.store(false, Ordering::Relaxed);
-    let (rec, seen) = open(dir.path(), store.clone());
+    let (rec, _journal, seen) = open(dir.path(), store.clone());
     let st = drain(&rec.start()).await;
     let ids = store.ids();
     assert_eq!(ids.len(), 2, "{ids:?}");
