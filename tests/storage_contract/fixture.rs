@@ -2,7 +2,7 @@
 //! too (`src/adapters/postgres/tests/mod.rs` includes this file).
 
 use e173gw_core::at::cause::EndKind;
-use e173gw_core::record::{CallRecord, EndReason, RecordTarget};
+use e173gw_core::record::{CallRecord, EndReason, Machine, RecordTarget, Transition};
 
 /// A plausible modem call: answered (with `talk_ms` of talk) when `status` is 200, busy
 /// otherwise.
@@ -47,5 +47,12 @@ pub(crate) fn rec(
         post_dial_delay_ms: Some(1495),
         talk_ms,
         verdict: vec!["blacklist: pass".into(), "phone: valid mobile".into()],
+        history: vec![Transition {
+            at_ms: 12,
+            machine: Machine::Call,
+            from: "routing".into(),
+            to: "connecting".into(),
+            event: "routed".into(),
+        }],
     }
 }

@@ -11,6 +11,8 @@
 //!   ([`at::response`], [`at::urc`]) and the sans-IO modem session ([`at::session`]).
 //! - [`sip`]: SIP messages behind one module, framing, RFC 3261 checks, builders, the
 //!   Q.850 table.
+//! - [`call`]: the sans-IO call session (the B2BUA's state machines, from the admitted
+//!   INVITE to the call record) and the parties of a call, parsed once at admission.
 //! - [`routing`]: the routing policy over modem snapshots.
 //! - [`record`], [`ports`]: the call record and the traits storage adapters implement.
 //! - [`config`]: serde-typed configuration with defaults, environment overrides and a
@@ -23,6 +25,7 @@
 //! become valid.
 
 pub mod at;
+pub mod call;
 pub mod config;
 pub mod domain;
 pub mod media;

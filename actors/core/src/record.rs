@@ -1,5 +1,7 @@
 //! The call record: one per call, whatever the ending.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::at::cause::EndKind;
@@ -107,6 +109,35 @@ pub struct CallRecord {
     pub talk_ms: u64,
     /// Filter verdict trace (empty until the filter pipeline runs).
     pub verdict: Vec<String>,
+    /// How the call's state machines moved, in order (empty for records made without a
+    /// call, e.g. after a crash).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Transition>,
+}
+
+/// Which state machine of a call moved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Machine {
+    /// The call as a whole (routing, connecting, early, answered, ...).
+    Call,
+    /// The caller's dialog (RFC 3261 §12: early, confirmed, terminated).
+    Dialog,
+}
+
+/// One move of a call's state machine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    /// Milliseconds since the INVITE arrived.
+    pub at_ms: u64,
+    /// Which machine.
+    pub machine: Machine,
+    /// State before.
+    pub from: Cow<'static, str>,
+    /// State after.
+    pub to: Cow<'static, str>,
+    /// What moved it.
+    pub event: Cow<'static, str>,
 }
 
 /// What is known of a call when it starts (journaled so a crash cannot lose the call).
@@ -146,6 +177,7 @@ impl CallStart {
             post_dial_delay_ms: None,
             talk_ms: 0,
             verdict: Vec::new(),
+            history: Vec::new(),
         }
     }
 }

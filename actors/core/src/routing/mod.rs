@@ -1,8 +1,52 @@
-//! Routing policy, as plain functions over snapshots of the modems.
+//! Routing policy, as plain functions over snapshots of the modems, and the decision a
+//! call gets back ([`Route`]).
 //!
-//! Until the routing rules exist this is the placeholder the call actor asks through the
-//! router's message interface: the first free modem, in id order, that the call has not
-//! tried yet.
+//! Until the routing rules exist this is the placeholder the router applies: the sticky
+//! route's modem when it is free, else the first free modem, in id order, that the call
+//! has not tried yet.
+
+use std::time::Duration;
+
+use crate::at::session::ModemIdentity;
+use crate::domain::ModemId;
+use crate::sip::Peer;
+
+/// Where the AI voice agent is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgentTarget {
+    /// Its URI.
+    pub uri: String,
+    /// Where to send.
+    pub peer: Peer,
+    /// How long it may ring before the call is cancelled.
+    pub answer_timeout: Duration,
+}
+
+/// Where a call goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// Dial on this modem; it is leased to the call until released.
+    Modem {
+        /// Modem id.
+        id: ModemId,
+        /// Its identity, for the record.
+        identity: ModemIdentity,
+    },
+    /// Send the call to the AI voice agent.
+    Agent {
+        /// The agent.
+        agent: AgentTarget,
+        /// Why, for the agent's headers.
+        reason: String,
+    },
+    /// No route: answer the caller with this status.
+    Reject {
+        /// SIP status.
+        status: u16,
+        /// Why.
+        reason: String,
+    },
+}
 
 /// What the policy needs to know about a modem.
 #[derive(Debug, Clone, PartialEq, Eq)]

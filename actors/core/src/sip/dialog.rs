@@ -28,6 +28,79 @@ impl Local {
     }
 }
 
+/// How this gateway addresses itself in SIP, per transport.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalSip {
+    /// For UDP.
+    pub udp: Option<Local>,
+    /// For TCP.
+    pub tcp: Option<Local>,
+    /// Host written in From and SDP.
+    pub host: String,
+}
+
+fn host_port(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    }
+}
+
+impl LocalSip {
+    /// From the bound listeners; `advertise` replaces unspecified addresses.
+    pub fn from_listeners(
+        advertise: Option<&str>,
+        udp: &[std::net::SocketAddr],
+        tcp: &[std::net::SocketAddr],
+    ) -> Self {
+        let pick = |a: &std::net::SocketAddr| -> String {
+            match advertise {
+                Some(h) => h.to_string(),
+                None if a.ip().is_unspecified() => "127.0.0.1".to_string(),
+                None => a.ip().to_string(),
+            }
+        };
+        let local = |a: &std::net::SocketAddr, t: super::Transport| {
+            let hp = host_port(&pick(a), a.port());
+            let contact = match t {
+                super::Transport::Udp => format!("sip:e173gw@{hp}"),
+                super::Transport::Tcp => format!("sip:e173gw@{hp};transport=tcp"),
+            };
+            Local {
+                sent_by: hp,
+                transport: t,
+                contact,
+            }
+        };
+        let host = udp
+            .first()
+            .or(tcp.first())
+            .map_or_else(|| "127.0.0.1".to_string(), pick);
+        Self {
+            udp: udp.first().map(|a| local(a, super::Transport::Udp)),
+            tcp: tcp.first().map(|a| local(a, super::Transport::Tcp)),
+            host,
+        }
+    }
+
+    /// Our addressing for a transport (falls back to the other one).
+    pub fn for_transport(&self, t: super::Transport) -> Local {
+        let (first, second) = match t {
+            super::Transport::Udp => (&self.udp, &self.tcp),
+            super::Transport::Tcp => (&self.tcp, &self.udp),
+        };
+        first
+            .clone()
+            .or_else(|| second.clone())
+            .unwrap_or_else(|| Local {
+                sent_by: "127.0.0.1:5060".into(),
+                transport: t,
+                contact: "sip:e173gw@127.0.0.1:5060".into(),
+            })
+    }
+}
+
 /// One side of a dialog.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dialog {

@@ -192,10 +192,12 @@ pub fn uri_user(uri: &str) -> Option<String> {
         .split(':')
         .next()
         .unwrap_or(user);
-    percent_decode(user)
+    unescape(user)
 }
 
-fn percent_decode(s: &str) -> Option<String> {
+/// Undoes `%XX` escapes (RFC 3261 §19.1.2); `None` when an escape is malformed or the
+/// result is not UTF-8.
+pub fn unescape(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -1,0 +1,292 @@
+//! The agent side of a call: a UAC leg to the AI voice agent, the caller's SDP relayed,
+//! and headers telling the agent why it got the call.
+
+use std::time::Instant;
+
+use crate::record::{EndReason, RecordTarget};
+use crate::routing::AgentTarget;
+use crate::sip::dialog::{new_invite, Dialog, Local, NewLeg};
+use crate::sip::transaction::{cancel_for, TxId};
+use crate::sip::{headers, Method, Request, Response};
+
+use super::state::CallState;
+use super::{Action, CallSession, Leg, Timer};
+
+/// The agent leg.
+#[derive(Debug)]
+pub(super) struct AgentLeg {
+    pub(super) call_id: String,
+    agent: AgentTarget,
+    local: Local,
+    invite: Request,
+    dialog: Option<Dialog>,
+    /// A provisional response came (a CANCEL may be sent).
+    provisional: bool,
+    answered: bool,
+    final_received: bool,
+    /// CANCEL as soon as a provisional response comes.
+    cancel_wanted: bool,
+    cancel_sent: bool,
+    bye_sent: bool,
+    ended: bool,
+    /// The agent's last SDP, for the caller's re-INVITEs.
+    pub(super) last_sdp: Option<Vec<u8>>,
+}
+
+impl AgentLeg {
+    /// Whether the agent leg is over.
+    pub(super) fn is_done(&self) -> bool {
+        self.ended || (self.final_received && !self.answered)
+    }
+}
+
+impl CallSession {
+    pub(super) fn start_agent_leg(
+        &mut self,
+        now: Instant,
+        agent: AgentTarget,
+        reason: &str,
+        ev: &'static str,
+    ) {
+        self.rec.target = RecordTarget::Agent {
+            uri: agent.uri.clone(),
+        };
+        let local = self.local_for(agent.peer.transport);
+        let call_id = self.ids.call_id();
+        let from_tag = self.ids.tag();
+        let branch = self.ids.branch();
+        let max_forwards = headers::max_forwards(&self.invite().headers)
+            .unwrap_or(70)
+            .saturating_sub(1);
+        let extra = [
+            ("X-E173GW-Reason".to_string(), reason.to_string()),
+            ("X-E173GW-Trunk".to_string(), self.trunk_name.clone()),
+            ("X-E173GW-Caller".to_string(), self.caller.clone()),
+            ("X-E173GW-Callee".to_string(), self.callee.to_string()),
+            ("X-E173GW-Call-ID".to_string(), self.trunk.call_id.clone()),
+        ];
+        let body = (!self.invite().body.is_empty())
+            .then(|| ("application/sdp", self.invite().body.clone()));
+        let invite = new_invite(
+            &NewLeg {
+                target: &agent.uri,
+                call_id: &call_id,
+                from_tag: &from_tag,
+                caller: &self.caller,
+                from_host: &self.local.host,
+                branch: &branch,
+                max_forwards,
+                body,
+                extra: &extra,
+            },
+            &local,
+        );
+        self.push(Action::Watch(call_id.clone()));
+        self.push(Action::Send {
+            req: invite.clone(),
+            to: agent.peer,
+        });
+        self.arm(Timer::AgentAnswer, agent.answer_timeout, now);
+        self.leg = Leg::Agent(Box::new(AgentLeg {
+            call_id,
+            agent,
+            local,
+            invite,
+            dialog: None,
+            provisional: false,
+            answered: false,
+            final_received: false,
+            cancel_wanted: false,
+            cancel_sent: false,
+            bye_sent: false,
+            ended: false,
+            last_sdp: None,
+        }));
+        self.m.call_to(CallState::Connecting, now, ev);
+    }
+
+    /// CANCEL before answer (once a provisional came), BYE after.
+    pub(super) fn hang_up_agent(&mut self) {
+        let branch = self.ids.branch();
+        let Leg::Agent(a) = &mut self.leg else { return };
+        if a.is_done() {
+            return;
+        }
+        if a.answered {
+            if let (false, Some(d)) = (a.bye_sent, &mut a.dialog) {
+                a.bye_sent = true;
+                let bye = d.request(Method::Bye, &branch, &a.local);
+                let to = a.agent.peer;
+                self.push(Action::Send { req: bye, to });
+            }
+        } else if a.provisional && !a.cancel_sent {
+            a.cancel_sent = true;
+            let cancel = cancel_for(&a.invite);
+            let to = a.agent.peer;
+            self.push(Action::Send { req: cancel, to });
+        } else {
+            a.cancel_wanted = true;
+        }
+    }
+
+    fn ack_agent(&mut self) {
+        let branch = self.ids.branch();
+        let Leg::Agent(a) = &self.leg else { return };
+        if let Some(d) = &a.dialog {
+            let ack = d.ack(1, &branch, &a.local);
+            let to = a.agent.peer;
+            self.push(Action::Ack { ack, to });
+        }
+    }
+
+    pub(super) fn on_agent_response(&mut self, now: Instant, resp: &Response, ev: &'static str) {
+        let Some(cseq) = headers::cseq(&resp.headers) else {
+            return;
+        };
+        let code = resp.status_code.code();
+        let Leg::Agent(a) = &mut self.leg else { return };
+        match cseq.method.to_ascii_uppercase().as_str() {
+            "INVITE" if code == 100 => {}
+            "INVITE" if code < 200 => {
+                a.provisional = true;
+                if !resp.body.is_empty() {
+                    a.last_sdp = Some(resp.body.clone());
+                }
+                if a.cancel_wanted {
+                    self.hang_up_agent();
+                    return;
+                }
+                if self.caller_gone || self.m.call == CallState::Ending {
+                    return;
+                }
+                let relay = match code {
+                    180 | 183 => code,
+                    _ if resp.body.is_empty() => 180,
+                    _ => 183,
+                };
+                if relay == 180 {
+                    self.rec.alerting_ms.get_or_insert(self.clock.wall_ms(now));
+                }
+                let body = (!resp.body.is_empty()).then(|| resp.body.clone());
+                self.provisional(relay, body, now, ev);
+            }
+            "INVITE" if code < 300 => {
+                if a.answered {
+                    // A 2xx again: our ACK was lost.
+                    self.ack_agent();
+                    return;
+                }
+                a.answered = true;
+                a.final_received = true;
+                a.dialog = Dialog::uac(&a.invite, resp, a.agent.peer);
+                if !resp.body.is_empty() {
+                    a.last_sdp = Some(resp.body.clone());
+                }
+                let body = a.last_sdp.clone();
+                self.disarm(Timer::AgentAnswer);
+                self.ack_agent();
+                if self.m.call == CallState::Ending || self.trunk.final_status.is_some() {
+                    // The caller left while the agent answered: hang the agent up.
+                    self.hang_up_agent();
+                    self.settle(now, ev);
+                } else {
+                    self.answer(body, now, ev);
+                }
+            }
+            "INVITE" => {
+                a.final_received = true;
+                self.disarm(Timer::AgentAnswer);
+                if self.m.call == CallState::Ending || self.trunk.final_status.is_some() {
+                    self.settle(now, ev);
+                    return;
+                }
+                let relay = if code < 400 { 480 } else { code };
+                self.fail(relay, None, EndReason::Failed, now, ev);
+            }
+            "BYE" if code >= 200 => {
+                a.ended = true;
+                self.settle(now, ev);
+            }
+            _ => {}
+        }
+    }
+
+    /// A 2xx from the agent after the call's record: ACK and BYE it, so it does not hold a
+    /// call nobody is on.
+    pub(super) fn agent_answered_too_late(&mut self, resp: &Response) {
+        let invite_2xx = (200..300).contains(&resp.status_code.code())
+            && headers::cseq(&resp.headers)
+                .is_some_and(|c| c.method.eq_ignore_ascii_case("INVITE"));
+        let Leg::Agent(a) = &mut self.leg else { return };
+        if !invite_2xx {
+            return;
+        }
+        if a.dialog.is_none() {
+            a.dialog = Dialog::uac(&a.invite, resp, a.agent.peer);
+            a.answered = true;
+        }
+        self.ack_agent();
+        self.hang_up_agent();
+    }
+
+    pub(super) fn on_agent_request(
+        &mut self,
+        now: Instant,
+        tx: TxId,
+        req: &Request,
+        ev: &'static str,
+    ) {
+        match req.method {
+            Method::Bye => {
+                self.reply(tx, req, 200, None);
+                if let Leg::Agent(a) = &mut self.leg {
+                    a.ended = true;
+                }
+                if self.m.call.is_up() {
+                    self.end_reason.get_or_insert(EndReason::CalleeHangup);
+                    self.m.call_to(CallState::Ending, now, ev);
+                    self.bye_trunk();
+                    self.arm(Timer::Teardown, self.cfg.teardown_grace, now);
+                    self.settle(now, ev);
+                } else {
+                    self.fail(480, None, EndReason::Failed, now, ev);
+                }
+            }
+            Method::Invite | Method::Update => {
+                // The agent refreshes its side: answer with the caller's SDP.
+                let sdp = (!self.invite().body.is_empty()).then(|| self.invite().body.clone());
+                self.reply(tx, req, 200, sdp);
+            }
+            _ => self.reply(tx, req, 200, None),
+        }
+    }
+
+    /// A request to the agent got no final response.
+    pub(super) fn on_agent_timeout(&mut self, now: Instant, method: Method, ev: &'static str) {
+        let Leg::Agent(a) = &mut self.leg else { return };
+        match method {
+            Method::Invite => {
+                a.final_received = true;
+                if !a.answered && self.trunk.final_status.is_none() {
+                    self.fail(408, None, EndReason::Failed, now, ev);
+                } else {
+                    self.settle(now, ev);
+                }
+            }
+            Method::Bye | Method::Cancel => {
+                a.ended = true;
+                self.settle(now, ev);
+            }
+            _ => {}
+        }
+    }
+
+    /// The agent rang too long: CANCEL it, 480 to the caller.
+    pub(super) fn on_agent_no_answer(&mut self, now: Instant, ev: &'static str) {
+        let Leg::Agent(a) = &self.leg else { return };
+        if a.answered || a.final_received || self.trunk.final_status.is_some() {
+            return;
+        }
+        self.fail(480, None, EndReason::Failed, now, ev);
+    }
+}
