@@ -7,15 +7,17 @@ use tracing::{info, warn};
 
 use std::sync::Arc;
 
-use e173gw_actors::call::{CallSeed, PortPool};
+use e173gw_actors::call::{self, CallEnv, PortPool};
 use e173gw_actors::gateway::{GatewaySpec, LocalGateway, Shutdown, SubscribeModems};
 use e173gw_actors::ingress::{IngressError, IngressSpec, SipIngress};
 use e173gw_actors::modem::{ModemSpec, PortPaths};
 use e173gw_actors::recorder::{DrainRecords, JsonlSink, LogSink, Recorder, RecorderSpec};
-use e173gw_actors::routing::{AgentTarget, Router};
+use e173gw_actors::routing::Router;
 use e173gw_actors::sim::{self, SimHandle};
 use e173gw_core::at::recovery::ExponentialBackoff;
+use e173gw_core::call::CallConfig;
 use e173gw_core::ports::RecordSink;
+use e173gw_core::routing::AgentTarget;
 use e173gw_core::sip::Peer;
 
 use crate::settings::Settings;
@@ -165,26 +167,28 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         },
         answer_timeout: Duration::from_secs(c.agent.answer_timeout_s),
     });
-    let router = Router::new(c.routing.clone(), agent.clone()).start();
+    let agent_ip = agent.as_ref().map(|a| a.peer.addr.ip());
+    let router = Router::new(c.routing.clone(), agent, stores).start();
     gateway.do_send(SubscribeModems(router.clone().recipient()));
+    let calls = call::factory(CallEnv {
+        router: router.clone().recipient(),
+        release: router.clone().recipient(),
+        usage: router.clone().recipient(),
+        records: journal.records(),
+        media: c.media.clone(),
+        ports: Arc::new(PortPool::new(c.media.port_min, c.media.port_max)),
+        node_id: c.sip.node_id.clone(),
+        timing: CallConfig {
+            max_duration: Duration::from_secs(c.sip.max_call_duration_s),
+            ..CallConfig::default()
+        },
+    });
     let ingress = SipIngress::start(IngressSpec {
         sip: c.sip.clone(),
         trunks: c.trunk.clone(),
-        calls: CallSeed {
-            router: router.clone().recipient(),
-            release: router.clone().recipient(),
-            records: journal.records(),
-            agent,
-            media: c.media.clone(),
-            ports: Arc::new(PortPool::new(c.media.port_min, c.media.port_max)),
-            node_id: c.sip.node_id.clone(),
-            stores,
-            sticky_ttl: c
-                .routing
-                .sticky
-                .then(|| Duration::from_secs(c.routing.sticky_ttl_s)),
-        },
+        calls,
         journal,
+        agent_ip,
     })
     .await?;
     let http = match c.http.addr() {

@@ -156,6 +156,15 @@ pub struct CallStart {
 }
 
 impl CallStart {
+    /// The record of a call refused at admission with `status`, before anything started.
+    pub fn refused(&self, status: u16) -> CallRecord {
+        CallRecord {
+            sip_status: status,
+            end_reason: EndReason::Rejected,
+            ..self.interrupted(self.received_ms)
+        }
+    }
+
     /// The record of a call that was up when the gateway stopped.
     pub fn interrupted(&self, ended_ms: u64) -> CallRecord {
         CallRecord {

@@ -1,4 +1,4 @@
-//! The call actor's state, lifecycle and the steps shared by both kinds of leg.
+//! The call actor: moves messages in and out of its [`CallSession`] and arms its timers.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -6,411 +6,270 @@ use std::time::Duration;
 use actix::prelude::*;
 use tracing::{debug, info, info_span, warn, Span};
 
-use e173gw_core::config::sip::Target;
-use e173gw_core::record::{EndReason, RecordTarget};
-use e173gw_core::sip::build::{self, header};
-use e173gw_core::sip::dialog::{Dialog, Local};
+use e173gw_core::call::{Action, CallSession, CallSetup, CallState, Event};
 use e173gw_core::sip::ids::IdGen;
-use e173gw_core::sip::transaction::TxId;
-use e173gw_core::sip::{headers, Header, Method, Peer, Request};
 
-use super::agent_leg::AgentLeg;
-use super::media::MediaSession;
-use super::modem_leg::ModemLeg;
-use super::record::{wall_ms, Draft};
-use super::{CallEnv, NewCall};
-use crate::ingress::{CallFinished, CallIn, Respond, SendRequest};
-use crate::routing::{Release, RouteDecision, RouteRequest};
-
-/// Where the call stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Phase {
-    /// Waiting for the router.
-    Routing,
-    /// A leg is being set up.
-    Setup,
-    /// Answered.
-    Answered,
-    /// Tearing down; the record follows.
-    Ending,
-}
-
-/// The callee side.
-#[derive(Debug)]
-pub(super) enum Leg {
-    None,
-    Modem(ModemLeg),
-    Agent(Box<AgentLeg>),
-}
+use super::media::{session_id, MediaSession, RtpIn};
+use super::CallEnv;
+use crate::ingress::{CallIn, NewCall, SipOut};
+use crate::modem::{AudioIn, AudioOut, Dial, Hangup, ModemActor, ModemCallEvent, SendDtmf};
+use crate::routing::{CallUsage, Release, RouteRequest};
 
 /// One call. See the module docs.
 pub(crate) struct CallActor {
-    pub(super) env: Arc<CallEnv>,
-    pub(super) key: u64,
-    pub(super) ids: IdGen,
-    pub(super) invite: Request,
-    pub(super) invite_tx: TxId,
-    pub(super) source: Peer,
-    pub(super) local: Local,
-    pub(super) call_id: String,
-    pub(super) to_tag: String,
-    pub(super) target: Target,
-    pub(super) span: Span,
-    pub(super) phase: Phase,
-    /// Final status sent to the caller's INVITE.
-    pub(super) final_status: Option<u16>,
-    pub(super) early_media_sent: bool,
-    pub(super) ringing_sent: bool,
-    pub(super) trunk_dialog: Option<Dialog>,
-    /// Our BYE to the caller is out.
-    pub(super) trunk_bye: bool,
-    pub(super) leg: Leg,
-    pub(super) media: Option<MediaSession>,
-    pub(super) exclude: Vec<String>,
-    pub(super) rec: Draft,
-    pub(super) end_reason: Option<EndReason>,
-    pub(super) cancelled: bool,
-    pub(super) recorded: bool,
+    session: CallSession,
+    env: Arc<CallEnv>,
+    key: u64,
+    sip: Recipient<SipOut>,
+    /// The SIP host, for the SDP address.
+    sip_host: String,
+    span: Span,
+    /// The leased modem's actor.
+    modem: Option<Addr<ModemActor>>,
+    media: Option<MediaSession>,
+    ticker: Option<SpawnHandle>,
+    /// The ingress was told the call is over.
+    finished: bool,
 }
 
 impl std::fmt::Debug for CallActor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CallActor")
-            .field("call_id", &self.call_id)
-            .field("phase", &self.phase)
+            .field("call_id", &self.session.call_id())
+            .field("state", &self.session.state())
             .finish()
     }
 }
 
-/// The called number: the Request-URI's user, else the To URI's.
-pub(crate) fn callee_of(req: &Request) -> String {
-    headers::uri_user(&req.uri.to_string())
-        .or_else(|| {
-            headers::to(&req.headers).and_then(|t| headers::uri_user(headers::name_addr_uri(t)))
-        })
-        .unwrap_or_default()
+fn now() -> std::time::Instant {
+    tokio::time::Instant::now().into_std()
 }
 
-/// The calling number: P-Asserted-Identity, else From.
-pub(crate) fn caller_of(req: &Request) -> String {
-    let pai = req.headers.iter().find_map(|h| match h {
-        Header::PAssertedIdentity(p) => Some(p.value().to_string()),
-        _ => None,
-    });
-    pai.as_deref()
-        .or_else(|| headers::from(&req.headers))
-        .and_then(|v| headers::uri_user(headers::name_addr_uri(v)))
-        .unwrap_or_else(|| "anonymous".into())
+fn id_seed(key: u64) -> u64 {
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    t ^ key.wrapping_mul(0x9e37_79b9_7f4a_7c15)
 }
 
 impl CallActor {
     pub(super) fn new(env: Arc<CallEnv>, new: NewCall) -> Self {
-        let seed = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos() as u64);
-        let mut ids = IdGen::new(
-            seed ^ new.key.wrapping_mul(0x9e37_79b9_7f4a_7c15),
-            &env.seed.node_id,
-        );
-        let call_id = headers::call_id(&new.invite.headers)
+        let call_id = e173gw_core::sip::headers::call_id(&new.invite.headers)
             .unwrap_or_default()
             .to_string();
-        let (caller, callee) = (caller_of(&new.invite), callee_of(&new.invite));
         let span = info_span!("call", call_id = %call_id, modem = tracing::field::Empty, trunk = %new.trunk);
-        let local = env.local.for_transport(new.from.transport);
-        let rec = Draft::new(&call_id, &new.trunk, &caller, &callee, new.received_ms);
-        Self {
-            to_tag: ids.tag(),
-            ids,
-            key: new.key,
+        debug!(parent: &span, caller = %new.parties.caller, callee = %new.parties.callee, "New call.");
+        let sip_host = new.local.host.clone();
+        let setup = CallSetup {
+            invite: new.invite,
             invite_tx: new.tx,
             source: new.from,
-            local,
-            call_id,
+            local: new.local,
+            parties: new.parties,
+            trunk: new.trunk,
             target: new.target,
-            span,
-            phase: Phase::Routing,
-            final_status: None,
-            early_media_sent: false,
-            ringing_sent: false,
-            trunk_dialog: None,
-            trunk_bye: false,
-            leg: Leg::None,
-            media: None,
-            exclude: Vec::new(),
-            rec,
-            end_reason: None,
-            cancelled: false,
-            recorded: false,
-            invite: new.invite,
+            received_ms: new.received_ms,
+            ids: IdGen::new(id_seed(new.key), &env.node_id),
+        };
+        Self {
+            session: CallSession::new(setup, env.timing, now()),
+            key: new.key,
+            sip: new.sip,
+            sip_host,
             env,
+            span,
+            modem: None,
+            media: None,
+            ticker: None,
+            finished: false,
         }
     }
 
-    pub(super) fn callee(&self) -> &str {
-        &self.rec.callee
-    }
-
-    pub(super) fn caller(&self) -> &str {
-        &self.rec.caller
-    }
-
-    // === talking to the caller ===
-
-    fn response(&self, code: u16) -> e173gw_core::sip::Response {
-        let mut r = build::response(&self.invite, code, Some(&self.to_tag));
-        if (101..300).contains(&code) {
-            r.headers
-                .push(header("Contact", format!("<{}>", self.local.contact)));
-        }
-        r
-    }
-
-    /// A provisional response to the INVITE, with an SDP body when given.
-    pub(super) fn provisional(&mut self, code: u16, sdp: Option<Vec<u8>>) {
-        if self.final_status.is_some() {
-            return;
-        }
-        let mut r = self.response(code);
-        if let Some(body) = sdp {
-            build::set_body(&mut r.headers, &mut r.body, "application/sdp", body);
-        }
-        self.env.ingress.do_send(Respond {
-            tx: self.invite_tx,
-            resp: r,
-        });
-    }
-
-    /// 200 OK to the INVITE with our (or the agent's) SDP; the call is answered.
-    pub(super) fn answer(&mut self, sdp: Option<Vec<u8>>, ctx: &mut Context<Self>) {
-        if self.final_status.is_some() {
-            return;
-        }
-        let mut r = self.response(200);
-        if let Some(body) = sdp {
-            build::set_body(&mut r.headers, &mut r.body, "application/sdp", body);
-        }
-        self.env.ingress.do_send(Respond {
-            tx: self.invite_tx,
-            resp: r,
-        });
-        self.final_status = Some(200);
-        self.rec.sip_status = Some(200);
-        self.rec.answered_ms = Some(wall_ms());
-        self.trunk_dialog = Dialog::uas(&self.invite, &self.to_tag, self.source);
-        self.phase = Phase::Answered;
-        info!(parent: &self.span, "Call answered.");
-        let max = self.env.max_duration;
-        ctx.run_later(max, |act, ctx| {
-            if act.phase == Phase::Answered {
-                info!(parent: &act.span, max_s = act.env.max_duration.as_secs(), "Maximum call duration reached.");
-                act.hang_up_both(EndReason::MaxDuration, ctx);
+    /// Feeds the session one event and carries out what it asks.
+    fn feed(&mut self, ev: Event, ctx: &mut Context<Self>) {
+        let before = self.session.state();
+        let name = ev.name();
+        self.session.handle(now(), ev);
+        let after = self.session.state();
+        if before != after {
+            debug!(parent: &self.span, from = before.as_str(), to = after.as_str(), event = name, "Call state changed.");
+            if after == CallState::Answered {
+                info!(parent: &self.span, "Call answered.");
             }
-        });
+        }
+        self.drive(ctx);
     }
 
-    /// A final error response to the INVITE (once).
-    pub(super) fn reject(&mut self, code: u16, extra: Vec<Header>) {
-        if self.final_status.is_some() {
-            return;
-        }
-        let mut r = self.response(code);
-        for h in extra {
-            r.headers.push(h);
-        }
-        self.env.ingress.do_send(Respond {
-            tx: self.invite_tx,
-            resp: r,
-        });
-        self.final_status = Some(code);
-        self.rec.sip_status = Some(code);
-    }
-
-    /// Answers a request in the caller's dialog.
-    pub(super) fn reply(&self, tx: TxId, req: &Request, code: u16, sdp: Option<Vec<u8>>) {
-        let mut r = build::response(req, code, Some(&self.to_tag));
-        if let Some(body) = sdp {
-            r.headers
-                .push(header("Contact", format!("<{}>", self.local.contact)));
-            build::set_body(&mut r.headers, &mut r.body, "application/sdp", body);
-        }
-        self.env.ingress.do_send(Respond { tx, resp: r });
-    }
-
-    /// Sends a request in a new client transaction (responses come back as `CallIn`).
-    pub(super) fn send_request(&self, req: Request, to: Peer) {
-        self.env.ingress.do_send(SendRequest {
-            call: self.key,
-            req,
-            to,
-        });
-    }
-
-    /// BYE to the caller (after answer).
-    pub(super) fn bye_trunk(&mut self) {
-        if self.trunk_bye {
-            return;
-        }
-        let branch = self.ids.branch();
-        if let Some(d) = &mut self.trunk_dialog {
-            let bye = d.request(Method::Bye, &branch, &self.local);
-            let to = d.peer;
-            self.trunk_bye = true;
-            self.send_request(bye, to);
+    fn drive(&mut self, ctx: &mut Context<Self>) {
+        while let Some(a) = self.session.poll_action() {
+            self.act(a, ctx);
         }
     }
 
-    // === routing ===
-
-    pub(super) fn route(&mut self, ctx: &mut Context<Self>) {
-        self.phase = Phase::Routing;
-        let sticky = (self.target == Target::Modems
-            && self.exclude.is_empty()
-            && self.env.seed.sticky_ttl.is_some())
-        .then(|| self.env.seed.stores.sticky.clone());
-        let callee = self.callee().to_string();
-        let router = self.env.seed.router.clone();
-        let target = self.target;
-        let exclude = self.exclude.clone();
-        async move {
-            // A sticky route is a preference only: any storage trouble just skips it.
-            let prefer = match sticky {
-                Some(s) => s
-                    .get(&callee, super::record::wall_ms())
-                    .await
-                    .ok()
-                    .flatten()
-                    .map(|r| r.target),
-                None => None,
-            };
-            router
-                .send(RouteRequest {
+    fn act(&mut self, a: Action, ctx: &mut Context<Self>) {
+        match a {
+            Action::Respond { tx, resp } => self.sip.do_send(SipOut::Respond { tx, resp }),
+            Action::Send { req, to } => self.sip.do_send(SipOut::Send {
+                call: self.key,
+                req,
+                to,
+            }),
+            Action::Ack { ack, to } => self.sip.do_send(SipOut::Ack { ack, to }),
+            Action::Watch(call_id) => self.sip.do_send(SipOut::Watch {
+                call: self.key,
+                call_id,
+            }),
+            Action::Route {
+                target,
+                callee,
+                exclude,
+            } => {
+                let req = RouteRequest {
                     target,
+                    callee,
                     exclude,
-                    prefer,
-                })
-                .await
+                };
+                self.env
+                    .router
+                    .send(req)
+                    .into_actor(self)
+                    .map(|res, act, ctx| match res {
+                        Ok(d) => {
+                            if d.modem.is_some() {
+                                act.modem = d.modem;
+                            }
+                            act.feed(Event::Routed(d.route), ctx);
+                        }
+                        Err(e) => {
+                            warn!(parent: &act.span, error = %e, "Router unavailable.");
+                            act.feed(Event::RouterGone, ctx);
+                        }
+                    })
+                    .spawn(ctx);
+            }
+            Action::Release(modem) => self.env.release.do_send(Release { modem }),
+            Action::BindMedia => self.bind_media(ctx),
+            Action::ConfigureMedia(n) => {
+                debug!(parent: &self.span, hold = n.on_hold, law = ?n.law, "Media agreed.");
+                if let Some(m) = &mut self.media {
+                    m.configure(n);
+                }
+                if self.ticker.is_none() {
+                    self.ticker = Some(ctx.run_interval(Duration::from_millis(20), |act, _| {
+                        act.media_tick();
+                    }));
+                }
+            }
+            Action::DropMedia => {
+                self.media = None;
+                if let Some(t) = self.ticker.take() {
+                    ctx.cancel_future(t);
+                }
+            }
+            Action::Dial { modem, number } => {
+                self.span.record("modem", modem.as_str());
+                let Some(addr) = self.modem.clone() else {
+                    self.feed(Event::DialRefused("the modem has no actor".into()), ctx);
+                    return;
+                };
+                let me = ctx.address();
+                let dial = Dial {
+                    number,
+                    call_ref: self.session.call_id().to_string(),
+                    events: me.clone().recipient(),
+                    audio: Some(me.recipient()),
+                };
+                addr.send(dial)
+                    .into_actor(self)
+                    .map(|res, act, ctx| {
+                        let ev = match res {
+                            Ok(Ok(call)) => Event::DialAccepted(call),
+                            Ok(Err(e)) => Event::DialRefused(e.to_string()),
+                            Err(e) => Event::DialRefused(e.to_string()),
+                        };
+                        if let Event::DialRefused(why) = &ev {
+                            debug!(parent: &act.span, error = %why, "Modem refused the call.");
+                        }
+                        act.feed(ev, ctx);
+                    })
+                    .spawn(ctx);
+            }
+            Action::Hangup { call, .. } => {
+                if let Some(m) = &self.modem {
+                    m.do_send(Hangup { call });
+                }
+            }
+            Action::Dtmf { call, digit, .. } => {
+                if let Some(m) = &self.modem {
+                    info!(parent: &self.span, digit = %digit, "DTMF to the modem.");
+                    m.do_send(SendDtmf {
+                        call,
+                        digits: digit.to_string(),
+                    });
+                }
+            }
+            Action::Arm { timer, after } => {
+                ctx.run_later(after, move |act, ctx| act.feed(Event::Timer(timer), ctx));
+            }
+            Action::Record(r) => {
+                info!(
+                    parent: &self.span,
+                    status = r.sip_status,
+                    end = ?r.end_reason,
+                    talk_ms = r.talk_ms,
+                    "Call finished."
+                );
+                self.env.usage.do_send(CallUsage::from(&*r));
+                if let Err(e) = self.env.records.record(*r) {
+                    warn!(parent: &self.span, error = %e, "Call record not journaled.");
+                }
+            }
+            Action::Done => {
+                self.finished = true;
+                self.sip.do_send(SipOut::Finished { call: self.key });
+                ctx.stop();
+            }
+        }
+    }
+
+    fn bind_media(&mut self, ctx: &mut Context<Self>) {
+        let env = self.env.clone();
+        let advertise = env.advertise(&self.sip_host);
+        let sink = ctx.address().recipient::<RtpIn>();
+        async move {
+            MediaSession::bind(&env.ports, env.media.bind, env.media.jitter_frames, sink).await
         }
         .into_actor(self)
-        .map(|res, act, ctx| match res {
-            Ok(d) => act.on_route(d, ctx),
+        .map(move |res, act, ctx| match res {
+            Ok(m) => {
+                let port = m.port();
+                act.media = Some(m);
+                act.feed(
+                    Event::MediaBound {
+                        addr: advertise,
+                        port,
+                        session_id: session_id(port),
+                    },
+                    ctx,
+                );
+            }
             Err(e) => {
-                warn!(parent: &act.span, error = %e, "Router unavailable.");
-                act.fail(503, None, EndReason::NoRoute, ctx);
+                warn!(parent: &act.span, error = %e, "No RTP port for the call.");
+                act.feed(Event::MediaFailed(e.to_string()), ctx);
             }
         })
-        .wait(ctx);
+        .spawn(ctx);
     }
 
-    fn on_route(&mut self, d: RouteDecision, ctx: &mut Context<Self>) {
-        if self.cancelled {
-            if let RouteDecision::Modem { id, .. } = d {
-                self.env.seed.release.do_send(Release { modem: id });
-            }
-            self.finish(EndReason::Cancelled, ctx);
+    fn media_tick(&mut self) {
+        let (Some(m), Some((_, call)), Some(modem)) =
+            (&mut self.media, self.session.audio_call(), &self.modem)
+        else {
             return;
+        };
+        if let Some(pcm) = m.tick() {
+            modem.do_send(AudioOut { call, pcm });
         }
-        self.rec.routed_ms.get_or_insert_with(wall_ms);
-        match d {
-            RouteDecision::Modem { id, addr, identity } => {
-                self.start_modem_leg(id, addr, identity, ctx)
-            }
-            RouteDecision::Agent { agent, reason } => {
-                self.rec.target = RecordTarget::Agent {
-                    uri: agent.uri.clone(),
-                };
-                self.start_agent_leg(agent, reason, ctx);
-            }
-            RouteDecision::Reject { status, reason } => {
-                info!(parent: &self.span, status, reason = %reason, "No route.");
-                let why = if self.exclude.is_empty() {
-                    EndReason::NoRoute
-                } else {
-                    EndReason::Failed
-                };
-                self.fail(status, None, why, ctx);
-            }
-        }
-    }
-
-    // === ending ===
-
-    /// Rejects the INVITE (if not answered yet) and ends the call.
-    pub(super) fn fail(
-        &mut self,
-        code: u16,
-        reason_hdr: Option<String>,
-        why: EndReason,
-        ctx: &mut Context<Self>,
-    ) {
-        let extra = reason_hdr
-            .map(|r| vec![header("Reason", r)])
-            .unwrap_or_default();
-        self.reject(code, extra);
-        self.finish(why, ctx);
-    }
-
-    /// Hangs up both sides after answer (max duration, caller lost, shutdown).
-    pub(super) fn hang_up_both(&mut self, why: EndReason, ctx: &mut Context<Self>) {
-        self.end_reason.get_or_insert(why);
-        self.phase = Phase::Ending;
-        self.bye_trunk();
-        self.hang_up_callee(ctx);
-        // Give the legs a moment to confirm; the record is written either way.
-        ctx.run_later(Duration::from_secs(5), move |act, ctx| act.finish(why, ctx));
-    }
-
-    /// Ends the callee leg (modem hang-up, agent CANCEL or BYE).
-    pub(super) fn hang_up_callee(&mut self, ctx: &mut Context<Self>) {
-        match &self.leg {
-            Leg::Modem(_) => self.hang_up_modem(ctx),
-            Leg::Agent(_) => self.hang_up_agent(),
-            Leg::None => {}
-        }
-    }
-
-    /// Writes the record, releases everything and stops. Runs once.
-    pub(super) fn finish(&mut self, why: EndReason, ctx: &mut Context<Self>) {
-        if self.recorded {
-            return;
-        }
-        self.recorded = true;
-        self.phase = Phase::Ending;
-        let why = self.end_reason.unwrap_or(why);
-        if self.final_status.is_none() {
-            // Every path should have answered by now; never leave the caller hanging.
-            let code = if why == EndReason::Cancelled {
-                487
-            } else {
-                500
-            };
-            self.reject(code, vec![]);
-        }
-        if let Leg::Modem(m) = &self.leg {
-            self.env.seed.release.do_send(Release {
-                modem: m.id.clone(),
-            });
-        }
-        let record = self.rec.finish(why);
-        info!(
-            parent: &self.span,
-            status = record.sip_status,
-            end = ?record.end_reason,
-            talk_ms = record.talk_ms,
-            "Call finished."
-        );
-        super::usage::account(&self.env, &record);
-        if let Err(e) = self.env.seed.records.record(record) {
-            warn!(parent: &self.span, error = %e, "Call record not journaled.");
-        }
-        // Let retransmissions of the last responses reach us for a while, then forget.
-        let ingress = self.env.ingress.clone();
-        let key = self.key;
-        self.media = None;
-        ctx.run_later(Duration::from_secs(2), move |_, ctx| {
-            ingress.do_send(CallFinished { call: key });
-            ctx.stop();
-        });
     }
 }
 
@@ -418,33 +277,18 @@ impl Actor for CallActor {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        debug!(parent: &self.span, caller = %self.caller(), callee = %self.callee(), "New call.");
-        if self.callee().is_empty() {
-            self.fail(484, None, EndReason::Rejected, ctx);
-            return;
-        }
-        // A call can never outlive this, whatever goes wrong.
-        let hard = self.env.max_duration + Duration::from_secs(300);
-        ctx.run_later(hard, |act, ctx| {
-            if !act.recorded {
-                warn!(parent: &act.span, "Call overstayed; ending it.");
-                act.hang_up_both(EndReason::MaxDuration, ctx);
-            }
-        });
-        self.route(ctx);
+        // The session's first actions (a route request, or a refusal).
+        self.drive(ctx);
     }
 
-    fn stopping(&mut self, _: &mut Context<Self>) -> Running {
-        if !self.recorded {
-            // The actor is being stopped from outside (shutdown): still one record.
-            self.recorded = true;
-            let record = self
-                .rec
-                .finish(self.end_reason.unwrap_or(EndReason::Shutdown));
-            if let Err(e) = self.env.seed.records.record(record) {
-                warn!(parent: &self.span, error = %e, "Call record not journaled.");
-            }
-            self.env.ingress.do_send(CallFinished { call: self.key });
+    fn stopping(&mut self, ctx: &mut Context<Self>) -> Running {
+        if self.session.state() != CallState::Ended {
+            // Stopped from outside (shutdown): the call still gets its one record.
+            self.feed(Event::Shutdown, ctx);
+        }
+        if !self.finished {
+            self.finished = true;
+            self.sip.do_send(SipOut::Finished { call: self.key });
         }
         Running::Stop
     }
@@ -454,37 +298,61 @@ impl Handler<CallIn> for CallActor {
     type Result = ();
 
     fn handle(&mut self, msg: CallIn, ctx: &mut Context<Self>) {
-        let agent_call_id = match &self.leg {
-            Leg::Agent(a) => Some(a.call_id.clone()),
-            _ => None,
-        };
-        let is_agent = |h: &e173gw_core::sip::Headers| {
-            agent_call_id
-                .as_deref()
-                .is_some_and(|c| headers::call_id(h) == Some(c))
-        };
-        match msg {
-            CallIn::Request { tx, req, from } => {
-                if is_agent(&req.headers) {
-                    self.on_agent_request(tx, req, ctx);
-                } else {
-                    self.on_trunk_request(tx, req, from, ctx);
-                }
+        let ev = match msg {
+            CallIn::Request { tx, req, .. } => Event::Request { tx, req },
+            CallIn::Cancel { .. } => {
+                info!(parent: &self.span, "Caller cancelled.");
+                Event::Cancel
             }
-            CallIn::Cancel { .. } => self.on_cancel(ctx),
-            CallIn::Ack { req } => self.on_trunk_ack(req),
-            CallIn::Response { resp, .. } | CallIn::Stray { resp } => {
-                if is_agent(&resp.headers) {
-                    self.on_agent_response(resp, ctx);
-                } else {
-                    self.on_trunk_response(resp, ctx);
-                }
-            }
-            CallIn::Timeout { tx } => self.on_timeout(tx, ctx),
+            CallIn::Ack { req } => Event::Ack(req),
+            CallIn::Response { resp, .. } | CallIn::Stray { resp } => Event::Response(resp),
+            CallIn::Timeout {
+                call_id, method, ..
+            } => Event::Timeout { call_id, method },
             CallIn::NoAck { .. } => {
                 warn!(parent: &self.span, "Caller never acknowledged the answer.");
-                self.hang_up_both(EndReason::CallerLost, ctx);
+                Event::NoAck
             }
+        };
+        self.feed(ev, ctx);
+    }
+}
+
+impl Handler<ModemCallEvent> for CallActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: ModemCallEvent, ctx: &mut Context<Self>) {
+        self.feed(Event::Modem(msg.event), ctx);
+    }
+}
+
+impl Handler<AudioIn> for CallActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: AudioIn, ctx: &mut Context<Self>) {
+        if self.media.is_none() {
+            return;
+        }
+        if matches!(
+            self.session.state(),
+            CallState::Connecting | CallState::Early
+        ) {
+            // Before answer: the network's ringback or an announcement (early media).
+            self.feed(Event::ModemAudio, ctx);
+        }
+        if let Some(m) = &mut self.media {
+            m.send_modem_audio(&msg.pcm);
+        }
+    }
+}
+
+impl Handler<RtpIn> for CallActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: RtpIn, ctx: &mut Context<Self>) {
+        let Some(m) = &mut self.media else { return };
+        if let Some(d) = m.receive(&msg.bytes) {
+            self.feed(Event::Dtmf(d), ctx);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The media bridge of a modem call: one RTP socket, G.711 on the SIP side, 16-bit PCM
 //! frames on the modem side, a jitter buffer paced by the call's 20 ms tick, and RFC 4733
-//! DTMF turned into digits for the modem.
+//! DTMF turned into digits for the modem. What the two sides agreed (codec, address,
+//! direction) comes from the call session's SDP offer/answer.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -11,8 +12,7 @@ use tokio::net::UdpSocket;
 use e173gw_core::media::dtmf::DtmfReceiver;
 use e173gw_core::media::jitter::{JitterBuffer, JitterConfig, Playout};
 use e173gw_core::media::rtp::{RtpPacket, RtpSender};
-use e173gw_core::sdp::SessionDescription;
-use e173gw_core::sdp::{answer, offer, LocalEndpoint, LocalSdp, Negotiated, NegotiationError};
+use e173gw_core::sdp::Negotiated;
 
 /// RTP arrived on a call's media socket.
 #[derive(Message, Debug)]
@@ -63,22 +63,10 @@ impl PortPool {
     }
 }
 
-/// Why media could not be set up.
-#[derive(Debug, thiserror::Error)]
-pub(crate) enum MediaError {
-    #[error("no common codec: {0}")]
-    Codec(#[from] NegotiationError),
-    #[error("bad SDP: {0}")]
-    Sdp(String),
-    #[error("RTP socket: {0}")]
-    Socket(#[from] std::io::Error),
-}
-
 /// One call's media.
 pub(crate) struct MediaSession {
     sock: Arc<UdpSocket>,
-    endpoint: LocalEndpoint,
-    local_sdp: LocalSdp,
+    port: u16,
     neg: Option<Negotiated>,
     sender: Option<RtpSender>,
     jitter: JitterBuffer,
@@ -93,7 +81,7 @@ pub(crate) struct MediaSession {
 impl std::fmt::Debug for MediaSession {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("MediaSession")
-            .field("port", &self.endpoint.port)
+            .field("port", &self.port)
             .finish()
     }
 }
@@ -104,7 +92,8 @@ impl Drop for MediaSession {
     }
 }
 
-fn session_id(port: u16) -> u64 {
+/// An SDP session id for our `o=` line.
+pub(crate) fn session_id(port: u16) -> u64 {
     let t = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
@@ -112,24 +101,20 @@ fn session_id(port: u16) -> u64 {
 }
 
 impl MediaSession {
-    /// Binds a socket and answers the caller's offer (or prepares an offer when the INVITE
-    /// had no SDP). RTP arriving on the socket goes to `sink`.
-    pub(crate) async fn open(
+    /// Binds a socket from the pool; RTP arriving on it goes to `sink`.
+    pub(crate) async fn bind(
         pool: &PortPool,
-        bind: IpAddr,
-        advertise: IpAddr,
+        ip: IpAddr,
         jitter_frames: usize,
-        remote_offer: Option<&[u8]>,
         sink: Recipient<RtpIn>,
-    ) -> Result<Self, MediaError> {
-        let sock = Arc::new(pool.bind(bind).await?);
-        let port = sock.local_addr()?.port();
-        let endpoint = LocalEndpoint::new(advertise, port, session_id(port));
+    ) -> std::io::Result<Self> {
         let jitter = JitterBuffer::new(JitterConfig {
             target_depth: jitter_frames,
             max_depth: (jitter_frames * 4).max(8),
         })
-        .map_err(|e| MediaError::Sdp(e.to_string()))?;
+        .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let sock = Arc::new(pool.bind(ip).await?);
+        let port = sock.local_addr()?.port();
         let recv = sock.clone();
         let recv_task = actix::spawn(async move {
             let mut buf = vec![0u8; 2048];
@@ -139,10 +124,9 @@ impl MediaSession {
                 });
             }
         });
-        let mut me = Self {
+        Ok(Self {
             sock,
-            endpoint,
-            local_sdp: LocalSdp::new(),
+            port,
             neg: None,
             sender: None,
             jitter,
@@ -151,45 +135,22 @@ impl MediaSession {
             recv_task,
             sent: 0,
             received: 0,
-        };
-        match remote_offer {
-            Some(body) => {
-                me.answer_offer(body)?;
-            }
-            None => {
-                let sdp = offer(&me.endpoint);
-                me.local_sdp.publish(sdp);
-            }
-        }
-        Ok(me)
+        })
     }
 
-    /// Answers an offer (initial, or a re-INVITE's): our SDP for the answer.
-    pub(crate) fn answer_offer(&mut self, body: &[u8]) -> Result<String, MediaError> {
-        let remote =
-            SessionDescription::parse_bytes(body).map_err(|e| MediaError::Sdp(e.to_string()))?;
-        let a = answer(&remote, &self.endpoint)?;
-        let sdp = self.local_sdp.publish(a.sdp);
-        self.set_negotiated(a.negotiated);
-        Ok(sdp.to_string())
+    /// The bound port.
+    pub(crate) fn port(&self) -> u16 {
+        self.port
     }
 
-    /// Takes the answer to our offer (late offer: the answer comes in the ACK).
-    pub(crate) fn take_answer(&mut self, body: &[u8]) -> Result<(), MediaError> {
-        let remote =
-            SessionDescription::parse_bytes(body).map_err(|e| MediaError::Sdp(e.to_string()))?;
-        let neg = e173gw_core::sdp::accept_answer(&self.endpoint, &remote)?;
-        self.set_negotiated(neg);
-        Ok(())
-    }
-
-    fn set_negotiated(&mut self, neg: Negotiated) {
+    /// Bridges with what the SDP exchange agreed (a new codec gets a new RTP stream).
+    pub(crate) fn configure(&mut self, neg: Negotiated) {
         let keep = self
             .neg
             .as_ref()
             .is_some_and(|n| n.payload_type == neg.payload_type);
         if !keep {
-            let ssrc = (session_id(self.endpoint.port) as u32) ^ 0x5eed_1234;
+            let ssrc = (session_id(self.port) as u32) ^ 0x5eed_1234;
             self.sender = RtpSender::new(
                 ssrc,
                 neg.payload_type,
@@ -199,16 +160,6 @@ impl MediaSession {
             .ok();
         }
         self.neg = Some(neg);
-    }
-
-    /// Our current SDP.
-    pub(crate) fn sdp(&self) -> Option<String> {
-        self.local_sdp.current().map(ToString::to_string)
-    }
-
-    /// Whether the other side has put us on hold.
-    pub(crate) fn on_hold(&self) -> bool {
-        self.neg.as_ref().is_some_and(|n| n.on_hold)
     }
 
     /// A 20 ms frame from the modem: encode and send it, unless on hold.

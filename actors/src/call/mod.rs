@@ -1,179 +1,71 @@
-//! The call actor: one per call, a back-to-back user agent between the caller's trunk leg
-//! (UAS) and either a modem (through its modem actor, with RTP bridged to the modem's PCM
-//! port) or the AI voice agent (a UAC leg with the SDP relayed). It answers CANCEL and BYE
-//! on either side, fails over to the next modem when a modem fails for a reason of the
-//! gateway's own, and sends exactly one call record when it ends, whatever happened.
+//! The call actor: one per call, the shell around a [`CallSession`] (the back-to-back user
+//! agent's state machines, in core). It feeds the session what happens (the ingress's
+//! transaction-user events, the router's decision, the modem's progress, timers) and
+//! carries out what the session asks (responses and requests through the ingress, route
+//! and lease requests to the router, dial and hang-up to the modem, RTP, timers, the
+//! record). The RTP bridge to the modem's PCM port lives here ([`media`]): it is I/O.
+//!
+//! [`CallSession`]: e173gw_core::call::CallSession
 
 mod actor;
-mod agent_leg;
 mod media;
-mod modem_leg;
-mod record;
-mod trunk_leg;
-mod usage;
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use actix::prelude::*;
 
-use e173gw_core::config::sip::{MediaConfig, Target};
-use e173gw_core::sip::dialog::Local;
-use e173gw_core::sip::transaction::TxId;
-use e173gw_core::sip::{Peer, Request, Transport};
+use e173gw_core::call::CallConfig;
+use e173gw_core::config::sip::MediaConfig;
 
 pub use media::PortPool;
 
-pub(crate) use actor::{callee_of, caller_of};
-
-use crate::ingress::{CallIn, SipIngress};
+use crate::ingress::{CallFactory, CallIn, NewCall};
 use crate::recorder::Records;
-use crate::routing::{AgentTarget, Release, RouteRequest};
+use crate::routing::{CallUsage, Release, RouteRequest};
 
 /// What every call needs from the rest of the gateway.
 #[derive(Debug, Clone)]
-pub struct CallSeed {
+pub struct CallEnv {
     /// The router.
     pub router: Recipient<RouteRequest>,
     /// Where leased modems are given back.
     pub release: Recipient<Release>,
+    /// Where a finished call's usage is counted.
+    pub usage: Recipient<CallUsage>,
     /// Where call records go (the recorder's journal).
     pub records: Records,
-    /// The AI voice agent, when configured.
-    pub agent: Option<AgentTarget>,
     /// RTP settings.
     pub media: MediaConfig,
     /// Shared RTP port pool.
     pub ports: Arc<PortPool>,
     /// Node id (Call-IDs and branches).
     pub node_id: String,
-    /// Storage: sticky routes, counters, inventory.
-    pub stores: e173gw_core::ports::Stores,
-    /// How long sticky routes last (`None`: no sticky routing).
-    pub sticky_ttl: Option<Duration>,
-}
-
-/// How this gateway addresses itself in SIP.
-#[derive(Debug, Clone)]
-pub struct LocalSip {
-    /// For UDP.
-    pub udp: Option<Local>,
-    /// For TCP.
-    pub tcp: Option<Local>,
-    /// Host written in From and SDP.
-    pub host: String,
-}
-
-fn host_port(host: &str, port: u16) -> String {
-    if host.contains(':') {
-        format!("[{host}]:{port}")
-    } else {
-        format!("{host}:{port}")
-    }
-}
-
-impl LocalSip {
-    /// From the bound listeners; `advertise` replaces unspecified addresses.
-    pub fn from_listeners(advertise: Option<&str>, udp: &[SocketAddr], tcp: &[SocketAddr]) -> Self {
-        let pick = |a: &SocketAddr| -> String {
-            match advertise {
-                Some(h) => h.to_string(),
-                None if a.ip().is_unspecified() => "127.0.0.1".to_string(),
-                None => a.ip().to_string(),
-            }
-        };
-        let local = |a: &SocketAddr, t: Transport| {
-            let hp = host_port(&pick(a), a.port());
-            let contact = match t {
-                Transport::Udp => format!("sip:e173gw@{hp}"),
-                Transport::Tcp => format!("sip:e173gw@{hp};transport=tcp"),
-            };
-            Local {
-                sent_by: hp,
-                transport: t,
-                contact,
-            }
-        };
-        let host = udp
-            .first()
-            .or(tcp.first())
-            .map_or_else(|| "127.0.0.1".to_string(), pick);
-        Self {
-            udp: udp.first().map(|a| local(a, Transport::Udp)),
-            tcp: tcp.first().map(|a| local(a, Transport::Tcp)),
-            host,
-        }
-    }
-
-    /// Our addressing for a transport (falls back to the other one).
-    pub fn for_transport(&self, t: Transport) -> Local {
-        let (first, second) = match t {
-            Transport::Udp => (&self.udp, &self.tcp),
-            Transport::Tcp => (&self.tcp, &self.udp),
-        };
-        first
-            .clone()
-            .or_else(|| second.clone())
-            .unwrap_or_else(|| Local {
-                sent_by: "127.0.0.1:5060".into(),
-                transport: t,
-                contact: "sip:e173gw@127.0.0.1:5060".into(),
-            })
-    }
-}
-
-/// The seed plus what the ingress adds once its sockets are bound.
-#[derive(Debug)]
-pub struct CallEnv {
-    pub(crate) seed: CallSeed,
-    pub(crate) ingress: Addr<SipIngress>,
-    pub(crate) local: LocalSip,
-    pub(crate) max_duration: Duration,
-    pub(crate) arbiter: actix::ArbiterHandle,
+    /// Timing of calls.
+    pub timing: CallConfig,
 }
 
 impl CallEnv {
-    /// Built by the ingress.
-    pub fn new(
-        seed: CallSeed,
-        ingress: Addr<SipIngress>,
-        local: LocalSip,
-        max_duration_s: u64,
-        arbiter: actix::ArbiterHandle,
-    ) -> Self {
-        Self {
-            seed,
-            ingress,
-            local,
-            max_duration: Duration::from_secs(max_duration_s),
-            arbiter,
-        }
+    /// The address written in our SDP.
+    fn advertise(&self, sip_host: &str) -> IpAddr {
+        let m = &self.media;
+        m.advertise.unwrap_or_else(|| {
+            if m.bind.is_unspecified() {
+                sip_host.parse().unwrap_or(m.bind)
+            } else {
+                m.bind
+            }
+        })
     }
 }
 
-/// An admitted INVITE.
-#[derive(Debug)]
-pub struct NewCall {
-    /// The ingress's key for the call.
-    pub key: u64,
-    /// The INVITE's server transaction.
-    pub tx: TxId,
-    /// The INVITE.
-    pub invite: Request,
-    /// Where it came from.
-    pub from: Peer,
-    /// Trunk name.
-    pub trunk: String,
-    /// The trunk's default target.
-    pub target: Target,
-    /// When the INVITE arrived (Unix ms), as journaled.
-    pub received_ms: u64,
+/// Starts a call actor on the current thread (the SIP ingress's).
+pub fn start(env: Arc<CallEnv>, new: NewCall) -> Recipient<CallIn> {
+    actor::CallActor::new(env, new).start().recipient()
 }
 
-/// Starts a call actor on the calls' arbiter.
-pub fn start(env: Arc<CallEnv>, new: NewCall) -> Recipient<CallIn> {
-    let arbiter = env.arbiter.clone();
-    actor::CallActor::start_in_arbiter(&arbiter, move |_| actor::CallActor::new(env, new))
-        .recipient()
+/// The factory the ingress starts calls with.
+pub fn factory(env: CallEnv) -> CallFactory {
+    let env = Arc::new(env);
+    Arc::new(move |new| start(env.clone(), new))
 }

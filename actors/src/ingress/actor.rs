@@ -10,31 +10,42 @@ use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
 
+use e173gw_core::call::Parties;
 use e173gw_core::config::sip::{parse_listen, SipConfig, TrunkConfig, UnknownSource};
 use e173gw_core::sip::acl::SourceLimiter;
+use e173gw_core::sip::dialog::LocalSip;
 use e173gw_core::sip::framing::Limits;
 use e173gw_core::sip::ids::IdGen;
 use e173gw_core::sip::inbound::{self, Inbound, Policy};
 use e173gw_core::sip::transaction::{stamp_via, Output, Timers, TransactionLayer, TuEvent, TxId};
 use e173gw_core::sip::trunks::TrunkTable;
-use e173gw_core::sip::{headers, Method, Peer, Transport};
+use e173gw_core::sip::{headers, Method, Peer, Response, Transport};
 
 use super::messages::*;
 use super::transport;
-use crate::call::{CallEnv, CallSeed, LocalSip};
 use crate::recorder::{Starts, Ticket};
 
 /// What the ingress starts with.
-#[derive(Debug)]
 pub struct IngressSpec {
     /// `[sip]`.
     pub sip: SipConfig,
     /// `[[trunk]]`.
     pub trunks: Vec<TrunkConfig>,
-    /// What calls need (router, recorder, agent, media).
-    pub calls: CallSeed,
+    /// Starts the owner of each admitted call.
+    pub calls: CallFactory,
     /// Where call starts are journaled.
     pub journal: Starts,
+    /// The AI voice agent's address: its requests are taken like a trunk's.
+    pub agent_ip: Option<IpAddr>,
+}
+
+impl std::fmt::Debug for IngressSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IngressSpec")
+            .field("sip", &self.sip)
+            .field("trunks", &self.trunks.len())
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why the ingress could not start.
@@ -68,7 +79,7 @@ pub struct SipIngress {
     pub(super) policy: Policy,
     pub(super) journal: Starts,
     /// Responses held until their call's start is written, in order.
-    pub(super) held: std::collections::VecDeque<(Ticket, Respond)>,
+    pub(super) held: std::collections::VecDeque<(Ticket, TxId, Response)>,
     pub(super) ids: IdGen,
     pub(super) trunks: TrunkTable,
     flood: SourceLimiter,
@@ -76,9 +87,14 @@ pub struct SipIngress {
     pub(super) calls: HashMap<u64, CallEntry>,
     pub(super) by_call_id: HashMap<String, u64>,
     pub(super) tx_owner: HashMap<TxId, u64>,
+    /// Call-ID and method of the requests calls sent, for their time-outs.
+    pub(super) sent: HashMap<TxId, (String, Method)>,
     next_call: u64,
-    seed: CallSeed,
-    pub(super) env: Option<Arc<CallEnv>>,
+    factory: CallFactory,
+    pub(super) local: Arc<LocalSip>,
+    /// This actor, for connections it opens and for the calls it starts.
+    pub(super) me: Option<Addr<Self>>,
+    pub(super) undialable_status: u16,
     pub(super) stats: IngressStats,
     limits: Limits,
     agent_ip: Option<IpAddr>,
@@ -168,7 +184,7 @@ impl SipIngress {
         };
         let mut secret = seed().to_le_bytes().to_vec();
         secret.extend_from_slice(&seed().rotate_left(17).to_le_bytes());
-        let agent_ip = spec.calls.agent.as_ref().map(|a| a.peer.addr.ip());
+        let agent_ip = spec.agent_ip;
         // The SIP path gets its own thread: sockets, parsing, transactions and the call
         // actors (which talk to the ingress for every message) live there; modems, the
         // router and the recorder stay on the main arbiter.
@@ -209,7 +225,7 @@ impl SipIngress {
                 &udp.iter().map(|(a, _)| *a).collect::<Vec<_>>(),
                 &tcp_listen,
             );
-            let mut me = SipIngress {
+            SipIngress {
                 layer: TransactionLayer::new(timers),
                 udp,
                 tcp_listen,
@@ -225,23 +241,18 @@ impl SipIngress {
                 calls: HashMap::new(),
                 by_call_id: HashMap::new(),
                 tx_owner: HashMap::new(),
+                sent: HashMap::new(),
                 next_call: 1,
-                seed: spec.calls.clone(),
-                env: None,
+                factory: spec.calls,
+                local: Arc::new(local),
+                me: Some(ctx.address()),
+                undialable_status: sip.undialable_status,
                 stats: IngressStats::default(),
                 limits,
                 agent_ip,
                 tasks,
                 flushing: false,
-            };
-            me.env = Some(Arc::new(CallEnv::new(
-                me.seed.clone(),
-                ctx.address(),
-                local,
-                sip.max_call_duration_s,
-                actix::Arbiter::current(),
-            )));
-            me
+            }
         });
         // The arbiter runs until the system stops.
         std::mem::forget(arbiter);
@@ -288,7 +299,7 @@ impl SipIngress {
     }
 
     fn connect(&mut self, to: SocketAddr) {
-        if let Some(me) = self.env.as_ref().map(|e| e.ingress.clone()) {
+        if let Some(me) = self.me.clone() {
             transport::spawn_connect(to, self.limits, me);
         }
     }
@@ -380,8 +391,16 @@ impl SipIngress {
                 }
             }
             TuEvent::Timeout { tx } => {
+                let (call_id, method) = self
+                    .sent
+                    .remove(&tx)
+                    .unwrap_or((String::new(), Method::Options));
                 if let Some(r) = self.owner_by_tx(tx) {
-                    r.do_send(CallIn::Timeout { tx });
+                    r.do_send(CallIn::Timeout {
+                        tx,
+                        call_id,
+                        method,
+                    });
                 }
             }
             TuEvent::NoAck { tx } => {
@@ -425,16 +444,16 @@ impl SipIngress {
         true
     }
 
-    /// Registers a new call (already admitted) and starts its actor.
+    /// Registers a new call (already admitted) and starts its owner.
     pub(super) fn start_call(
         &mut self,
         tx: TxId,
         req: e173gw_core::sip::Request,
         from: Peer,
         trunk: usize,
-        _ctx: &mut Context<Self>,
+        parties: Parties,
     ) {
-        let Some(env) = self.env.clone() else { return };
+        let Some(me) = self.me.clone() else { return };
         let key = self.next_call;
         self.next_call += 1;
         let call_id = headers::call_id(&req.headers)
@@ -451,8 +470,8 @@ impl SipIngress {
         let start = e173gw_core::record::CallStart {
             call_id: call_id.clone(),
             trunk: Some(name.to_string()),
-            caller: crate::call::caller_of(&req),
-            callee: crate::call::callee_of(&req),
+            caller: parties.caller.as_str().to_string(),
+            callee: parties.callee.as_str().to_string(),
             received_ms,
         };
         let ticket = match self.journal.start(start) {
@@ -470,18 +489,18 @@ impl SipIngress {
                 return;
             }
         };
-        let recipient = crate::call::start(
-            env,
-            crate::call::NewCall {
-                key,
-                tx,
-                invite: req,
-                from,
-                trunk: name.to_string(),
-                target,
-                received_ms,
-            },
-        );
+        let recipient = (self.factory)(NewCall {
+            key,
+            tx,
+            invite: req,
+            from,
+            trunk: name.to_string(),
+            target,
+            parties,
+            received_ms,
+            local: self.local.clone(),
+            sip: me.recipient(),
+        });
         self.by_call_id.insert(call_id.clone(), key);
         self.tx_owner.insert(tx, key);
         self.calls.insert(
@@ -500,18 +519,18 @@ impl SipIngress {
 
     /// Sends a call's response, or holds it (with any response already held) until the
     /// call's start is written to the journal.
-    pub(super) fn respond(&mut self, msg: Respond, ctx: &mut Context<Self>) {
+    pub(super) fn respond(&mut self, tx: TxId, resp: Response, ctx: &mut Context<Self>) {
         let ticket = self
             .tx_owner
-            .get(&msg.tx)
+            .get(&tx)
             .and_then(|k| self.calls.get(k))
             .map(|c| c.ticket);
         match ticket {
             Some(t) if !self.held.is_empty() || !self.journal.is_written(t) => {
-                self.held.push_back((t, msg));
+                self.held.push_back((t, tx, resp));
             }
             _ => {
-                if let Err(e) = self.layer.respond(now(), msg.tx, msg.resp) {
+                if let Err(e) = self.layer.respond(now(), tx, resp) {
                     debug!(error = %e, "Response not sent.");
                 }
                 self.flush(ctx);
@@ -521,12 +540,12 @@ impl SipIngress {
 
     /// Sends the held responses whose call starts are written, in order.
     pub(super) fn release_held(&mut self, ctx: &mut Context<Self>) {
-        while let Some((t, _)) = self.held.front() {
+        while let Some((t, _, _)) = self.held.front() {
             if !self.journal.is_written(*t) {
                 break;
             }
-            if let Some((_, msg)) = self.held.pop_front() {
-                if let Err(e) = self.layer.respond(now(), msg.tx, msg.resp) {
+            if let Some((_, tx, resp)) = self.held.pop_front() {
+                if let Err(e) = self.layer.respond(now(), tx, resp) {
                     debug!(error = %e, "Response not sent.");
                 }
             }
@@ -541,6 +560,7 @@ impl SipIngress {
             }
             for t in entry.txs {
                 self.tx_owner.remove(&t);
+                self.sent.remove(&t);
             }
             self.trunks.call_ended(entry.trunk);
             self.stats.active_calls = self.stats.active_calls.saturating_sub(1);

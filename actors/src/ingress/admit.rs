@@ -1,7 +1,7 @@
 //! What the ingress does with a request that opened a server transaction.
 
 use actix::prelude::*;
-use tracing::{debug, info};
+use tracing::{debug, info, warn};
 
 use e173gw_core::config::sip::UnknownSource;
 use e173gw_core::sip::build::{self, header};
@@ -9,7 +9,10 @@ use e173gw_core::sip::transaction::TxId;
 use e173gw_core::sip::trunks::Admission;
 use e173gw_core::sip::{headers, Header, Method, Peer, Request};
 
-use super::actor::{now, unix_now, SipIngress};
+use e173gw_core::call::{Parties, Undialable};
+use e173gw_core::record::CallStart;
+
+use super::actor::{now, unix_ms, unix_now, SipIngress};
 
 fn authorization(req: &Request) -> Option<&str> {
     req.headers.iter().find_map(|h| match h {
@@ -124,8 +127,16 @@ impl SipIngress {
         if !self.authenticate(tx, &req, trunk, ctx) {
             return;
         }
+        // A call that cannot be dialled is refused before it takes anything.
+        let parties = match Parties::from_invite(&req) {
+            Ok(p) => p,
+            Err(e) => {
+                self.refuse_undialable(tx, &req, trunk, e, ctx);
+                return;
+            }
+        };
         match self.trunks.admit_call(trunk, now()) {
-            Admission::Admit => self.start_call(tx, req, from, trunk, ctx),
+            Admission::Admit => self.start_call(tx, req, from, trunk, parties),
             Admission::Busy {
                 reason,
                 retry_after,
@@ -144,6 +155,34 @@ impl SipIngress {
                 self.reply(tx, &req, 403, vec![], ctx)
             }
         }
+    }
+
+    /// Answers an INVITE whose callee is not a number (404 or 484, per config) and writes
+    /// its record.
+    fn refuse_undialable(
+        &mut self,
+        tx: TxId,
+        req: &Request,
+        trunk: usize,
+        e: Undialable,
+        ctx: &mut Context<Self>,
+    ) {
+        self.stats.undialable += 1;
+        let status = self.undialable_status;
+        let call_id = headers::call_id(&req.headers).unwrap_or_default();
+        info!(call_id, callee = %e.callee, status, "Callee is not a dialable number.");
+        let record = CallStart {
+            call_id: call_id.to_string(),
+            trunk: self.trunks.describe(trunk).map(|d| d.0.to_string()),
+            caller: e.caller.as_str().to_string(),
+            callee: e.callee,
+            received_ms: unix_ms(),
+        }
+        .refused(status);
+        if let Err(err) = self.journal.records().record(record) {
+            warn!(error = %err, "Record of a refused call not journaled.");
+        }
+        self.reply(tx, req, status, vec![], ctx);
     }
 
     fn on_register(&mut self, tx: TxId, req: Request, trunk: usize, ctx: &mut Context<Self>) {

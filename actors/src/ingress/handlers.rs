@@ -60,48 +60,38 @@ impl Handler<ConnClosed> for SipIngress {
     }
 }
 
-impl Handler<Respond> for SipIngress {
+impl Handler<SipOut> for SipIngress {
     type Result = ();
-    fn handle(&mut self, msg: Respond, ctx: &mut Context<Self>) {
-        self.respond(msg, ctx);
-    }
-}
-
-impl Handler<SendRequest> for SipIngress {
-    type Result = MessageResult<SendRequest>;
-    fn handle(&mut self, msg: SendRequest, ctx: &mut Context<Self>) -> Self::Result {
-        let tx = self.layer.send_request(now(), msg.req, msg.to);
-        if let Some(entry) = self.calls.get_mut(&msg.call) {
-            entry.txs.push(tx);
-            self.tx_owner.insert(tx, msg.call);
+    fn handle(&mut self, msg: SipOut, ctx: &mut Context<Self>) {
+        match msg {
+            SipOut::Respond { tx, resp } => self.respond(tx, resp, ctx),
+            SipOut::Send { call, req, to } => {
+                let meta = (
+                    e173gw_core::sip::headers::call_id(&req.headers)
+                        .unwrap_or_default()
+                        .to_string(),
+                    req.method,
+                );
+                let tx = self.layer.send_request(now(), req, to);
+                if let Some(entry) = self.calls.get_mut(&call) {
+                    entry.txs.push(tx);
+                    self.tx_owner.insert(tx, call);
+                    self.sent.insert(tx, meta);
+                }
+                self.flush(ctx);
+            }
+            SipOut::Ack { ack, to } => {
+                self.layer.send_ack(ack, to);
+                self.flush(ctx);
+            }
+            SipOut::Watch { call, call_id } => {
+                if let Some(entry) = self.calls.get_mut(&call) {
+                    entry.call_ids.push(call_id.clone());
+                    self.by_call_id.insert(call_id, call);
+                }
+            }
+            SipOut::Finished { call } => self.finish_call(call),
         }
-        self.flush(ctx);
-        MessageResult(tx)
-    }
-}
-
-impl Handler<SendAck> for SipIngress {
-    type Result = ();
-    fn handle(&mut self, msg: SendAck, ctx: &mut Context<Self>) {
-        self.layer.send_ack(msg.ack, msg.to);
-        self.flush(ctx);
-    }
-}
-
-impl Handler<RegisterCallId> for SipIngress {
-    type Result = ();
-    fn handle(&mut self, msg: RegisterCallId, _: &mut Context<Self>) {
-        if let Some(entry) = self.calls.get_mut(&msg.call) {
-            entry.call_ids.push(msg.call_id.clone());
-            self.by_call_id.insert(msg.call_id, msg.call);
-        }
-    }
-}
-
-impl Handler<CallFinished> for SipIngress {
-    type Result = ();
-    fn handle(&mut self, msg: CallFinished, _: &mut Context<Self>) {
-        self.finish_call(msg.call);
     }
 }
 

@@ -1,9 +1,16 @@
-//! Messages between the ingress and the call actors.
+//! The ingress's messages: the transaction-user interface calls are built on (events in
+//! [`CallIn`], requests out in [`SipOut`], new calls through a [`CallFactory`]), and its own
+//! queries. Calls depend on this module; the ingress depends on no call type.
+
+use std::sync::Arc;
 
 use actix::prelude::*;
 
+use e173gw_core::call::Parties;
+use e173gw_core::config::sip::Target;
+use e173gw_core::sip::dialog::LocalSip;
 use e173gw_core::sip::transaction::TxId;
-use e173gw_core::sip::{Peer, Request, Response};
+use e173gw_core::sip::{Method, Peer, Request, Response};
 
 /// What the ingress hands a call: the transaction user's events for its dialogs.
 #[derive(Message, Debug)]
@@ -44,6 +51,10 @@ pub enum CallIn {
     Timeout {
         /// The client transaction.
         tx: TxId,
+        /// The request's Call-ID (which leg).
+        call_id: String,
+        /// The request's method.
+        method: Method,
     },
     /// The caller never ACKed the call's final response to its INVITE.
     NoAck {
@@ -52,55 +63,75 @@ pub enum CallIn {
     },
 }
 
-/// Answer a server transaction.
+/// What a call asks of the ingress.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
-pub struct Respond {
-    /// The server transaction.
+pub enum SipOut {
+    /// Answer a server transaction.
+    Respond {
+        /// The server transaction.
+        tx: TxId,
+        /// The response.
+        resp: Response,
+    },
+    /// Send a request in a new client transaction; its responses come back as [`CallIn`].
+    Send {
+        /// The calling call's key.
+        call: u64,
+        /// The request.
+        req: Request,
+        /// Where to.
+        to: Peer,
+    },
+    /// Send an ACK for a 2xx (outside any transaction).
+    Ack {
+        /// The ACK.
+        ack: Request,
+        /// Where to.
+        to: Peer,
+    },
+    /// Route messages with this Call-ID (a leg the call created) to the call.
+    Watch {
+        /// The call's key.
+        call: u64,
+        /// The Call-ID.
+        call_id: String,
+    },
+    /// The call is over: forget its dialogs and transactions, release its trunk slot.
+    Finished {
+        /// The call's key.
+        call: u64,
+    },
+}
+
+/// An admitted INVITE, for the call that will own it.
+#[derive(Debug)]
+pub struct NewCall {
+    /// The ingress's key for the call.
+    pub key: u64,
+    /// The INVITE's server transaction.
     pub tx: TxId,
-    /// The response.
-    pub resp: Response,
+    /// The INVITE.
+    pub invite: Request,
+    /// Where it came from.
+    pub from: Peer,
+    /// Trunk name.
+    pub trunk: String,
+    /// Where the trunk's calls go.
+    pub target: Target,
+    /// Caller and callee, parsed at admission.
+    pub parties: Parties,
+    /// When the INVITE arrived (Unix ms), as journaled.
+    pub received_ms: u64,
+    /// How the gateway addresses itself.
+    pub local: Arc<LocalSip>,
+    /// Where the call's responses and requests go.
+    pub sip: Recipient<SipOut>,
 }
 
-/// Send a request in a new client transaction; the call gets its responses as [`CallIn`].
-#[derive(Message, Debug)]
-#[rtype(result = "TxId")]
-pub struct SendRequest {
-    /// The calling call's key.
-    pub call: u64,
-    /// The request.
-    pub req: Request,
-    /// Where to.
-    pub to: Peer,
-}
-
-/// Send an ACK for a 2xx (outside any transaction).
-#[derive(Message, Debug)]
-#[rtype(result = "()")]
-pub struct SendAck {
-    /// The ACK.
-    pub ack: Request,
-    /// Where to.
-    pub to: Peer,
-}
-
-/// Route messages with this Call-ID (a leg the call created) to the call.
-#[derive(Message, Debug)]
-#[rtype(result = "()")]
-pub struct RegisterCallId {
-    /// The call's key.
-    pub call: u64,
-    /// The Call-ID.
-    pub call_id: String,
-}
-
-/// The call is over: forget its dialogs and transactions, release its trunk slot.
-#[derive(Message, Debug, Clone, Copy)]
-#[rtype(result = "()")]
-pub struct CallFinished {
-    /// The call's key.
-    pub call: u64,
-}
+/// Starts the owner of a new call on the current thread (the ingress's) and returns where
+/// its events go. Wired by the composition root.
+pub type CallFactory = Arc<dyn Fn(NewCall) -> Recipient<CallIn> + Send + Sync>;
 
 /// The addresses the ingress listens on.
 #[derive(Message, Debug, Clone, Copy)]
@@ -132,6 +163,8 @@ pub struct IngressStats {
     pub send_failures: u64,
     /// Calls refused 503 because the journal was behind.
     pub journal_refusals: u64,
+    /// INVITEs refused because the callee is not a dialable number.
+    pub undialable: u64,
 }
 
 /// Read the counters.

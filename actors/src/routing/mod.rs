@@ -1,18 +1,21 @@
-//! The router: picks a modem or the agent for a call. For now the placeholder policy of
-//! [`e173gw_core::routing`] (first free modem) behind the message interface the routing
-//! rules will keep: [`RouteRequest`] in, [`RouteDecision`] out, [`Release`] at the end.
+//! The router: the one place a call's route is decided. It keeps the modems' status (from
+//! the gateway), looks up sticky routes, hands out leases so two calls never get one modem,
+//! takes them back, and accounts each finished call's usage (per-SIM and per-trunk
+//! counters, the sticky route of an answered call). The policy itself is
+//! [`e173gw_core::routing`] (for now the placeholder: the sticky modem when free, else the
+//! first free modem).
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use actix::prelude::*;
-use tracing::debug;
+use tracing::{debug, warn};
 
-use e173gw_core::at::session::ModemIdentity;
 use e173gw_core::config::sip::{RoutingConfig, Target};
-use e173gw_core::domain::ModemId;
-use e173gw_core::routing::{pick, Candidate};
-use e173gw_core::sip::Peer;
+use e173gw_core::domain::{DialNumber, ModemId};
+use e173gw_core::ports::{Stores, Window};
+use e173gw_core::record::{CallRecord, RecordTarget};
+use e173gw_core::routing::{pick, AgentTarget, Candidate, Route};
 
 use crate::modem::{ModemActor, ModemStatus};
 
@@ -28,55 +31,25 @@ pub struct ModemUpdate {
     pub status: ModemStatus,
 }
 
-/// Where the agent is.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AgentTarget {
-    /// Its URI.
-    pub uri: String,
-    /// Where to send.
-    pub peer: Peer,
-    /// How long it may ring before the call is cancelled.
-    pub answer_timeout: Duration,
-}
-
 /// Asks where a call should go.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "RouteDecision")]
 pub struct RouteRequest {
     /// The trunk's default target.
     pub target: Target,
+    /// The number to dial (the sticky route's key).
+    pub callee: DialNumber,
     /// Modems already tried for this call.
-    pub exclude: Vec<String>,
-    /// The modem a sticky route names, preferred when free.
-    pub prefer: Option<String>,
+    pub exclude: Vec<ModemId>,
 }
 
 /// The answer to [`RouteRequest`].
 #[derive(Debug, Clone)]
-pub enum RouteDecision {
-    /// Dial on this modem (it is leased to the call until [`Release`]).
-    Modem {
-        /// Modem id.
-        id: ModemId,
-        /// Its actor.
-        addr: Addr<ModemActor>,
-        /// Its identity, for the record.
-        identity: ModemIdentity,
-    },
-    /// Send the call to the AI voice agent.
-    Agent {
-        /// The agent.
-        agent: AgentTarget,
-        /// Why, for the agent's headers.
-        reason: String,
-    },
-    /// No route.
-    Reject {
-        /// SIP status.
-        status: u16,
-        /// Why.
-        reason: String,
-    },
+pub struct RouteDecision {
+    /// Where the call goes.
+    pub route: Route,
+    /// The leased modem's actor, for a modem route.
+    pub modem: Option<Addr<ModemActor>>,
 }
 
 /// The call no longer needs the modem.
@@ -86,6 +59,54 @@ pub struct Release {
     /// Modem id.
     pub modem: ModemId,
 }
+
+/// What a finished call used, for counters and its sticky route.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct CallUsage {
+    /// When it ended (Unix ms).
+    pub at_ms: u64,
+    /// Trunk name.
+    pub trunk: Option<String>,
+    /// The number called.
+    pub callee: String,
+    /// The modem that carried it, and its SIM's IMSI (not a modem that failed before).
+    pub modem: Option<(String, Option<String>)>,
+    /// Whether it was answered.
+    pub answered: bool,
+    /// Talk time, seconds.
+    pub talk_s: u64,
+}
+
+impl From<&CallRecord> for CallUsage {
+    fn from(r: &CallRecord) -> Self {
+        Self {
+            at_ms: r.ended_ms,
+            trunk: r.trunk.clone(),
+            callee: r.callee.clone(),
+            modem: match &r.target {
+                RecordTarget::Modem { modem, imsi, .. } => Some((modem.clone(), imsi.clone())),
+                RecordTarget::None | RecordTarget::Agent { .. } => None,
+            },
+            answered: r.answered_ms.is_some(),
+            talk_s: r.talk_ms / 1000,
+        }
+    }
+}
+
+/// Counters of the router.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RouterStats {
+    /// Modems leased to calls now.
+    pub leases: u64,
+    /// Route requests answered.
+    pub decisions: u64,
+}
+
+/// Read the counters.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "RouterStats")]
+pub struct GetRouterStats;
 
 /// How long a lease lasts without a [`Release`] (a call that vanished).
 const LEASE_TTL: Duration = Duration::from_secs(7200);
@@ -97,28 +118,85 @@ pub struct Router {
     leased: HashMap<ModemId, tokio::time::Instant>,
     agent: Option<AgentTarget>,
     cfg: RoutingConfig,
+    stores: Stores,
+    /// How long sticky routes last (`None`: no sticky routing).
+    sticky_ttl: Option<Duration>,
+    decisions: u64,
+}
+
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl Router {
     /// A router; `agent` is where agent-bound calls go.
-    pub fn new(cfg: RoutingConfig, agent: Option<AgentTarget>) -> Self {
+    pub fn new(cfg: RoutingConfig, agent: Option<AgentTarget>, stores: Stores) -> Self {
+        let sticky_ttl = cfg.sticky.then(|| Duration::from_secs(cfg.sticky_ttl_s));
         Self {
             modems: BTreeMap::new(),
             leased: HashMap::new(),
             agent,
             cfg,
+            stores,
+            sticky_ttl,
+            decisions: 0,
         }
     }
 
-    fn agent_or(&self, reason: &str, status: u16) -> RouteDecision {
+    fn agent_or(&self, reason: &str, status: u16) -> Route {
         match &self.agent {
-            Some(a) => RouteDecision::Agent {
+            Some(a) => Route::Agent {
                 agent: a.clone(),
                 reason: reason.to_string(),
             },
-            None => RouteDecision::Reject {
+            None => Route::Reject {
                 status,
                 reason: reason.to_string(),
+            },
+        }
+    }
+
+    /// Picks and leases a modem (the sticky one when free), or falls back.
+    fn decide(&mut self, exclude: &[ModemId], prefer: Option<&str>) -> RouteDecision {
+        let now = tokio::time::Instant::now();
+        self.leased
+            .retain(|_, t| now.duration_since(*t) < LEASE_TTL);
+        self.decisions += 1;
+        let excluded: Vec<String> = exclude.iter().map(ToString::to_string).collect();
+        let candidates: Vec<Candidate<'_>> = self
+            .modems
+            .iter()
+            .map(|(id, (_, s))| Candidate {
+                id: id.as_str(),
+                available: s.is_available(),
+                leased: self.leased.contains_key(id),
+            })
+            .collect();
+        let picked = pick(&candidates, &excluded, prefer).map(str::to_string);
+        match picked.and_then(|p| self.modems.iter().find(|(id, _)| id.as_str() == p)) {
+            Some((id, (addr, status))) => {
+                let d = RouteDecision {
+                    route: Route::Modem {
+                        id: id.clone(),
+                        identity: status.session.identity.clone(),
+                    },
+                    modem: Some(addr.clone()),
+                };
+                self.leased.insert(id.clone(), now);
+                d
+            }
+            None => RouteDecision {
+                route: if self.cfg.agent_when_no_modem {
+                    self.agent_or("no modem free", 503)
+                } else {
+                    Route::Reject {
+                        status: 503,
+                        reason: "no modem free".into(),
+                    }
+                },
+                modem: None,
             },
         }
     }
@@ -141,50 +219,47 @@ impl Handler<ModemUpdate> for Router {
 }
 
 impl Handler<RouteRequest> for Router {
-    type Result = MessageResult<RouteRequest>;
+    type Result = ResponseActFuture<Self, RouteDecision>;
 
     fn handle(&mut self, msg: RouteRequest, _: &mut Context<Self>) -> Self::Result {
-        let now = tokio::time::Instant::now();
-        self.leased
-            .retain(|_, t| now.duration_since(*t) < LEASE_TTL);
-        if msg.target == Target::Agent {
-            return MessageResult(self.agent_or("trunk routes to the agent", 503));
-        }
-        if msg.exclude.len() as u32 >= self.cfg.max_attempts {
-            return MessageResult(RouteDecision::Reject {
+        let immediate = if msg.target == Target::Agent {
+            Some(self.agent_or("trunk routes to the agent", 503))
+        } else if msg.exclude.len() as u32 >= self.cfg.max_attempts {
+            Some(Route::Reject {
                 status: 503,
                 reason: "all attempts used".into(),
-            });
-        }
-        let candidates: Vec<Candidate<'_>> = self
-            .modems
-            .iter()
-            .map(|(id, (_, s))| Candidate {
-                id: id.as_str(),
-                available: s.is_available(),
-                leased: self.leased.contains_key(id),
             })
-            .collect();
-        let picked = pick(&candidates, &msg.exclude, msg.prefer.as_deref()).map(str::to_string);
-        let decision =
-            match picked.and_then(|p| self.modems.iter().find(|(id, _)| id.as_str() == p)) {
-                Some((id, (addr, status))) => {
-                    let d = RouteDecision::Modem {
-                        id: id.clone(),
-                        addr: addr.clone(),
-                        identity: status.session.identity.clone(),
-                    };
-                    self.leased.insert(id.clone(), now);
-                    d
+        } else {
+            None
+        };
+        if let Some(route) = immediate {
+            self.decisions += 1;
+            return Box::pin(fut::ready(RouteDecision { route, modem: None }));
+        }
+        // A sticky route is a preference only, and only for a first try: any storage
+        // trouble just skips it.
+        let sticky = (msg.exclude.is_empty() && self.sticky_ttl.is_some())
+            .then(|| self.stores.sticky.clone());
+        let callee = msg.callee.to_string();
+        Box::pin(
+            async move {
+                match sticky {
+                    Some(s) => s
+                        .get(&callee, wall_ms())
+                        .await
+                        .ok()
+                        .flatten()
+                        .map(|r| r.target),
+                    None => None,
                 }
-                None if self.cfg.agent_when_no_modem => self.agent_or("no modem free", 503),
-                None => RouteDecision::Reject {
-                    status: 503,
-                    reason: "no modem free".into(),
-                },
-            };
-        debug!(decision = ?std::mem::discriminant(&decision), "Routed.");
-        MessageResult(decision)
+            }
+            .into_actor(self)
+            .map(move |prefer, act, _| {
+                let d = act.decide(&msg.exclude, prefer.as_deref());
+                debug!(route = ?std::mem::discriminant(&d.route), "Routed.");
+                d
+            }),
+        )
     }
 }
 
@@ -193,5 +268,67 @@ impl Handler<Release> for Router {
 
     fn handle(&mut self, msg: Release, _: &mut Context<Self>) {
         self.leased.remove(&msg.modem);
+    }
+}
+
+impl Handler<GetRouterStats> for Router {
+    type Result = MessageResult<GetRouterStats>;
+
+    fn handle(&mut self, _: GetRouterStats, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(RouterStats {
+            leases: self.leased.len() as u64,
+            decisions: self.decisions,
+        })
+    }
+}
+
+impl Handler<CallUsage> for Router {
+    type Result = ();
+
+    /// Counts the call on its trunk and SIM and pins its callee to the modem that answered
+    /// (off the call's path; storage trouble is logged, never fatal). The inventory's
+    /// lifetime usage is not here: the record store adds it with the record.
+    fn handle(&mut self, u: CallUsage, ctx: &mut Context<Self>) {
+        let stores = self.stores.clone();
+        let sticky_ttl = self.sticky_ttl;
+        async move {
+            let mut errors = Vec::new();
+            if let Some(t) = &u.trunk {
+                if let Err(e) = stores
+                    .counters
+                    .add(&format!("trunk:{t}:calls"), Window::Day, u.at_ms, 1)
+                    .await
+                {
+                    errors.push(e);
+                }
+            }
+            if let Some((modem, imsi)) = &u.modem {
+                if let Some(imsi) = imsi {
+                    for window in [Window::Day, Window::Month] {
+                        let mut adds = vec![(format!("sim:{imsi}:calls"), 1)];
+                        if u.answered {
+                            adds.push((format!("sim:{imsi}:answered"), 1));
+                            adds.push((format!("sim:{imsi}:seconds"), u.talk_s as i64));
+                        }
+                        for (key, delta) in adds {
+                            if let Err(e) = stores.counters.add(&key, window, u.at_ms, delta).await
+                            {
+                                errors.push(e);
+                            }
+                        }
+                    }
+                }
+                if let (true, Some(ttl)) = (u.answered, sticky_ttl) {
+                    if let Err(e) = stores.sticky.set(&u.callee, modem, u.at_ms, ttl).await {
+                        errors.push(e);
+                    }
+                }
+            }
+            for e in errors {
+                warn!(error = %e, "Usage not fully accounted.");
+            }
+        }
+        .into_actor(self)
+        .spawn(ctx);
     }
 }

@@ -39,6 +39,10 @@ pub struct SipConfig {
     pub flood_rate: u32,
     /// Per-source flood limit: burst size.
     pub flood_burst: u32,
+    /// Status for an INVITE whose callee is not a number a modem can dial
+    /// (`sip:alice@host`): 484 (Address Incomplete) or 404 (Not Found). Answered before
+    /// the call takes a modem or an RTP port.
+    pub undialable_status: u16,
 }
 
 impl Default for SipConfig {
@@ -57,6 +61,7 @@ impl Default for SipConfig {
             max_call_duration_s: 3600,
             flood_rate: 200,
             flood_burst: 400,
+            undialable_status: 484,
         }
     }
 }
@@ -326,6 +331,9 @@ pub fn validate(
             "sip.flood_burst",
             "need flood_rate > 0 and flood_burst >= flood_rate",
         ));
+    }
+    if !matches!(sip.undialable_status, 404 | 484) {
+        p.push(Problem::new("sip.undialable_status", "must be 404 or 484"));
     }
     let mut names = std::collections::HashSet::new();
     for (i, t) in trunks.iter().enumerate() {
