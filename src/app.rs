@@ -196,6 +196,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
             let sources = crate::http::Sources {
                 ingress: ingress.clone(),
                 recorder: recorder.clone(),
+                router: router.clone(),
                 gateway: gateway.clone(),
                 shared: opened.shared.clone(),
             };

@@ -289,3 +289,45 @@ fn calls_over_ipv6() {
     assert!(out.status.success(), "sipp over IPv6 failed");
     assert_eq!(gw.wait_records(1, secs(10))[0]["sip_status"], 200);
 }
+
+#[test]
+fn an_undialable_callee_is_refused_before_anything_is_taken() {
+    for (status, env) in [(484u16, None), (404, Some("404"))] {
+        let gw = Gateway::start(Options {
+            env: env
+                .map(|v| vec![("E173GW_SIP__UNDIALABLE_STATUS".to_string(), v.to_string())])
+                .unwrap_or_default(),
+            ..Options::default()
+        });
+        let c = common::gw::RawSip::new("127.0.0.1", gw.udp);
+        let call_id = format!("undialable-{status}@test");
+        c.send(&common::gw::invite(
+            c.local(),
+            gw.udp,
+            "alice",
+            &call_id,
+            "z9hG4bK-undialable",
+            40_000,
+        ));
+        let (resp, _) = c.recv_until(&format!("SIP/2.0 {status}"), secs(5));
+        assert_eq!(common::gw::header(&resp, "Call-ID"), Some(call_id.as_str()));
+        let recs = gw.wait_records(1, secs(5));
+        let r = &recs[0];
+        assert_eq!(r["sip_status"], status, "{r}");
+        assert_eq!(s(r, "end_reason"), "rejected");
+        assert_eq!(s(r, "callee"), "alice");
+        assert_eq!(r["target"]["kind"], "none");
+        // Nothing was taken: no call started, no route asked, no modem dialled.
+        assert_eq!(gw.metric("e173gw_sip_undialable_total"), Some(1.0));
+        assert_eq!(gw.metric("e173gw_calls_total"), Some(0.0));
+        assert_eq!(gw.metric("e173gw_routing_decisions_total"), Some(0.0));
+        assert_eq!(gw.metric("e173gw_routing_leases"), Some(0.0));
+        let dialled: u64 = gw.sim("status")["modems"]
+            .as_array()
+            .expect("modems")
+            .iter()
+            .map(|m| m["counters"]["calls"].as_u64().unwrap_or(0))
+            .sum();
+        assert_eq!(dialled, 0);
+    }
+}

@@ -9,6 +9,7 @@ use prometheus_client::registry::Registry;
 
 use e173gw_actors::ingress::IngressStats;
 use e173gw_actors::recorder::RecorderStats;
+use e173gw_actors::routing::RouterStats;
 
 use crate::adapters::resilient::SharedStatus;
 
@@ -38,6 +39,8 @@ pub struct Snapshot {
     pub ingress: Option<IngressStats>,
     /// The recorder.
     pub recorder: Option<RecorderStats>,
+    /// The router.
+    pub router: Option<RouterStats>,
     /// The shared store (production storage only).
     pub shared: Option<SharedStatus>,
     /// Every modem.
@@ -135,12 +138,32 @@ impl Collector for Snapshot {
                 "Calls refused 503 because the call-start journal was behind the disk.",
                 s.journal_refusals,
             )?;
+            counter(
+                &mut e,
+                "e173gw_sip_undialable",
+                "INVITEs refused because the callee is not a dialable number.",
+                s.undialable,
+            )?;
             counter(&mut e, "e173gw_calls", "Calls started.", s.calls)?;
             gauge(
                 &mut e,
                 "e173gw_calls_active",
                 "Calls in progress.",
                 s.active_calls as i64,
+            )?;
+        }
+        if let Some(r) = &self.router {
+            gauge(
+                &mut e,
+                "e173gw_routing_leases",
+                "Modems leased to calls now.",
+                r.leases as i64,
+            )?;
+            counter(
+                &mut e,
+                "e173gw_routing_decisions",
+                "Route requests answered.",
+                r.decisions,
             )?;
         }
         if let Some(r) = &self.recorder {
@@ -313,6 +336,10 @@ mod tests {
                 degraded: true,
                 ..RecorderStats::default()
             }),
+            router: Some(RouterStats {
+                leases: 3,
+                decisions: 9,
+            }),
             shared: Some(SharedStatus {
                 degraded: true,
                 pending: 7,
@@ -340,6 +367,8 @@ mod tests {
             ("e173gw_sip_received_total", "10"),
             ("e173gw_calls_total", "4"),
             ("e173gw_calls_active", "2"),
+            ("e173gw_routing_leases", "3"),
+            ("e173gw_routing_decisions_total", "9"),
             ("e173gw_records_spooled_total", "4"),
             ("e173gw_records_backlog", "1"),
             ("e173gw_record_store_degraded", "1"),

@@ -17,6 +17,7 @@ use e173gw_actors::gateway::{ListModems, LocalGateway};
 use e173gw_actors::ingress::{GetStats, SipIngress};
 use e173gw_actors::modem::LinkState;
 use e173gw_actors::recorder::{Recorder, RecorderStatus};
+use e173gw_actors::routing::{GetRouterStats, Router};
 
 use crate::adapters::redis::RedisStore;
 use crate::adapters::resilient::Resilient;
@@ -29,6 +30,8 @@ pub struct Sources {
     pub ingress: Addr<SipIngress>,
     /// The recorder.
     pub recorder: Addr<Recorder>,
+    /// The router.
+    pub router: Addr<Router>,
     /// This host's modems.
     pub gateway: Addr<LocalGateway>,
     /// The shared store wrapper (production storage).
@@ -57,6 +60,7 @@ impl Sources {
         Snapshot {
             ingress: self.ingress.send(GetStats).await.ok(),
             recorder: self.recorder.send(RecorderStatus).await.ok(),
+            router: self.router.send(GetRouterStats).await.ok(),
             shared: self.shared.as_ref().map(|s| s.status()),
             modems,
         }
