@@ -79,7 +79,7 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            e173gw::logging::init(&s.config.log);
+            let _log = e173gw::logging::init(&s.config.log);
             let result = actix::System::new().block_on(e173gw::app::run(s));
             match result {
                 Ok(()) => ExitCode::SUCCESS,
@@ -94,7 +94,7 @@ fn main() -> ExitCode {
                 Ok(s) => s,
                 Err(code) => return code,
             };
-            e173gw::logging::init(&s.config.log);
+            let _log = e173gw::logging::init(&s.config.log);
             let done = actix::System::new()
                 .block_on(e173gw::storage::migrate(&s.config.storage, &s.base_dir));
             match done {

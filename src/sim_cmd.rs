@@ -119,7 +119,7 @@ fn run_sim(a: SimRunArgs) -> anyhow::Result<()> {
     if let Some(s) = a.scenario {
         cfg.scenario = Some(absolute(s)?);
     }
-    crate::logging::init(&log);
+    let _log = crate::logging::init(&log);
     actix::System::new().block_on(async move {
         let handle = sim::start(&cfg, &base).await?;
         print_modems(&handle);
