@@ -4,6 +4,7 @@
 
 mod agent;
 mod modem;
+mod random;
 mod session;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -418,6 +419,7 @@ impl H {
         if at > self.now {
             self.now = at;
         }
+        self.armed.retain(|(x, _)| *x != t);
         self.ev(Event::Timer(t));
     }
 
