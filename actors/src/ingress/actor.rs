@@ -165,6 +165,7 @@ impl SipIngress {
             max_body: sip.max_body_bytes,
         };
         let ids = IdGen::new(seed(), &sip.node_id);
+        let product = Some(sip.user_agent.clone()).filter(|p| !p.is_empty());
         let policy = Policy {
             allow: vec![
                 Method::Invite,
@@ -181,6 +182,7 @@ impl SipIngress {
             supported: Vec::new(),
             loop_branch_prefix: ids.prefix().to_string(),
             limits,
+            product: product.clone(),
         };
         let mut secret = seed().to_le_bytes().to_vec();
         secret.extend_from_slice(&seed().rotate_left(17).to_le_bytes());
@@ -226,7 +228,7 @@ impl SipIngress {
                 &tcp_listen,
             );
             SipIngress {
-                layer: TransactionLayer::new(timers),
+                layer: TransactionLayer::new(timers).with_product(product.clone()),
                 udp,
                 tcp_listen,
                 tcp_conns: HashMap::new(),
@@ -350,6 +352,7 @@ impl SipIngress {
             Transport::Tcp => inbound::from_message(bytes, &self.policy, &tag),
         };
         match checked {
+            Ok(Inbound::Request(req)) if !known => self.refuse_stranger(&req, from, &tag),
             Ok(Inbound::Request(mut req)) => {
                 stamp_via(&mut req, from.addr);
                 self.layer.on_request(t, req, from);
@@ -365,6 +368,17 @@ impl SipIngress {
             }
         }
         self.flush(ctx);
+    }
+
+    /// A request from a source no trunk allows: 403 without any transaction state and
+    /// without naming the product (or nothing, in drop mode), sent to the source address.
+    fn refuse_stranger(&mut self, req: &e173gw_core::sip::Request, from: Peer, tag: &str) {
+        self.stats.unknown_source += 1;
+        debug!(source = %from, method = %req.method, "Request from an unknown source refused.");
+        if self.unknown_source == UnknownSource::Reject && req.method != Method::Ack {
+            let resp = e173gw_core::sip::build::response(req, 403, Some(tag));
+            self.send(from, &resp.to_bytes());
+        }
     }
 
     fn on_event(&mut self, ev: TuEvent, ctx: &mut Context<Self>) {

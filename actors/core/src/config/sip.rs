@@ -43,6 +43,9 @@ pub struct SipConfig {
     /// (`sip:alice@host`): 484 (Address Incomplete) or 404 (Not Found). Answered before
     /// the call takes a modem or an RTP port.
     pub undialable_status: u16,
+    /// Value of `Server` (responses) and `User-Agent` (requests) the gateway sends; empty
+    /// sends neither. Sources no trunk allows never see it.
+    pub user_agent: String,
 }
 
 impl Default for SipConfig {
@@ -62,6 +65,7 @@ impl Default for SipConfig {
             flood_rate: 200,
             flood_burst: 400,
             undialable_status: 484,
+            user_agent: "e173gw".into(),
         }
     }
 }
@@ -330,6 +334,12 @@ pub fn validate(
         p.push(Problem::new(
             "sip.flood_burst",
             "need flood_rate > 0 and flood_burst >= flood_rate",
+        ));
+    }
+    if sip.user_agent.len() > 128 || sip.user_agent.chars().any(|c| c.is_control()) {
+        p.push(Problem::new(
+            "sip.user_agent",
+            "at most 128 printable characters",
         ));
     }
     if !matches!(sip.undialable_status, 404 | 484) {

@@ -5,9 +5,6 @@ use rsipstack::sip::headers::make_header;
 use super::raw::RawHead;
 use super::{headers, Header, Headers, Request, Response, StatusCode, Version};
 
-/// `Server` / `User-Agent` value.
-pub const PRODUCT: &str = concat!("e173gw/", env!("CARGO_PKG_VERSION"));
-
 /// A header from a name and value (compact and unknown names allowed).
 pub fn header(name: &str, value: impl Into<String>) -> Header {
     make_header(name, value.into())
@@ -22,7 +19,8 @@ fn with_tag(to: &str, tag: Option<&str>) -> String {
 }
 
 /// A response to `req`: every `Via`, `From`, `To` (with `to_tag` added when it has none
-/// and the response is not 100), `Call-ID` and `CSeq` copied; `Server`; empty body.
+/// and the response is not 100), `Call-ID` and `CSeq` copied; empty body. (The transaction
+/// layer adds the configured `Server` when it sends it.)
 pub fn response(req: &Request, code: u16, to_tag: Option<&str>) -> Response {
     let mut h = Headers::default();
     for x in req.headers.iter() {
@@ -39,7 +37,6 @@ pub fn response(req: &Request, code: u16, to_tag: Option<&str>) -> Response {
             _ => {}
         }
     }
-    h.push(header("Server", PRODUCT));
     h.push(header("Content-Length", "0"));
     Response {
         status_code: StatusCode::from(code),
@@ -61,8 +58,15 @@ pub fn set_body(headers: &mut Headers, body_slot: &mut Vec<u8>, content_type: &s
 }
 
 /// Serialises a response to a message the parser could not read, from the raw header
-/// lines: `None` when it lacks what a response needs (Via, From, To, Call-ID, CSeq).
-pub fn raw_response(head: &RawHead, code: u16, reason: &str, to_tag: &str) -> Option<Vec<u8>> {
+/// lines, with `Server: product` when given: `None` when it lacks what a response needs
+/// (Via, From, To, Call-ID, CSeq).
+pub fn raw_response(
+    head: &RawHead,
+    code: u16,
+    reason: &str,
+    to_tag: &str,
+    product: Option<&str>,
+) -> Option<Vec<u8>> {
     let vias: Vec<&str> = head.values("Via").collect();
     let from = head.first("From")?;
     let to = head.first("To")?;
@@ -77,9 +81,13 @@ pub fn raw_response(head: &RawHead, code: u16, reason: &str, to_tag: &str) -> Op
         out.push_str(&format!("Via: {v}\r\n"));
     }
     out.push_str(&format!(
-        "From: {from}\r\nTo: {}\r\nCall-ID: {call_id}\r\nCSeq: {cseq}\r\nServer: {PRODUCT}\r\nContent-Length: 0\r\n\r\n",
+        "From: {from}\r\nTo: {}\r\nCall-ID: {call_id}\r\nCSeq: {cseq}\r\n",
         with_tag(to, Some(to_tag))
     ));
+    if let Some(p) = product {
+        out.push_str(&format!("Server: {p}\r\n"));
+    }
+    out.push_str("Content-Length: 0\r\n\r\n");
     Some(out.into_bytes())
 }
 
@@ -117,7 +125,7 @@ mod tests {
     fn raw_responses_need_the_addressing_headers() {
         let head = RawHead::scan(b"INVITE sip:x SIP/2.0\r\nv: SIP/2.0/UDP a;branch=z9hG4bK1\r\nf: <sip:a@b>;tag=1\r\nt: <sip:x>\r\ni: c\r\nCSeq: 1 INVITE");
         let out = String::from_utf8(
-            raw_response(&head, 400, "Bad\r\nRequest", "zz").expect("addressable"),
+            raw_response(&head, 400, "Bad\r\nRequest", "zz", Some("gw")).expect("addressable"),
         )
         .expect("utf8");
         assert!(
@@ -125,8 +133,9 @@ mod tests {
             "{out}"
         );
         assert!(out.contains("To: <sip:x>;tag=zz\r\n"));
+        assert!(out.contains("Server: gw\r\n"));
         let no_via =
             RawHead::scan(b"INVITE sip:x SIP/2.0\r\nf: a\r\nt: b\r\ni: c\r\nCSeq: 1 INVITE");
-        assert_eq!(raw_response(&no_via, 400, "Bad", "zz"), None);
+        assert_eq!(raw_response(&no_via, 400, "Bad", "zz", None), None);
     }
 }

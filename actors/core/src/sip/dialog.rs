@@ -1,7 +1,7 @@
 //! Dialog state (RFC 3261 §12) for the two legs of a B2BUA call, and the requests built
 //! from it: BYE, ACK for a 2xx, re-INVITE, and the out-of-dialog INVITE of a new leg.
 
-use super::build::{header, PRODUCT};
+use super::build::header;
 use super::headers::{self, contact_uri, cseq, name_addr_uri, record_route};
 use super::{Header, Headers, Method, Peer, Request, Response, Uri, Version};
 
@@ -211,7 +211,6 @@ impl Dialog {
         if matches!(method, Method::Invite | Method::Update) {
             h.push(header("Contact", format!("<{}>", local.contact)));
         }
-        h.push(header("User-Agent", PRODUCT));
         h.push(header("Content-Length", "0"));
         Request {
             method,
@@ -296,7 +295,6 @@ pub fn new_invite(leg: &NewLeg<'_>, local: &Local) -> Request {
     h.push(header("CSeq", "1 INVITE"));
     h.push(header("Contact", format!("<{}>", local.contact)));
     h.push(header("Allow", "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE"));
-    h.push(header("User-Agent", PRODUCT));
     for (n, v) in leg.extra {
         let v: String = v.chars().filter(|c| !c.is_control()).collect();
         h.push(header(n, v));

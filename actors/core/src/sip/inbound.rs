@@ -18,6 +18,8 @@ pub struct Policy {
     pub loop_branch_prefix: String,
     /// Size limits.
     pub limits: Limits,
+    /// `Server` value of the error responses (`None`: no `Server` header).
+    pub product: Option<String>,
 }
 
 /// A message that passed every check.
@@ -79,6 +81,7 @@ pub fn from_datagram(buf: &[u8], policy: &Policy, to_tag: &str) -> Result<Inboun
                 code,
                 &format!("{reason} ({e})"),
                 to_tag,
+                policy,
             ))
         }
     }
@@ -86,14 +89,14 @@ pub fn from_datagram(buf: &[u8], policy: &Policy, to_tag: &str) -> Result<Inboun
 
 /// A 4xx/5xx built from raw header lines, or a silent drop when it cannot be addressed
 /// (responses, ACKs, no Via...).
-fn reject_raw(head: &RawHead, code: u16, reason: &str, to_tag: &str) -> Rejected {
+fn reject_raw(head: &RawHead, code: u16, reason: &str, to_tag: &str, policy: &Policy) -> Rejected {
     let Some(method) = head.request_method() else {
         return Rejected::drop(format!("response: {reason}"));
     };
     if method.eq_ignore_ascii_case("ACK") {
         return Rejected::drop(format!("ACK: {reason}"));
     }
-    match build::raw_response(head, code, reason, to_tag) {
+    match build::raw_response(head, code, reason, to_tag, policy.product.as_deref()) {
         Some(bytes) => Rejected {
             status: Some(code),
             reason: reason.to_string(),
@@ -135,6 +138,7 @@ pub fn from_message(msg: &[u8], policy: &Policy, to_tag: &str) -> Result<Inbound
                 400,
                 "Bad Request (malformed method)",
                 to_tag,
+                policy,
             ));
         }
         Some(m) if m.parse::<Method>().is_err() => {
@@ -149,7 +153,7 @@ pub fn from_message(msg: &[u8], policy: &Policy, to_tag: &str) -> Result<Inbound
         Ok(m) => m,
         Err(e) => {
             let reason = format!("Bad Request ({})", short(&e.to_string()));
-            return Err(reject_raw(&raw_head(msg), 400, &reason, to_tag));
+            return Err(reject_raw(&raw_head(msg), 400, &reason, to_tag, policy));
         }
     };
     match message {
@@ -205,6 +209,9 @@ fn check_request(
         for h in extra {
             resp.headers.push(h);
         }
+        if let Some(p) = &policy.product {
+            resp.headers.push(build::header("Server", p.as_str()));
+        }
         let reason = reason.to_string();
         Rejected {
             status: Some(code),
@@ -224,6 +231,7 @@ fn check_request(
             400,
             "Bad Request (malformed Via)",
             to_tag,
+            policy,
         ));
     }
     for name in SINGLE {

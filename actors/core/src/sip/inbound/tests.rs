@@ -2,6 +2,7 @@ use super::*;
 
 fn policy() -> Policy {
     Policy {
+        product: Some("e173gw".into()),
         allow: vec![
             Method::Invite,
             Method::Ack,

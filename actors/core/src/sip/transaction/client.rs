@@ -71,7 +71,7 @@ impl TransactionLayer {
                 method,
             });
         let unreliable = !to.transport.is_reliable();
-        let bytes = wire::request(&req);
+        let bytes = wire::request(&req, self.product.as_deref());
         let kept = if unreliable {
             bytes.clone()
         } else {
@@ -124,7 +124,7 @@ impl TransactionLayer {
 
     /// Sends an ACK for a 2xx: outside any transaction, it is only bytes to send.
     pub fn send_ack(&mut self, ack: Request, to: Peer) {
-        self.send(to, wire::request(&ack));
+        self.send(to, wire::request(&ack, self.product.as_deref()));
     }
 
     /// The transport could not send for client transaction `tx`: it ends, in
@@ -220,7 +220,7 @@ impl TransactionLayer {
                 let ack = tx
                     .invite
                     .take()
-                    .map(|inv| wire::request(&ack_for_error(&inv, &resp)));
+                    .map(|inv| wire::request(&ack_for_error(&inv, &resp), self.product.as_deref()));
                 tx.state = ClientState::Completed;
                 TimerHeap::cancel(&mut tx.gens, Slot::Retransmit);
                 if unreliable {

@@ -113,6 +113,8 @@ pub struct TransactionLayer {
     pub(super) heap: TimerHeap,
     out: VecDeque<Output>,
     pub(super) stats: TxCounts,
+    /// `Server` / `User-Agent` value for what the layer sends (`None`: neither).
+    pub(super) product: Option<String>,
 }
 
 impl TransactionLayer {
@@ -136,7 +138,15 @@ impl TransactionLayer {
             heap: TimerHeap::default(),
             out: VecDeque::new(),
             stats: TxCounts::default(),
+            product: None,
         }
+    }
+
+    /// Names the product in every message the layer sends (`Server` on responses,
+    /// `User-Agent` on requests) that has no such header of its own; `None` names nothing.
+    pub fn with_product(mut self, product: Option<String>) -> Self {
+        self.product = product.filter(|p| !p.is_empty());
+        self
     }
 
     /// The timers this layer runs with.

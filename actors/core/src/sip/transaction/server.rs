@@ -103,7 +103,7 @@ impl TransactionLayer {
             (_, ServerState::Trying | ServerState::Proceeding, _) => ServerState::Completed,
             _ => return Err(TxError::AlreadyFinal(id)),
         };
-        let bytes = wire::response(&resp);
+        let bytes = wire::response(&resp, self.product.as_deref());
         if invite {
             if let Some(tag) = headers::to_tag(&resp.headers) {
                 tx.resp_to_tag = Some(tag.into());
@@ -216,7 +216,7 @@ impl TransactionLayer {
         let peer = response_target(via, from);
         let id = self.new_server(key, m, peer);
         if m == Method::Invite {
-            let bytes = wire::trying(&req);
+            let bytes = wire::trying(&req, self.product.as_deref());
             if let Some(tx) = self.servers.get_mut(&id) {
                 tx.last = Some(bytes.clone());
             }
