@@ -45,13 +45,26 @@ pub(super) enum Pending {
     },
 }
 
-/// One counter window as last known.
+/// One counter window as this node knows it.
+///
+/// Two numbers, because under concurrency "the store's answer" and "what this node added"
+/// cannot be folded into one without counting some adds twice: `seen` is the highest total
+/// the store answered (plus what is held back for it), `own` is exactly what this node
+/// added. The window's total is the larger: never below this node's own count, even when
+/// the store lost its data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Counter {
     pub(super) window: Window,
     /// A time inside the window.
     pub(super) at_ms: u64,
-    pub(super) total: i64,
+    pub(super) seen: i64,
+    pub(super) own: i64,
+}
+
+impl Counter {
+    pub(super) fn total(&self) -> i64 {
+        self.seen.max(self.own)
+    }
 }
 
 /// The mirror and the held-back writes.
@@ -62,6 +75,9 @@ pub(super) struct Local {
     pub(super) hits: HashMap<String, VecDeque<u64>>,
     pub(super) cache: HashMap<(String, String), (String, u64)>,
     pub(super) pending: VecDeque<Pending>,
+    /// Bumped each time the whole local state is pushed to the store (and the held-back
+    /// writes cleared): a write that failed across a push is already in it.
+    pub(super) epoch: u64,
     /// Writes dropped because too many were held back.
     pub(super) dropped: u64,
 }
@@ -109,8 +125,7 @@ impl Local {
         (key.to_string(), window.bucket(at_ms))
     }
 
-    /// Sets the known total of a window.
-    pub(super) fn set_counter(&mut self, key: &str, window: Window, at_ms: u64, total: i64) {
+    fn counter_mut(&mut self, key: &str, window: Window, at_ms: u64) -> &mut Counter {
         let k = Self::counter_key(key, window, at_ms);
         if !self.counters.contains_key(&k) {
             // Windows that ended a while ago are no use to limits any more.
@@ -118,27 +133,44 @@ impl Local {
                 c.window.end_ms(c.at_ms) + 86_400_000 > at_ms
             });
         }
-        self.counters.insert(
-            k,
-            Counter {
-                window,
-                at_ms,
-                total,
-            },
-        );
+        self.counters.entry(k).or_insert(Counter {
+            window,
+            at_ms,
+            seen: 0,
+            own: 0,
+        })
     }
 
-    /// Adds to a window locally; returns the new total.
+    /// An add of this node that is held back for the store: counted as its own and in the
+    /// store's expected total. Returns the window's total.
     pub(super) fn add_counter(&mut self, key: &str, window: Window, at_ms: u64, delta: i64) -> i64 {
-        let total = self.counter(key, window, at_ms) + delta;
-        self.set_counter(key, window, at_ms, total);
-        total
+        let c = self.counter_mut(key, window, at_ms);
+        c.own += delta;
+        c.seen += delta;
+        c.total()
+    }
+
+    /// An add of this node on its way to the store.
+    pub(super) fn add_own(&mut self, key: &str, window: Window, at_ms: u64, delta: i64) {
+        self.counter_mut(key, window, at_ms).own += delta;
+    }
+
+    /// An add that failed to reach the store and is now held back for it.
+    pub(super) fn add_seen(&mut self, key: &str, window: Window, at_ms: u64, delta: i64) {
+        self.counter_mut(key, window, at_ms).seen += delta;
+    }
+
+    /// A total the store answered. Returns the window's total.
+    pub(super) fn see(&mut self, key: &str, window: Window, at_ms: u64, total: i64) -> i64 {
+        let c = self.counter_mut(key, window, at_ms);
+        c.seen = c.seen.max(total);
+        c.total()
     }
 
     pub(super) fn counter(&self, key: &str, window: Window, at_ms: u64) -> i64 {
         self.counters
             .get(&Self::counter_key(key, window, at_ms))
-            .map_or(0, |c| c.total)
+            .map_or(0, Counter::total)
     }
 
     /// Records a hit in the local rate window; returns the hits in the last `span`.
@@ -225,6 +257,30 @@ mod tests {
         assert_eq!(l.add_counter("k", Window::Day, day1 + 86_400_000, 1), 1);
         assert_eq!(l.counter("k", Window::Month, day1), 0);
         assert_eq!(l.counter("k", Window::Day, day1), 5);
+    }
+
+    #[test]
+    fn answers_in_any_order_never_count_an_add_twice() {
+        // Two adds of one in flight at once; the store answers 6 and 7 (it had 5), and the
+        // answers are applied in either order.
+        let t = 1_795_000_000_000;
+        for answers in [[6, 7], [7, 6]] {
+            let mut l = Local::default();
+            l.see("k", Window::Day, t, 5);
+            l.add_own("k", Window::Day, t, 1);
+            l.add_own("k", Window::Day, t, 1);
+            for a in answers {
+                l.see("k", Window::Day, t, a);
+            }
+            assert_eq!(l.counter("k", Window::Day, t), 7, "{answers:?}");
+        }
+        // A store that lost its data answers low: the node's own count holds.
+        let mut l = Local::default();
+        for _ in 0..3 {
+            l.add_own("k", Window::Day, t, 1);
+        }
+        assert_eq!(l.see("k", Window::Day, t, 1), 3);
+        assert_eq!(l.add_counter("k", Window::Day, t, 1), 4);
     }
 
     #[test]

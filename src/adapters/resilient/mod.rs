@@ -238,27 +238,28 @@ impl<S: SharedStore> CounterStore for Resilient<S> {
             at_ms,
             delta,
         };
-        {
+        let epoch = {
             let mut l = self.lock()?;
             if self.degraded() {
                 l.queue(pending);
                 return Ok(l.add_counter(key, window, at_ms, delta));
             }
-        }
+            l.add_own(key, window, at_ms, delta);
+            l.epoch
+        };
         match self.inner.add(key, window, at_ms, delta).await {
-            Ok(total) => {
-                // Never below this node's own count: a store that lost its data answers
-                // low until the probe pushes the totals back.
-                let mut l = self.lock()?;
-                let total = total.max(l.counter(key, window, at_ms) + delta);
-                l.set_counter(key, window, at_ms, total);
-                Ok(total)
-            }
+            // Never below this node's own count: a store that lost its data answers low
+            // until the probe pushes the totals back.
+            Ok(total) => Ok(self.lock()?.see(key, window, at_ms, total)),
             Err(e) if e.is_retryable() => {
                 let mut l = self.lock()?;
                 self.mark_down(&mut l, &e);
-                l.queue(pending);
-                Ok(l.add_counter(key, window, at_ms, delta))
+                // A push of the whole state since this add began already carried it.
+                if l.epoch == epoch {
+                    l.queue(pending);
+                    l.add_seen(key, window, at_ms, delta);
+                }
+                Ok(l.counter(key, window, at_ms))
             }
             Err(e) => Err(e),
         }
@@ -267,12 +268,7 @@ impl<S: SharedStore> CounterStore for Resilient<S> {
     async fn get(&self, key: &str, window: Window, at_ms: u64) -> Result<i64> {
         if !self.degraded() {
             match CounterStore::get(&*self.inner, key, window, at_ms).await {
-                Ok(total) => {
-                    let mut l = self.lock()?;
-                    let total = total.max(l.counter(key, window, at_ms));
-                    l.set_counter(key, window, at_ms, total);
-                    return Ok(total);
-                }
+                Ok(total) => return Ok(self.lock()?.see(key, window, at_ms, total)),
                 Err(e) => self.on_error(e)?,
             }
         }

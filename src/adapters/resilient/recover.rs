@@ -219,6 +219,7 @@ impl<S: SharedStore> Resilient<S> {
         let (sticky, cache, counters) = {
             let mut l = self.lock()?;
             l.pending.clear();
+            l.epoch += 1;
             let sticky: Vec<_> = l
                 .sticky
                 .values()
@@ -259,9 +260,9 @@ impl<S: SharedStore> Resilient<S> {
         }
         for (key, c) in counters {
             let shared = CounterStore::get(&*self.inner, &key, c.window, c.at_ms).await?;
-            if shared < c.total {
+            if shared < c.total() {
                 self.inner
-                    .add(&key, c.window, c.at_ms, c.total - shared)
+                    .add(&key, c.window, c.at_ms, c.total() - shared)
                     .await?;
                 n += 1;
             }
