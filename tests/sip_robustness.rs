@@ -244,8 +244,14 @@ fn unknown_sources_get_403_and_learn_nothing() {
             40_002,
         );
         stranger.send(&inv);
-        let (resp, _) = stranger.recv_until("SIP/2.0 403", Duration::from_secs(2));
-        assert!(header(&resp, "Warning").is_none());
+        let (resp, before) = stranger.recv_until("SIP/2.0 403", Duration::from_secs(2));
+        assert!(before.is_empty(), "no 100 Trying to a stranger: {before:?}");
+        for h in ["Warning", "Server", "User-Agent"] {
+            assert!(
+                header(&resp, h).is_none(),
+                "a stranger learns no {h}: {resp}"
+            );
+        }
     }
     // Malformed input from a stranger is not answered at all.
     stranger.send(&raw_request("INVITE", "", "1 BYE", ""));
@@ -253,9 +259,70 @@ fn unknown_sources_get_403_and_learn_nothing() {
     // The trunk's own address still gets in.
     let trunk = RawSip::new("127.0.0.2", gw.udp);
     trunk.send(&raw_request("OPTIONS", "", "1 OPTIONS", ""));
-    trunk.recv_until("SIP/2.0 200", Duration::from_secs(2));
+    let (ok, _) = trunk.recv_until("SIP/2.0 200", Duration::from_secs(2));
+    assert_eq!(header(&ok, "Server"), Some("e173gw"), "{ok}");
     std::thread::sleep(ms(300));
     assert!(gw.records().is_empty(), "refused requests are not calls");
+}
+
+/// `sip.user_agent` names the product in `Server` (responses) and `User-Agent` (requests
+/// the gateway sends); empty, it names nothing.
+#[test]
+fn the_product_is_named_as_configured() {
+    for (value, expected) in [
+        (None, Some("e173gw")),
+        (Some("edge-7"), Some("edge-7")),
+        (Some(""), None),
+    ] {
+        let agent = std::net::UdpSocket::bind("127.0.0.1:0").expect("agent socket");
+        agent.set_read_timeout(Some(ms(200))).expect("timeout");
+        let agent_addr = agent.local_addr().expect("agent addr");
+        let mut env = Vec::new();
+        if let Some(v) = value {
+            env.push(("E173GW_SIP__USER_AGENT".to_string(), v.to_string()));
+        }
+        let gw = Gateway::start(Options {
+            modems: 0,
+            target: "agent".into(),
+            extra: format!("[agent]\nuri = \"sip:agent@{agent_addr}\"\n"),
+            env,
+            ..Options::default()
+        });
+        let trunk = RawSip::new("127.0.0.1", gw.udp);
+        trunk.send(&raw_request("OPTIONS", "", "1 OPTIONS", ""));
+        let (ok, _) = trunk.recv_until("SIP/2.0 200", Duration::from_secs(2));
+        assert_eq!(header(&ok, "Server"), expected, "{value:?}: {ok}");
+        assert!(header(&ok, "User-Agent").is_none(), "{ok}");
+        // What the transaction layer answers on its own is named the same way.
+        trunk.send(&raw_request("FROBNICATE", "", "1 FROBNICATE", ""));
+        let (err, _) = trunk.recv_until("SIP/2.0 5", Duration::from_secs(2));
+        assert_eq!(header(&err, "Server"), expected, "{value:?}: {err}");
+        // A request the gateway sends names it in User-Agent.
+        trunk.send(&invite(
+            trunk.local(),
+            gw.udp,
+            "5511912345678",
+            "ua@x",
+            "z9hG4bK-ua1",
+            40_010,
+        ));
+        let (provisional, _) = trunk.recv_until("SIP/2.0 1", Duration::from_secs(2));
+        assert_eq!(header(&provisional, "Server"), expected, "{provisional}");
+        let mut buf = [0u8; 65_536];
+        let deadline = std::time::Instant::now() + Duration::from_secs(3);
+        let req = loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no INVITE reached the agent"
+            );
+            if let Ok((n, _)) = agent.recv_from(&mut buf) {
+                break String::from_utf8_lossy(&buf[..n]).into_owned();
+            }
+        };
+        assert!(req.starts_with("INVITE "), "{req}");
+        assert_eq!(header(&req, "User-Agent"), expected, "{value:?}: {req}");
+        assert!(header(&req, "Server").is_none(), "{req}");
+    }
 }
 
 #[test]
