@@ -12,7 +12,7 @@ use e173gw_actors::gateway::{GatewaySpec, LocalGateway, Shutdown, SubscribeModem
 use e173gw_actors::ingress::{IngressError, IngressSpec, SipIngress};
 use e173gw_actors::modem::{ModemSpec, PortPaths};
 use e173gw_actors::recorder::{DrainRecords, JsonlSink, LogSink, Recorder, RecorderSpec};
-use e173gw_actors::routing::Router;
+use e173gw_actors::routing::{FlushUsage, Router};
 use e173gw_actors::sim::{self, SimHandle};
 use e173gw_core::at::recovery::ExponentialBackoff;
 use e173gw_core::call::CallConfig;
@@ -251,6 +251,9 @@ pub async fn run(s: Settings) -> Result<(), AppError> {
     // Give calls a moment to write their records, then force the spool to disk and
     // deliver what the store will take; the rest is delivered at the next start.
     tokio::time::sleep(Duration::from_millis(300)).await;
+    if app.router.send(FlushUsage).await.is_err() {
+        warn!("Router stopped before its usage was written.");
+    }
     if let Ok(st) = app
         .recorder
         .send(DrainRecords {

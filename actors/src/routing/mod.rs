@@ -13,11 +13,17 @@ use tracing::{debug, warn};
 
 use e173gw_core::config::sip::{RoutingConfig, Target};
 use e173gw_core::domain::{DialNumber, ModemId};
-use e173gw_core::ports::{Stores, Window};
+use e173gw_core::ports::Stores;
 use e173gw_core::record::{CallRecord, RecordTarget};
 use e173gw_core::routing::{pick, AgentTarget, Candidate, Route};
 
 use crate::modem::{ModemActor, ModemStatus};
+
+mod usage;
+use usage::Tally;
+
+/// How often the usage of finished calls is written to the store.
+const USAGE_FLUSH: Duration = Duration::from_millis(250);
 
 /// A modem's status changed (from the gateway).
 #[derive(Message, Debug, Clone)]
@@ -122,6 +128,8 @@ pub struct Router {
     /// How long sticky routes last (`None`: no sticky routing).
     sticky_ttl: Option<Duration>,
     decisions: u64,
+    /// Usage of calls finished since the last flush.
+    usage: Tally,
 }
 
 fn wall_ms() -> u64 {
@@ -142,6 +150,7 @@ impl Router {
             stores,
             sticky_ttl,
             decisions: 0,
+            usage: Tally::default(),
         }
     }
 
@@ -207,6 +216,31 @@ impl Actor for Router {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         ctx.set_mailbox_capacity(100_000);
+        ctx.run_interval(USAGE_FLUSH, |act, ctx| {
+            if !act.usage.is_empty() {
+                act.flush_usage().into_actor(act).spawn(ctx);
+            }
+        });
+    }
+}
+
+impl Router {
+    /// Writes the usage summed so far (off the call's path).
+    fn flush_usage(&mut self) -> impl std::future::Future<Output = ()> + 'static {
+        self.usage.take().write(self.stores.clone())
+    }
+}
+
+/// Writes the usage of finished calls now (at shutdown); answers when it is written.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct FlushUsage;
+
+impl Handler<FlushUsage> for Router {
+    type Result = ResponseActFuture<Self, ()>;
+
+    fn handle(&mut self, _: FlushUsage, _: &mut Context<Self>) -> Self::Result {
+        Box::pin(self.flush_usage().into_actor(self))
     }
 }
 
@@ -285,47 +319,19 @@ impl Handler<GetRouterStats> for Router {
 impl Handler<CallUsage> for Router {
     type Result = ();
 
-    /// Counts the call on its trunk and SIM and pins its callee to the modem that answered
-    /// (off the call's path; storage trouble is logged, never fatal). The inventory's
-    /// lifetime usage is not here: the record store adds it with the record.
+    /// Counts the call on its trunk and SIM (written with the others at the next flush)
+    /// and pins its callee to the modem that answered (at once, off the call's path;
+    /// storage trouble is logged, never fatal). The inventory's lifetime usage is not here:
+    /// the record store adds it with the record.
     fn handle(&mut self, u: CallUsage, ctx: &mut Context<Self>) {
+        self.usage.count(&u);
+        let (Some((modem, _)), true, Some(ttl)) = (u.modem, u.answered, self.sticky_ttl) else {
+            return;
+        };
         let stores = self.stores.clone();
-        let sticky_ttl = self.sticky_ttl;
         async move {
-            let mut errors = Vec::new();
-            if let Some(t) = &u.trunk {
-                if let Err(e) = stores
-                    .counters
-                    .add(&format!("trunk:{t}:calls"), Window::Day, u.at_ms, 1)
-                    .await
-                {
-                    errors.push(e);
-                }
-            }
-            if let Some((modem, imsi)) = &u.modem {
-                if let Some(imsi) = imsi {
-                    for window in [Window::Day, Window::Month] {
-                        let mut adds = vec![(format!("sim:{imsi}:calls"), 1)];
-                        if u.answered {
-                            adds.push((format!("sim:{imsi}:answered"), 1));
-                            adds.push((format!("sim:{imsi}:seconds"), u.talk_s as i64));
-                        }
-                        for (key, delta) in adds {
-                            if let Err(e) = stores.counters.add(&key, window, u.at_ms, delta).await
-                            {
-                                errors.push(e);
-                            }
-                        }
-                    }
-                }
-                if let (true, Some(ttl)) = (u.answered, sticky_ttl) {
-                    if let Err(e) = stores.sticky.set(&u.callee, modem, u.at_ms, ttl).await {
-                        errors.push(e);
-                    }
-                }
-            }
-            for e in errors {
-                warn!(error = %e, "Usage not fully accounted.");
+            if let Err(e) = stores.sticky.set(&u.callee, &modem, u.at_ms, ttl).await {
+                warn!(error = %e, "Sticky route not written.");
             }
         }
         .into_actor(self)
