@@ -367,3 +367,5 @@ fn allow(policy: &Policy) -> Header {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod torture;

@@ -85,6 +85,10 @@ pub fn parse(line: &str) -> Result<StartLine<'_>, StartError> {
         return Err(StartError::Malformed("method"));
     }
     let uri = uri::parse(target).ok_or(StartError::Malformed("Request-URI"))?;
+    // Headers are not allowed in a Request-URI (RFC 3261 §19.1.1, table 1).
+    if matches!(&uri, ParsedUri::Sip(u) if !u.headers.is_empty()) {
+        return Err(StartError::Malformed("Request-URI with headers"));
+    }
     if !version(v)? {
         return Err(StartError::Version(v.to_string()));
     }
@@ -125,6 +129,7 @@ mod tests {
             ("OPTIONS  sip:gw  SIP/2.0", Malformed),
             ("OPTIONS\tsip:gw SIP/2.0", Malformed),
             ("INVITE sip:u@h; lr SIP/2.0", Malformed),
+            ("INVITE sip:u@h?Route=%3Csip:x%3E SIP/2.0", Malformed),
             ("INVITE <sip:u@h> SIP/2.0", Malformed),
             ("INVITE sip:u@h", Malformed),
             ("IN{VITE sip:u@h SIP/2.0", Malformed),
