@@ -6,36 +6,11 @@ mod common;
 use std::time::Duration;
 
 use common::gw::{header, in_dialog, invite, status_line, Gateway, Options, RawSip};
+use common::inside_netns;
 use common::sipp::{scenario, sipp};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
-}
-
-/// Re-runs this test inside `unshare -n` with only loopback up, so nothing it provokes
-/// can leave the machine. Returns true when the caller is already inside.
-fn inside_netns(test: &str) -> bool {
-    if std::env::var_os("E173GW_IN_NETNS").is_some() {
-        return true;
-    }
-    let exe = std::env::current_exe().expect("test binary");
-    let status = std::process::Command::new("unshare")
-        .args([
-            "-n",
-            "sh",
-            "-c",
-            "ip link set lo up && exec \"$0\" --exact \"$1\" --nocapture",
-        ])
-        .arg(exe)
-        .arg(test)
-        .env("E173GW_IN_NETNS", "1")
-        .status()
-        .expect("unshare (util-linux) and ip (iproute2) are needed");
-    assert!(
-        status.success(),
-        "{test} failed inside the network namespace"
-    );
-    false
 }
 
 #[test]

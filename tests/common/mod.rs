@@ -19,6 +19,32 @@ pub fn bin() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_e173gw"))
 }
 
+/// Re-runs the test named `test` inside `unshare -n` with only loopback up, so nothing
+/// it provokes can leave the machine. Returns true when the caller is already inside.
+pub fn inside_netns(test: &str) -> bool {
+    if std::env::var_os("E173GW_IN_NETNS").is_some() {
+        return true;
+    }
+    let exe = std::env::current_exe().expect("test binary");
+    let status = Command::new("unshare")
+        .args([
+            "-n",
+            "sh",
+            "-c",
+            "ip link set lo up && exec \"$0\" --exact \"$1\" --nocapture",
+        ])
+        .arg(exe)
+        .arg(test)
+        .env("E173GW_IN_NETNS", "1")
+        .status()
+        .expect("unshare (util-linux) and ip (iproute2) are needed");
+    assert!(
+        status.success(),
+        "{test} failed inside the network namespace"
+    );
+    false
+}
+
 /// The repository root.
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))

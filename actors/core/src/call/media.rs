@@ -22,7 +22,7 @@ impl MediaError {
     /// The status for the caller.
     pub fn status(&self) -> u16 {
         match self {
-            Self::Sdp(_) => 400,
+            Self::Sdp(_) | Self::Codec(NegotiationError::MalformedConnection { .. }) => 400,
             Self::Codec(_) => 488,
         }
     }

@@ -30,6 +30,13 @@ pub enum NegotiationError {
         /// The offered formats, as `<pt>` or `<pt> <encoding>/<clock>`.
         offered: Vec<String>,
     },
+    /// The chosen stream's connection line (its own, or the session's it falls back on)
+    /// is malformed.
+    #[error("audio stream {media_index} has a malformed connection line")]
+    MalformedConnection {
+        /// Index of the `m=` section.
+        media_index: usize,
+    },
     /// The chosen stream has no connection address, at media or session level.
     #[error("audio stream {media_index} has no connection address")]
     NoConnection {
@@ -225,6 +232,14 @@ pub fn answer(
             (None, None) => NegotiationError::NoAudio,
         });
     };
+    let raw_c = |other: &[super::model::OtherLine]| other.iter().any(|l| l.kind == 'c');
+    let malformed = match m.connection {
+        Some(_) => false,
+        None => raw_c(&m.other) || (offer.connection.is_none() && raw_c(&offer.other)),
+    };
+    if malformed {
+        return Err(NegotiationError::MalformedConnection { media_index: index });
+    }
     let connection = offer
         .connection_of(m)
         .ok_or(NegotiationError::NoConnection { media_index: index })?;

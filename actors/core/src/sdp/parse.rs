@@ -30,7 +30,7 @@ pub(super) fn parse(text: &str) -> Result<SessionDescription, SdpError> {
         if line.is_empty() {
             continue;
         }
-        p.line(line).map_err(|kind| SdpError::BadLine {
+        p.tolerant_line(line).map_err(|kind| SdpError::BadLine {
             line: i + 1,
             text: excerpt(line),
             kind,
@@ -59,6 +59,79 @@ struct Partial {
 }
 
 impl Partial {
+    /// Reads a line, liberally (RFC 3264 §6, RFC 4566 §5): what the gateway does not
+    /// rely on never fails the body. Unknown line types, session lines inside a media
+    /// section, a second `s=` or `c=`, a malformed `t=` or `c=` (kept as raw lines: a
+    /// stream whose connection was malformed is refused when chosen), malformed
+    /// attributes (kept as [`Attribute::Other`]), a malformed `m=` line of another media
+    /// than audio (kept as a rejected stream) and lines not of the `x=` form (skipped)
+    /// are tolerated. `v=`, `o=` and audio `m=` lines must be right.
+    fn tolerant_line(&mut self, line: &str) -> Result<(), LineError> {
+        let err = match self.line(line) {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
+        if !self.version {
+            return Err(err);
+        }
+        let value = line.get(2..).unwrap_or_default();
+        let kind = line.chars().next().unwrap_or('?');
+        match err {
+            LineError::NotTypeValue => Ok(()),
+            LineError::UnknownType(_)
+            | LineError::SessionOnly(_)
+            | LineError::Duplicate('s' | 'c')
+            | LineError::Connection
+            | LineError::Timing => {
+                self.keep_raw(kind, value);
+                Ok(())
+            }
+            LineError::Attribute | LineError::RtpMap | LineError::Fmtp | LineError::Ptime => {
+                let (name, v) = match value.split_once(':') {
+                    Some((n, v)) => (n, Some(v.to_owned())),
+                    None => (value, None),
+                };
+                let a = Attribute::Other {
+                    name: name.to_owned(),
+                    value: v,
+                };
+                match self.media.last_mut() {
+                    Some(m) => m.attributes.push(a),
+                    None => self.attributes.push(a),
+                }
+                Ok(())
+            }
+            LineError::Media => {
+                let f: Vec<&str> = value.split_whitespace().collect();
+                let media = f.first().copied().unwrap_or("unknown");
+                if media.eq_ignore_ascii_case("audio") {
+                    return Err(err);
+                }
+                let protocol = f.get(2).copied().unwrap_or("RTP/AVP");
+                let mut formats: Vec<String> = f.iter().skip(3).map(|s| (*s).to_owned()).collect();
+                if formats.is_empty() {
+                    formats.push("0".to_owned());
+                }
+                self.media
+                    .push(MediaDescription::new(media, 0, protocol, formats));
+                Ok(())
+            }
+            _ => Err(err),
+        }
+    }
+
+    /// Keeps a line as read, in the current media section or at session level.
+    fn keep_raw(&mut self, kind: char, value: &str) {
+        let other = OtherLine {
+            kind,
+            value: value.to_owned(),
+        };
+        match self.media.last_mut() {
+            Some(m) => m.other.push(other),
+            None => self.other.push(other),
+        }
+    }
+
     fn line(&mut self, line: &str) -> Result<(), LineError> {
         let bytes = line.as_bytes();
         // A non-ASCII first byte is followed by a continuation byte, never `=`, so the

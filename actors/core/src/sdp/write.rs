@@ -1,7 +1,8 @@
 //! [`SessionDescription`] → text, `\r\n` line ends, RFC 4566 field order.
 //!
-//! Session level: `v o s i u e p c b t r z k a`, then each media section as
-//! `m i c b k a`. Lines of the same type keep their order.
+//! Session level: `v o s i u e p c b t r z k`, lines kept as read, `a`; then each media
+//! section as `m i c b k`, lines kept as read, `a`. Lines of the same type keep their
+//! order. Writing what was parsed and parsing it again gives the same text.
 
 use std::fmt::{self, Display, Formatter};
 
@@ -20,6 +21,7 @@ impl Display for SessionDescription {
         write!(f, "t={} {}\r\n", self.timing.start, self.timing.stop)?;
         write_other(f, &self.other, "trz")?;
         write_other(f, &self.other, "k")?;
+        write_rest(f, &self.other, "iuepbtrzk")?;
         for a in &self.attributes {
             write!(f, "{a}\r\n")?;
         }
@@ -32,6 +34,15 @@ impl Display for SessionDescription {
 
 fn write_other(f: &mut Formatter<'_>, lines: &[OtherLine], kinds: &str) -> fmt::Result {
     for l in lines.iter().filter(|l| kinds.contains(l.kind)) {
+        write!(f, "{}={}\r\n", l.kind, l.value)?;
+    }
+    Ok(())
+}
+
+/// The lines kept as read that none of `written` covers (unknown types, malformed `c=`,
+/// session lines found in a media section), in their order.
+fn write_rest(f: &mut Formatter<'_>, lines: &[OtherLine], written: &str) -> fmt::Result {
+    for l in lines.iter().filter(|l| !written.contains(l.kind)) {
         write!(f, "{}={}\r\n", l.kind, l.value)?;
     }
     Ok(())
@@ -75,6 +86,7 @@ impl Display for MediaDescription {
             write!(f, "{c}\r\n")?;
         }
         write_other(f, &self.other, "bk")?;
+        write_rest(f, &self.other, "ibk")?;
         for a in &self.attributes {
             write!(f, "{a}\r\n")?;
         }

@@ -65,8 +65,11 @@ fn content_length(head: &[u8]) -> Result<Option<usize>, FrameError> {
             continue;
         }
         let v = String::from_utf8_lossy(line[colon + 1..].trim_ascii()).into_owned();
+        // 1*DIGIT: no sign, no spaces inside.
+        if v.is_empty() || !v.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(FrameError::BadContentLength(v));
+        }
         let n: usize = v
-            .trim()
             .parse()
             .map_err(|_| FrameError::BadContentLength(v.to_string()))?;
         if found.is_some_and(|f| f != n) {
@@ -200,6 +203,16 @@ mod tests {
             frame_datagram(bad.as_bytes(), &l),
             Err(FrameError::BadContentLength(_))
         ));
+        for odd in ["+2", "-1", "1 2", "", "99999999999999999999999"] {
+            let m = format!("{HEAD}Content-Length: {odd}\r\n\r\nab");
+            assert!(
+                matches!(
+                    frame_datagram(m.as_bytes(), &l),
+                    Err(FrameError::BadContentLength(_))
+                ),
+                "{odd:?}"
+            );
+        }
         let twice = format!("{HEAD}Content-Length: 1\r\nl: 2\r\n\r\nab");
         assert!(matches!(
             frame_datagram(twice.as_bytes(), &l),

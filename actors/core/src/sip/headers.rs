@@ -121,11 +121,23 @@ pub fn all_vias(h: &Headers) -> Vec<&str> {
 }
 
 /// The header parameters of a name-addr value (after `>`, or after the URI when there are
-/// no angle brackets).
+/// no angle brackets); a quoted display name may hold `<`, `>` or `;`.
 fn header_params(value: &str) -> &str {
-    match value.rfind('>') {
-        Some(i) => &value[i + 1..],
-        None => value.find(';').map_or("", |i| &value[i..]),
+    let rest = match value
+        .trim_start()
+        .starts_with('"')
+        .then(|| {
+            let v = value.trim_start();
+            super::grammar::quoted_end(v, 0).map(|e| &v[e..])
+        })
+        .flatten()
+    {
+        Some(r) => r,
+        None => value,
+    };
+    match rest.find('<') {
+        Some(a) => rest[a..].find('>').map_or("", |b| &rest[a + b + 1..]),
+        None => rest.find(';').map_or("", |i| &rest[i..]),
     }
 }
 
@@ -157,14 +169,24 @@ pub fn to(h: &Headers) -> Option<&str> {
     values!(h, To).next()
 }
 
-/// The URI of a name-addr (`"Bob" <sip:bob@h>;tag=1` → `sip:bob@h`).
+/// The URI of a name-addr (`"Bob" <sip:bob@h>;tag=1` → `sip:bob@h`); a quoted display
+/// name may hold `<`, `>` or `;`.
 pub fn name_addr_uri(value: &str) -> &str {
-    if let (Some(a), Some(b)) = (value.find('<'), value.rfind('>')) {
-        if a < b {
-            return value[a + 1..b].trim();
+    let value = value.trim();
+    let rest = match value
+        .starts_with('"')
+        .then(|| super::grammar::quoted_end(value, 0))
+        .flatten()
+    {
+        Some(end) => &value[end..],
+        None => value,
+    };
+    if let Some(a) = rest.find('<') {
+        if let Some(b) = rest[a..].find('>') {
+            return rest[a + 1..a + b].trim();
         }
     }
-    value.split(';').next().unwrap_or(value).trim()
+    rest.split(';').next().unwrap_or(rest).trim()
 }
 
 /// The user part of a `sip:`/`sips:` URI, percent-decoded; the number of a `tel:` URI.
@@ -196,7 +218,8 @@ pub fn uri_user(uri: &str) -> Option<String> {
 }
 
 /// Undoes `%XX` escapes (RFC 3261 §19.1.2); `None` when an escape is malformed or the
-/// result is not UTF-8.
+/// result is not UTF-8. An escaped control character (`%00`, `%0A`, `%7F`...) stays
+/// escaped, so the result never holds one.
 pub fn unescape(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
@@ -204,7 +227,12 @@ pub fn unescape(s: &str) -> Option<String> {
     while i < b.len() {
         if b[i] == b'%' {
             let hex = s.get(i + 1..i + 3)?;
-            out.push(u8::from_str_radix(hex, 16).ok()?);
+            let byte = u8::from_str_radix(hex, 16).ok()?;
+            if byte < 0x20 || byte == 0x7f {
+                out.extend_from_slice(&b[i..i + 3]);
+            } else {
+                out.push(byte);
+            }
             i += 3;
         } else {
             out.push(b[i]);
@@ -256,13 +284,28 @@ pub fn record_route(h: &Headers) -> Vec<String> {
         .collect()
 }
 
-/// Option tags of every `Require` header.
+/// Option tags of every `Require` header, as written.
 pub fn require(h: &Headers) -> Vec<String> {
     values!(h, Require)
         .flat_map(|v| v.split(','))
-        .map(|s| s.trim().to_ascii_lowercase())
+        .map(|s| s.trim().to_string())
         .filter(|s| !s.is_empty())
         .collect()
+}
+
+/// Whether the `Accept` headers allow an SDP body (no `Accept` at all does; an empty one
+/// accepts nothing, RFC 3261 §20.1).
+pub fn accepts_sdp(h: &Headers) -> bool {
+    let mut ranges = values!(h, Accept)
+        .flat_map(|v| v.split(','))
+        .map(|r| r.split(';').next().unwrap_or(r).trim().to_ascii_lowercase())
+        .filter(|r| !r.is_empty())
+        .peekable();
+    if values!(h, Accept).next().is_none() {
+        return true;
+    }
+    ranges.peek().is_some()
+        && ranges.any(|r| matches!(r.as_str(), "application/sdp" | "application/*" | "*/*"))
 }
 
 /// A header the parser keeps as "other", by name (case-insensitive).
@@ -334,6 +377,25 @@ mod tests {
         );
         assert_eq!(header_param("sip:bob@h;tag=x", "tag"), Some("x"));
         assert_eq!(header_param("<sip:bob@h;tag=uri>", "tag"), None);
+        assert_eq!(name_addr_uri("\"a <x> ;b\" <sip:y@h>;tag=2"), "sip:y@h");
+        assert_eq!(
+            header_param("\"a>;tag=no\" <sip:y@h>;tag=2", "tag"),
+            Some("2")
+        );
+        assert_eq!(header_param("\"a;tag=no\" sip:y@h", "tag"), None);
+        let accept = |v: &[&str]| {
+            let mut h = Headers::default();
+            for x in v {
+                h.push(super::super::build::header("Accept", *x));
+            }
+            accepts_sdp(&h)
+        };
+        assert!(accept(&[]));
+        assert!(accept(&["application/sdp"]));
+        assert!(accept(&["text/plain, application/*;q=0.5"]));
+        assert!(accept(&["*/*"]));
+        assert!(!accept(&["text/nobodyKnowsThis"]));
+        assert!(!accept(&[""]));
         let users = [
             ("sip:+5511999990000@gw.example", Some("+5511999990000")),
             ("sip:%2B5511@gw;user=phone", Some("+5511")),
@@ -342,6 +404,8 @@ mod tests {
             ("sip:gw.example", None),
             ("http://x", None),
             ("sip:%zz@h", None),
+            ("sip:null-%00-null@h", Some("null-%00-null")),
+            ("sip:%00%0a%7F%41@h", Some("%00%0a%7FA")),
         ];
         for (uri, want) in users {
             assert_eq!(uri_user(uri).as_deref(), want, "{uri}");

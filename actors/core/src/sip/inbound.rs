@@ -3,7 +3,11 @@
 //! Nothing here panics on any input; what cannot be answered is dropped with a reason.
 
 use super::framing::{frame_datagram, FrameError, Limits};
-use super::raw::{header_end, is_token, RawHead};
+mod body;
+
+use super::normalize;
+use super::raw::{header_end, RawHead};
+use super::startline::{self, StartError, StartLine};
 use super::{build, headers, Header, Method, Request, Response};
 
 /// What the receiver accepts.
@@ -106,59 +110,102 @@ fn reject_raw(head: &RawHead, code: u16, reason: &str, to_tag: &str, policy: &Po
     }
 }
 
-/// The method token of a request line, `None` for a status line.
-fn method_token(msg: &[u8]) -> Option<&str> {
-    let line_end = msg
-        .iter()
-        .position(|b| *b == b'\r' || *b == b'\n')
-        .unwrap_or(msg.len());
-    let first = std::str::from_utf8(&msg[..line_end])
-        .ok()?
-        .split(' ')
-        .next()?;
-    (!first.starts_with("SIP/")).then_some(first)
-}
-
 /// The raw head of a message, for answering what the parser rejects.
 fn raw_head(msg: &[u8]) -> RawHead {
     let head_len = header_end(msg).map_or(msg.len(), |(_, h)| h);
     RawHead::scan(&msg[..head_len])
 }
 
-/// Checks one framed message. The happy path parses once; the tolerant raw scan runs only
-/// to answer a message the parser rejects.
+/// What the Request-Line said, beside the parsed request (whose method and URI only
+/// hold what the parser's model can).
+#[derive(Debug, Clone)]
+struct Line {
+    /// The method as written.
+    method: String,
+    /// Whether the method is one the parser knows (spelt exactly).
+    known: bool,
+    /// The Request-URI scheme, lower-case.
+    scheme: String,
+}
+
+/// The parser's method for a method token: only exact spellings count (method names
+/// are case-sensitive, RFC 3261 §7.1).
+fn known_method(m: &str) -> Option<Method> {
+    m.parse::<Method>().ok().filter(|k| k.to_string() == m)
+}
+
+/// Checks one framed message. The start line and the header section are checked and
+/// normalised here (folding, LWS, compact names); the parser then reads the plain form.
 pub fn from_message(msg: &[u8], policy: &Policy, to_tag: &str) -> Result<Inbound, Rejected> {
-    // An unknown but well-formed method: parse with a placeholder so the 501 can copy the
-    // headers, as RFC 3261 §8.2.1 asks.
-    let mut unknown_method = None;
-    let parsed = match method_token(msg) {
-        Some(m) if !is_token(m) => {
+    let bad = |reason: String| reject_raw(&raw_head(msg), 400, &reason, to_tag, policy);
+    let Some((body_start, head_len)) = header_end(msg) else {
+        return Err(bad("Bad Request (no end of headers)".into()));
+    };
+    let head = normalize::head(&msg[..head_len]).map_err(|e| bad(format!("Bad Request ({e})")));
+    let start_text = match &head {
+        Ok(h) => h.start.clone(),
+        Err(_) => raw_head(msg).start,
+    };
+    let start = startline::parse(&start_text);
+    // A malformed start line is reported before a malformed header, a version after.
+    let start = match start {
+        Err(StartError::Malformed(_)) => {
+            return Err(bad(format!("Bad Request ({})", short(&start_text))))
+        }
+        Ok(s) => Ok(s),
+        Err(e) => Err(e),
+    };
+    let head = head?;
+    let start = match start {
+        Ok(s) => s,
+        Err(e) => {
             return Err(reject_raw(
                 &raw_head(msg),
-                400,
-                "Bad Request (malformed method)",
+                505,
+                &format!("Version Not Supported ({e})"),
                 to_tag,
                 policy,
-            ));
+            ))
         }
-        Some(m) if m.parse::<Method>().is_err() => {
-            unknown_method = Some(m.to_string());
-            let mut replaced = b"OPTIONS".to_vec();
-            replaced.extend_from_slice(&msg[m.len()..]);
-            super::SipMessage::try_from(replaced.as_slice())
-        }
-        _ => super::SipMessage::try_from(msg),
     };
-    let message = match parsed {
+    let (wire_start, line) = match &start {
+        StartLine::Response { code, reason } => (format!("SIP/2.0 {code} {reason}"), None),
+        StartLine::Request { method, uri } => {
+            let known = known_method(method);
+            let placeholder = known.map_or_else(|| "OPTIONS".to_string(), |m| m.to_string());
+            (
+                format!("{placeholder} sip:request-uri.invalid SIP/2.0"),
+                Some((
+                    Line {
+                        method: method.to_string(),
+                        known: known.is_some(),
+                        scheme: uri.scheme(),
+                    },
+                    uri.to_uri(),
+                )),
+            )
+        }
+    };
+    let mut head = head;
+    let body = &msg[body_start..];
+    if !head.headers.iter().any(|(n, _)| n == "Content-Length") {
+        // Without Content-Length a datagram's body is the rest of it (RFC 3261 §18.3).
+        head.headers
+            .push(("Content-Length".into(), body.len().to_string()));
+    }
+    let mut wire = head.write(&wire_start);
+    wire.extend_from_slice(body);
+    let message = match super::SipMessage::try_from(wire.as_slice()) {
         Ok(m) => m,
-        Err(e) => {
-            let reason = format!("Bad Request ({})", short(&e.to_string()));
-            return Err(reject_raw(&raw_head(msg), 400, &reason, to_tag, policy));
-        }
+        Err(e) => return Err(bad(format!("Bad Request ({})", short(&e.to_string())))),
     };
-    match message {
-        super::SipMessage::Response(r) => check_response(r),
-        super::SipMessage::Request(r) => check_request(r, unknown_method, msg, policy, to_tag),
+    match (message, line) {
+        (super::SipMessage::Response(r), _) => check_response(r),
+        (super::SipMessage::Request(mut r), Some((line, uri))) => {
+            r.uri = uri;
+            check_request(r, line, msg, policy, to_tag)
+        }
+        (super::SipMessage::Request(_), None) => Err(Rejected::drop("start line mismatch")),
     }
 }
 
@@ -193,36 +240,39 @@ fn check_response(r: Response) -> Result<Inbound, Rejected> {
     Ok(Inbound::Response(r))
 }
 
+/// The RFC 3261 §8.2 checks, in this order: malformed or missing headers (400), no hops
+/// left (483), a loop (482), an unsupported Request-URI scheme (416), an unknown (501)
+/// or not allowed (405) method, an unsupported `Require` (420), an unsupported body
+/// (415), and for an INVITE an `Accept` without SDP (406). The first failing check wins.
 fn check_request(
-    r: Request,
-    unknown_method: Option<String>,
+    mut r: Request,
+    line: Line,
     msg: &[u8],
     policy: &Policy,
     to_tag: &str,
 ) -> Result<Inbound, Rejected> {
-    let is_ack = r.method == Method::Ack && unknown_method.is_none();
-    let reject = |code: u16, reason: &str, extra: Vec<Header>| -> Rejected {
+    let is_ack = r.method == Method::Ack && line.known;
+    let reject = |r: &Request, code: u16, reason: &str, extra: Vec<Header>| -> Rejected {
         if is_ack {
             return Rejected::drop(format!("ACK: {reason}"));
         }
-        let mut resp = build::response(&r, code, Some(to_tag));
+        let mut resp = build::response(r, code, Some(to_tag));
         for h in extra {
             resp.headers.push(h);
         }
         if let Some(p) = &policy.product {
             resp.headers.push(build::header("Server", p.as_str()));
         }
-        let reason = reason.to_string();
         Rejected {
             status: Some(code),
-            reason,
+            reason: reason.to_string(),
             response: Some(resp.to_bytes()),
         }
     };
     // Mandatory and single-value headers (§8.1.1, §20).
     for name in ["Via", "From", "To", "Call-ID", "CSeq"] {
         if count(&r.headers, name) == 0 {
-            return Err(reject(400, &format!("Missing {name} header"), vec![]));
+            return Err(reject(&r, 400, &format!("Missing {name} header"), vec![]));
         }
     }
     if headers::top_via(&r.headers).is_none() {
@@ -236,71 +286,58 @@ fn check_request(
     }
     for name in SINGLE {
         if count(&r.headers, name) > 1 {
-            return Err(reject(400, &format!("Duplicate {name} header"), vec![]));
+            return Err(reject(&r, 400, &format!("Duplicate {name} header"), vec![]));
         }
     }
     let Some(cseq) = headers::cseq(&r.headers) else {
-        return Err(reject(400, "Malformed CSeq", vec![]));
+        return Err(reject(&r, 400, "Malformed CSeq", vec![]));
     };
-    let method_text = unknown_method
-        .clone()
-        .unwrap_or_else(|| r.method.to_string());
-    if !cseq.method.eq_ignore_ascii_case(&method_text) {
+    if cseq.method != line.method {
         return Err(reject(
+            &r,
             400,
             "CSeq method does not match the request",
             vec![],
         ));
     }
-    let mf = r.headers.iter().find_map(|h| match h {
-        Header::MaxForwards(v) => Some(v.value()),
-        _ => None,
-    });
-    if mf.is_some_and(|v| v.trim().parse::<u32>().is_err()) {
-        return Err(reject(400, "Malformed Max-Forwards", vec![]));
+    let no_hops = headers::max_forwards(&r.headers) == Some(0)
+        && !(line.known && matches!(r.method, Method::Options | Method::Ack | Method::Cancel));
+    if no_hops {
+        return Err(reject(&r, 483, "Too Many Hops", vec![]));
     }
-    if let Some(m) = unknown_method {
-        return Err(reject(
-            501,
-            &format!("Method {m} not implemented"),
-            vec![allow(policy)],
-        ));
-    }
-    if headers::max_forwards(&r.headers) == Some(0)
-        && !matches!(r.method, Method::Options | Method::Ack | Method::Cancel)
-    {
-        return Err(reject(483, "Too Many Hops", vec![]));
-    }
-    if !policy.loop_branch_prefix.is_empty()
-        && r.method != Method::Cancel
-        && r.method != Method::Ack
+    let exempt = line.known && matches!(r.method, Method::Cancel | Method::Ack);
+    let looped = !policy.loop_branch_prefix.is_empty()
+        && !exempt
         && headers::all_vias(&r.headers).iter().any(|v| {
             headers::parse_via(v)
                 .and_then(|v| v.branch)
                 .is_some_and(|b| b.starts_with(&policy.loop_branch_prefix))
-        })
-    {
-        return Err(reject(482, "Loop Detected", vec![]));
+        });
+    if looped {
+        return Err(reject(&r, 482, "Loop Detected", vec![]));
+    }
+    if !matches!(line.scheme.as_str(), "sip" | "sips" | "tel") {
+        return Err(reject(&r, 416, "Unsupported URI Scheme", vec![]));
+    }
+    if !line.known {
+        return Err(reject(
+            &r,
+            501,
+            &format!("Method {} not implemented", short(&line.method)),
+            vec![allow(policy)],
+        ));
     }
     if !policy.allow.contains(&r.method) {
-        return Err(reject(405, "Method Not Allowed", vec![allow(policy)]));
-    }
-    let uri = r.uri.to_string();
-    let scheme = uri
-        .split(':')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if !matches!(scheme.as_str(), "sip" | "sips" | "tel") {
-        return Err(reject(416, "Unsupported URI Scheme", vec![]));
+        return Err(reject(&r, 405, "Method Not Allowed", vec![allow(policy)]));
     }
     if !matches!(r.method, Method::Ack | Method::Cancel) {
         let unsupported: Vec<String> = headers::require(&r.headers)
             .into_iter()
-            .filter(|t| !policy.supported.contains(t))
+            .filter(|t| !policy.supported.iter().any(|s| s.eq_ignore_ascii_case(t)))
             .collect();
         if !unsupported.is_empty() {
             return Err(reject(
+                &r,
                 420,
                 "Bad Extension",
                 vec![build::header("Unsupported", unsupported.join(", "))],
@@ -308,25 +345,17 @@ fn check_request(
         }
     }
     if !r.body.is_empty() {
-        let ct = headers::content_type(&r.headers);
-        if !matches!(ct.as_deref(), Some("application/sdp")) {
-            return Err(reject(
-                415,
-                "Unsupported Media Type",
-                vec![build::header("Accept", "application/sdp")],
-            ));
+        if let Err((code, reason, extra)) = body::accept(&mut r) {
+            return Err(reject(&r, code, reason, vec![extra]));
         }
-        let enc = r.headers.iter().find_map(|h| match h {
-            Header::ContentEncoding(e) => Some(e.value().trim().to_ascii_lowercase()),
-            _ => None,
-        });
-        if enc.is_some_and(|e| e != "identity") {
-            return Err(reject(
-                415,
-                "Unsupported Media Type",
-                vec![build::header("Accept-Encoding", "identity")],
-            ));
-        }
+    }
+    if r.method == Method::Invite && !headers::accepts_sdp(&r.headers) {
+        return Err(reject(
+            &r,
+            406,
+            "Not Acceptable",
+            vec![build::header("Accept", "application/sdp")],
+        ));
     }
     Ok(Inbound::Request(r))
 }
@@ -338,3 +367,5 @@ fn allow(policy: &Policy) -> Header {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod torture;

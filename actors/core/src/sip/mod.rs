@@ -5,8 +5,13 @@
 //! replaced behind this module. What the parser does not do is added here:
 //!
 //! - [`framing`]: Content-Length framing for datagrams and TCP streams, size limits;
-//! - [`inbound`]: every check of RFC 3261 §8.2 that ends in 400, 405, 415, 416, 420, 482,
-//!   483, 501 or 513, and the response to send; unaddressable garbage is dropped;
+//! - [`startline`], [`normalize`], [`uri`], [`grammar`]: the RFC 3261 grammar of the start
+//!   line, the header section (unfolded, LWS dropped, compact names expanded) and URIs,
+//!   checked before the parser reads a plain form;
+//! - [`inbound`]: every check of RFC 3261 §8.2 that ends in 400, 405, 406, 415, 416, 420,
+//!   482, 483, 501, 505 or 513, in that section's order, and the response to send;
+//!   unaddressable garbage is dropped;
+//! - [`multipart`]: the SDP part of a multipart body;
 //! - [`headers`]: reading Via, tags, CSeq, URIs and friends;
 //! - [`build`]: responses and headers;
 //! - [`acl`]: CIDR allowlists, token buckets, per-source flood limits;
@@ -23,13 +28,18 @@ pub mod auth;
 pub mod build;
 pub mod dialog;
 pub mod framing;
+pub mod grammar;
 pub mod headers;
 pub mod ids;
 pub mod inbound;
+pub mod multipart;
+pub mod normalize;
 pub mod q850;
 pub mod raw;
+pub mod startline;
 pub mod transaction;
 pub mod trunks;
+pub mod uri;
 
 use std::fmt;
 use std::net::SocketAddr;

@@ -2,7 +2,9 @@
 //! folding and compact names expanded), and Content-Length. Used for framing, and to
 //! answer 400 to a message the full parser rejects but that can still be addressed.
 
-/// Compact header names (RFC 3261 §7.3.3 and extensions) and their full names.
+/// Compact header names and their full names: RFC 3261 §7.3.3 (i m e l c f s k t v),
+/// RFC 6665 (o u), RFC 3515 (r), RFC 3892 (b), RFC 4028 (x), RFC 3841 (a j d), RFC 4474
+/// (y n).
 const COMPACT: &[(&str, &str)] = &[
     ("i", "Call-ID"),
     ("m", "Contact"),
@@ -15,21 +17,77 @@ const COMPACT: &[(&str, &str)] = &[
     ("t", "To"),
     ("v", "Via"),
     ("o", "Event"),
+    ("u", "Allow-Events"),
     ("r", "Refer-To"),
     ("b", "Referred-By"),
     ("x", "Session-Expires"),
-    ("u", "Allow-Events"),
+    ("a", "Accept-Contact"),
+    ("j", "Reject-Contact"),
+    ("d", "Request-Disposition"),
+    ("y", "Identity"),
+    ("n", "Identity-Info"),
 ];
 
-/// The full name of a header name as written (compact forms expanded).
+/// Header names written the usual way, so that any capitalisation reads the same.
+const KNOWN: &[&str] = &[
+    "Accept",
+    "Accept-Encoding",
+    "Accept-Language",
+    "Alert-Info",
+    "Allow",
+    "Authentication-Info",
+    "Authorization",
+    "Call-Info",
+    "Content-Disposition",
+    "Content-Language",
+    "CSeq",
+    "Date",
+    "Error-Info",
+    "Expires",
+    "In-Reply-To",
+    "Max-Forwards",
+    "MIME-Version",
+    "Min-Expires",
+    "Min-SE",
+    "Organization",
+    "P-Asserted-Identity",
+    "P-Preferred-Identity",
+    "Priority",
+    "Privacy",
+    "Proxy-Authenticate",
+    "Proxy-Authorization",
+    "Proxy-Require",
+    "RAck",
+    "Reason",
+    "Record-Route",
+    "Reply-To",
+    "Require",
+    "Retry-After",
+    "Route",
+    "RSeq",
+    "Server",
+    "Timestamp",
+    "Unsupported",
+    "User-Agent",
+    "Warning",
+    "WWW-Authenticate",
+];
+
+/// The full name of a header name as written: compact forms expanded, known names in
+/// their usual capitalisation, unknown names as written (trimmed).
 pub fn canonical_name(name: &str) -> &str {
     let n = name.trim();
-    if n.len() == 1 {
-        if let Some((_, full)) = COMPACT.iter().find(|(c, _)| c.eq_ignore_ascii_case(n)) {
-            return full;
-        }
+    if let Some((_, full)) = COMPACT
+        .iter()
+        .find(|(c, f)| c.eq_ignore_ascii_case(n) || f.eq_ignore_ascii_case(n))
+    {
+        return full;
     }
-    n
+    KNOWN
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(n))
+        .copied()
+        .unwrap_or(n)
 }
 
 /// Position just past the empty line ending the headers (`\r\n\r\n`, or `\n\n`), and the
@@ -113,12 +171,7 @@ impl RawHead {
     }
 }
 
-/// Whether `s` is an RFC 3261 `token` (the syntax of a method name).
-pub fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-.!%*_+`'~".contains(&b))
-}
+pub use super::grammar::is_token;
 
 #[cfg(test)]
 mod tests {
@@ -147,6 +200,27 @@ mod tests {
         assert_eq!(h.first("Content-Length"), Some("5"));
         assert_eq!(h.first("Call-ID"), Some("x@y"));
         assert_eq!(RawHead::scan(b"SIP/2.0 200 OK\r\n").request_method(), None);
+    }
+
+    #[test]
+    fn canonical_names() {
+        let cases = [
+            ("v", "Via"),
+            ("V", "Via"),
+            ("vIA", "Via"),
+            ("cseq", "CSeq"),
+            ("MaX-fOrWaRdS", "Max-Forwards"),
+            ("content-length", "Content-Length"),
+            ("L", "Content-Length"),
+            ("r", "Refer-To"),
+            ("y", "Identity"),
+            (" www-authenticate ", "WWW-Authenticate"),
+            ("X-Odd.Name!%*_+`'~", "X-Odd.Name!%*_+`'~"),
+            ("C%6Fntact", "C%6Fntact"),
+        ];
+        for (name, want) in cases {
+            assert_eq!(canonical_name(name), want, "{name}");
+        }
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use super::*;
 
-fn policy() -> Policy {
+pub(super) fn policy() -> Policy {
     Policy {
         product: Some("e173gw".into()),
         allow: vec![
@@ -53,13 +53,13 @@ fn req(method: &str, uri: &str, replace: &[(&str, &str)], extra: &str, body: &st
 }
 
 #[derive(Debug, PartialEq)]
-enum Want {
+pub(super) enum Want {
     Ok,
     Status(u16),
     Drop,
 }
 
-fn verdict(bytes: &[u8]) -> (Want, Option<String>) {
+pub(super) fn verdict(bytes: &[u8]) -> (Want, Option<String>) {
     match from_datagram(bytes, &policy(), "lt") {
         Ok(_) => (Want::Ok, None),
         Err(r) => match r.status {
