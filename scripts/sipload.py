@@ -41,17 +41,27 @@ def build():
 
 
 def schedstat(pid):
-    """(ns on CPU, ns waiting on a runqueue) summed over the process's threads."""
-    run = wait = 0
+    """{thread id: (ns on CPU, ns waiting on a runqueue)} of the process's threads."""
+    out = {}
     base = f"/proc/{pid}/task"
     for tid in os.listdir(base):
         try:
             with open(f"{base}/{tid}/schedstat") as f:
                 a, b, _ = f.read().split()
-            run += int(a)
-            wait += int(b)
+            out[tid] = (int(a), int(b))
         except (OSError, ValueError):
             pass
+    return out
+
+
+def cpu_since(before, after):
+    """(ns on CPU, ns waiting) between two schedstat() samples. Threads that started in
+    between count from zero; a thread that ended in between loses its last part."""
+    run = wait = 0
+    for tid, (a, b) in after.items():
+        a0, b0 = before.get(tid, (0, 0))
+        run += a - a0
+        wait += b - b0
     return run, wait
 
 
