@@ -36,4 +36,6 @@ pub mod sdp;
 pub mod sip;
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod test_util;

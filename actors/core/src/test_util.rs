@@ -15,3 +15,11 @@ impl Lcg {
         self.0 >> 33
     }
 }
+
+/// A number from the environment (fuzz iterations and seeds), or `default`.
+pub(crate) fn env_u64(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
