@@ -83,7 +83,7 @@ fn tcp_framing() {
             stream
         },
         |input, rng| {
-            let mut f = StreamFramer::new(limits.clone());
+            let mut f = StreamFramer::new(limits);
             let (mut fed, mut out, mut at) = (0usize, 0usize, 0usize);
             while at < input.len() {
                 let n = 1 + rng.below(1500);
