@@ -25,6 +25,9 @@ use super::messages::*;
 use super::transport;
 use crate::recorder::{Starts, Ticket};
 
+/// How soon held responses are looked at again while any is held.
+const HELD_CHECK: Duration = Duration::from_millis(1);
+
 /// What the ingress starts with.
 pub struct IngressSpec {
     /// `[sip]`.
@@ -80,6 +83,9 @@ pub struct SipIngress {
     pub(super) journal: Starts,
     /// Responses held until their call's start is written, in order.
     pub(super) held: std::collections::VecDeque<(Ticket, TxId, Response)>,
+    /// A check of the held responses is due soon (they are looked at every millisecond
+    /// while any is held, not only at the 10 ms tick).
+    pub(super) held_check: bool,
     pub(super) ids: IdGen,
     pub(super) trunks: TrunkTable,
     flood: SourceLimiter,
@@ -236,6 +242,7 @@ impl SipIngress {
                 policy,
                 journal: spec.journal,
                 held: std::collections::VecDeque::new(),
+                held_check: false,
                 ids,
                 trunks: TrunkTable::new(&spec.trunks, secret),
                 flood: SourceLimiter::new(sip.flood_rate, sip.flood_burst, 100_000),
@@ -542,6 +549,7 @@ impl SipIngress {
         match ticket {
             Some(t) if !self.held.is_empty() || !self.journal.is_written(t) => {
                 self.held.push_back((t, tx, resp));
+                self.check_held_soon(ctx);
             }
             _ => {
                 if let Err(e) = self.layer.respond(now(), tx, resp) {
@@ -550,6 +558,22 @@ impl SipIngress {
                 self.flush(ctx);
             }
         }
+    }
+
+    /// Looks at the held responses again in a millisecond (the recorder writes a batch of
+    /// starts within a few), and so on while any is held.
+    fn check_held_soon(&mut self, ctx: &mut Context<Self>) {
+        if self.held_check {
+            return;
+        }
+        self.held_check = true;
+        ctx.run_later(HELD_CHECK, |act, ctx| {
+            act.held_check = false;
+            act.release_held(ctx);
+            if !act.held.is_empty() {
+                act.check_held_soon(ctx);
+            }
+        });
     }
 
     /// Sends the held responses whose call starts are written, in order.
