@@ -3,24 +3,8 @@
 use super::mutate::mutate;
 use super::{run, seeds};
 use crate::sip::framing::{Limits, StreamFramer};
-use crate::sip::inbound::{from_datagram, Inbound, Policy, Rejected};
-use crate::sip::Method;
-
-fn policy() -> Policy {
-    Policy {
-        allow: vec![
-            Method::Invite,
-            Method::Ack,
-            Method::Bye,
-            Method::Cancel,
-            Method::Options,
-        ],
-        supported: vec!["timer".into(), "100rel".into()],
-        loop_branch_prefix: "z9hG4bK-e173gw-".into(),
-        limits: Limits::default(),
-        product: Some("e173gw".into()),
-    }
-}
+use crate::sip::inbound::tests::policy;
+use crate::sip::inbound::{from_datagram, Inbound, Rejected};
 
 /// A datagram: accepted (and its own text, as the gateway writes it, accepted again), or answered with a well-formed response of the status it claims
 /// (it echoes the request's Vias, broken or not, as RFC 3261 §8.2.6.2 says), or dropped; an accepted request's own text is accepted again.

@@ -177,14 +177,7 @@ impl Partial {
                 Ok(())
             }
             't' | 'r' | 'z' | 'u' | 'e' | 'p' | 'i' | 'b' | 'k' => {
-                let other = OtherLine {
-                    kind,
-                    value: value.to_owned(),
-                };
-                match self.media.last_mut() {
-                    Some(m) => m.other.push(other),
-                    None => self.other.push(other),
-                }
+                self.keep_raw(kind, value);
                 Ok(())
             }
             'c' => {

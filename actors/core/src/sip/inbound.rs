@@ -366,6 +366,6 @@ fn allow(policy: &Policy) -> Header {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 #[cfg(test)]
 mod torture;

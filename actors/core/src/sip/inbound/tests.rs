@@ -1,6 +1,7 @@
 use super::*;
 
-pub(super) fn policy() -> Policy {
+/// The policy of the receive-path tests (and the fuzz target).
+pub(crate) fn policy() -> Policy {
     Policy {
         product: Some("e173gw".into()),
         allow: vec![
