@@ -183,16 +183,20 @@ def uac(gw, name, rate, calls, service, scenario=None, hold_ms=1000, rtt=False, 
                             stderr=subprocess.DEVNULL), d
 
 
-def stats(d):
-    """The last line of a uac's stats file as {column: value}."""
+def stats_rows(d):
+    """A uac's per-second stats file as a list of {column: value}, oldest first."""
     path = os.path.join(d, "stats.csv")
     if not os.path.exists(path):
-        return {}
+        return []
     with open(path) as f:
         rows = [line.rstrip("\n").split(";") for line in f if line.strip()]
-    if len(rows) < 2:
-        return {}
-    return dict(zip(rows[0], rows[-1]))
+    return [dict(zip(rows[0], r)) for r in rows[1:]]
+
+
+def stats(d):
+    """The last line of a uac's stats file as {column: value}."""
+    rows = stats_rows(d)
+    return rows[-1] if rows else {}
 
 
 def rtts(d):
