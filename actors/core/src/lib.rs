@@ -13,6 +13,8 @@
 //!   Q.850 table.
 //! - [`call`]: the sans-IO call session (the B2BUA's state machines, from the admitted
 //!   INVITE to the call record) and the parties of a call, parsed once at admission.
+//! - [`filter`]: screening: the pipeline's stages (blacklist, phone validation, WhatsApp,
+//!   call history, operator prefix), one call's sans-IO screening and its verdict.
 //! - [`routing`]: the routing policy over modem snapshots.
 //! - [`record`], [`ports`]: the call record and the traits storage adapters implement.
 //! - [`config`]: serde-typed configuration with defaults, environment overrides and a
@@ -28,6 +30,7 @@ pub mod at;
 pub mod call;
 pub mod config;
 pub mod domain;
+pub mod filter;
 pub mod media;
 pub mod ports;
 pub mod record;

@@ -9,6 +9,7 @@
 //! Modem profiles (`modem-profiles/*.toml`) are in [`profile`].
 
 pub mod env;
+pub mod filter;
 pub mod http;
 pub mod load;
 pub mod profile;
@@ -77,6 +78,8 @@ pub struct Config {
     pub records: sip::RecordsConfig,
     /// The placeholder router.
     pub routing: sip::RoutingConfig,
+    /// Screening (reloads on change).
+    pub filter: filter::FilterConfig,
     /// Durable state.
     pub storage: storage::StorageConfig,
     /// The operations HTTP server.
@@ -337,6 +340,7 @@ impl Config {
         ));
         p.extend(self.storage.validate());
         p.extend(self.http.validate());
+        p.extend(self.filter.validate());
         if self.routing.max_attempts == 0 {
             p.push(Problem::new("routing.max_attempts", "must be at least 1"));
         }
