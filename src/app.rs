@@ -8,6 +8,7 @@ use tracing::{info, warn};
 use std::sync::Arc;
 
 use e173gw_actors::call::{self, CallEnv, PortPool};
+use e173gw_actors::filter::{FilterActor, Lookups};
 use e173gw_actors::gateway::{GatewaySpec, LocalGateway, Shutdown, SubscribeModems};
 use e173gw_actors::ingress::{IngressError, IngressSpec, SipIngress};
 use e173gw_actors::modem::{ModemSpec, PortPaths};
@@ -66,6 +67,8 @@ pub struct App {
     pub ingress: Addr<SipIngress>,
     /// The router.
     pub router: Addr<Router>,
+    /// The filter pipeline.
+    pub filter: Addr<FilterActor>,
     /// The recorder.
     pub recorder: Addr<Recorder>,
     /// The Redis-backed ports (production), for health.
@@ -168,9 +171,23 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         answer_timeout: Duration::from_secs(c.agent.answer_timeout_s),
     });
     let agent_ip = agent.as_ref().map(|a| a.peer.addr.ip());
+    let filter = FilterActor::new(
+        s.rules.clone(),
+        stores.clone(),
+        lookups(s),
+        Duration::from_millis(c.filter.budget_ms),
+    )
+    .start();
+    crate::reload::Reloader::new(
+        s,
+        filter.clone(),
+        Box::new(e173gw_core::config::env::ProcessEnv),
+    )
+    .spawn();
     let router = Router::new(c.routing.clone(), agent, stores).start();
     gateway.do_send(SubscribeModems(router.clone().recipient()));
     let calls = call::factory(CallEnv {
+        filter: Some(filter.clone().recipient()),
         router: router.clone().recipient(),
         release: router.clone().recipient(),
         usage: router.clone().recipient(),
@@ -180,6 +197,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         node_id: c.sip.node_id.clone(),
         timing: CallConfig {
             max_duration: Duration::from_secs(c.sip.max_call_duration_s),
+            screen: true,
             ..CallConfig::default()
         },
     });
@@ -197,6 +215,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
                 ingress: ingress.clone(),
                 recorder: recorder.clone(),
                 router: router.clone(),
+                filter: filter.clone(),
                 gateway: gateway.clone(),
                 shared: opened.shared.clone(),
             };
@@ -212,10 +231,16 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         sim,
         ingress,
         router,
+        filter,
         recorder,
         shared: opened.shared,
         http,
     })
+}
+
+/// Where the filter's lookups go (the providers the config names).
+pub fn lookups(_s: &Settings) -> Lookups {
+    Lookups::default()
 }
 
 /// Runs until SIGINT or SIGTERM, then hangs up calls in progress and stops.

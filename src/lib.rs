@@ -18,8 +18,10 @@
 
 pub mod adapters;
 pub mod app;
+pub mod check_number;
 pub mod http;
 pub mod logging;
+pub mod reload;
 pub mod settings;
 pub mod sim_cmd;
 pub mod storage;

@@ -31,6 +31,15 @@ enum Command {
     CheckConfig(ConfigArg),
     /// Apply pending storage migrations (PostgreSQL schema, or the SQLite file), then exit.
     Migrate(ConfigArg),
+    /// Screen a number with the configured filter rules, without placing a call: prints
+    /// the trace of every stage and the verdict. Exit status 0 allowed, 1 rejected,
+    /// 2 diverted to the agent.
+    CheckNumber {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(flatten)]
+        args: e173gw::check_number::CheckNumberArgs,
+    },
     /// Run the pty modem simulator, or send it a command.
     Sim(e173gw::sim_cmd::SimArgs),
 }
@@ -108,6 +117,26 @@ fn main() -> ExitCode {
                 Err(e) => {
                     eprintln!("e173gw migrate: {e}");
                     ExitCode::FAILURE
+                }
+            }
+        }
+        Command::CheckNumber { config, args } => {
+            let s = match load_or_report(&config.config) {
+                Ok(s) => s,
+                Err(code) => return code,
+            };
+            let done = actix::System::new().block_on(e173gw::check_number::check(&s, &args));
+            match done {
+                Ok((v, text)) => {
+                    #[allow(clippy::print_stdout)]
+                    {
+                        print!("{text}");
+                    }
+                    ExitCode::from(e173gw::check_number::exit_code(&v))
+                }
+                Err(e) => {
+                    eprintln!("e173gw check-number: {e}");
+                    ExitCode::from(3)
                 }
             }
         }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use e173gw_core::config::env::{Applied, EnvSource};
 use e173gw_core::config::profile::ModemProfile;
 use e173gw_core::config::{load, Config, Problem, Problems};
+use e173gw_core::filter::Rules;
 
 /// A checked configuration with its profiles.
 #[derive(Debug, Clone)]
@@ -21,6 +22,8 @@ pub struct Settings {
     pub profiles: BTreeMap<String, Arc<ModemProfile>>,
     /// Environment overrides applied.
     pub overrides: Vec<Applied>,
+    /// The screening rules built from `[filter]` and the files it names.
+    pub rules: Arc<Rules>,
 }
 
 impl Settings {
@@ -81,8 +84,20 @@ pub fn load(path: &Path, env: &dyn EnvSource) -> Result<Settings, Problems> {
             format!("not a valid filter: {e}"),
         ));
     }
-    if problems.is_empty() {
+    let rules = if problems.iter().any(|p| p.key.starts_with("filter")) {
+        None
+    } else {
+        match Rules::build(&config.filter, &base_dir, 1) {
+            Ok(r) => Some(Arc::new(r)),
+            Err(p) => {
+                problems.extend(p);
+                None
+            }
+        }
+    };
+    if let (true, Some(rules)) = (problems.is_empty(), rules) {
         Ok(Settings {
+            rules,
             config,
             path: path.to_path_buf(),
             base_dir,

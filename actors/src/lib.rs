@@ -1,5 +1,6 @@
 //! Actix actors of e173gw.
 pub mod call;
+pub mod filter;
 pub mod gateway;
 pub mod ingress;
 pub mod modem;

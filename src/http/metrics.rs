@@ -41,6 +41,8 @@ pub struct Snapshot {
     pub recorder: Option<RecorderStats>,
     /// The router.
     pub router: Option<RouterStats>,
+    /// The filter pipeline.
+    pub filter: Option<e173gw_actors::filter::FilterStats>,
     /// The shared store (production storage only).
     pub shared: Option<SharedStatus>,
     /// Every modem.
@@ -151,6 +153,9 @@ impl Collector for Snapshot {
                 "Calls in progress.",
                 s.active_calls as i64,
             )?;
+        }
+        if let Some(f) = &self.filter {
+            super::filter_metrics::encode(&mut e, f)?;
         }
         if let Some(r) = &self.router {
             gauge(

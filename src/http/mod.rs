@@ -3,6 +3,7 @@
 //! Handlers ask the actors for their counters at each request; the server holds no state of
 //! its own. It runs one worker and leaves signal handling to the gateway.
 
+mod filter_metrics;
 pub mod metrics;
 
 use std::net::SocketAddr;
@@ -32,6 +33,8 @@ pub struct Sources {
     pub recorder: Addr<Recorder>,
     /// The router.
     pub router: Addr<Router>,
+    /// The filter pipeline.
+    pub filter: Addr<e173gw_actors::filter::FilterActor>,
     /// This host's modems.
     pub gateway: Addr<LocalGateway>,
     /// The shared store wrapper (production storage).
@@ -61,6 +64,11 @@ impl Sources {
             ingress: self.ingress.send(GetStats).await.ok(),
             recorder: self.recorder.send(RecorderStatus).await.ok(),
             router: self.router.send(GetRouterStats).await.ok(),
+            filter: self
+                .filter
+                .send(e173gw_actors::filter::GetFilterStats)
+                .await
+                .ok(),
             shared: self.shared.as_ref().map(|s| s.status()),
             modems,
         }

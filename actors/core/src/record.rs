@@ -47,6 +47,8 @@ pub struct Attempt {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EndReason {
+    /// Refused by screening (blacklist, validation, history...).
+    Screened,
     /// Refused before routing (source, auth, limits, bad request).
     Rejected,
     /// No modem or agent could take it.

@@ -119,15 +119,39 @@ impl CallActor {
                 call: self.key,
                 call_id,
             }),
+            Action::Screen(req) => {
+                let Some(filter) = self.env.filter.clone() else {
+                    self.feed(Event::ScreenGone, ctx);
+                    return;
+                };
+                filter
+                    .send(crate::filter::Screen(req))
+                    .into_actor(self)
+                    .map(|res, act, ctx| match res {
+                        Ok(v) => {
+                            debug!(parent: &act.span, decision = v.decision.name(), "Screened.");
+                            act.feed(Event::Screened(Box::new(v)), ctx);
+                        }
+                        Err(e) => {
+                            warn!(parent: &act.span, error = %e, "Filter unavailable; the call goes on unscreened.");
+                            act.feed(Event::ScreenGone, ctx);
+                        }
+                    })
+                    .spawn(ctx);
+            }
             Action::Route {
                 target,
                 callee,
                 exclude,
+                divert,
+                operator,
             } => {
                 let req = RouteRequest {
                     target,
                     callee,
                     exclude,
+                    divert,
+                    operator,
                 };
                 self.env
                     .router

@@ -27,6 +27,8 @@ use crate::routing::{CallUsage, Release, RouteRequest};
 /// What every call needs from the rest of the gateway.
 #[derive(Debug, Clone)]
 pub struct CallEnv {
+    /// The filter pipeline (`None`: calls are not screened).
+    pub filter: Option<Recipient<crate::filter::Screen>>,
     /// The router.
     pub router: Recipient<RouteRequest>,
     /// Where leased modems are given back.

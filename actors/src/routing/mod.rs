@@ -47,6 +47,10 @@ pub struct RouteRequest {
     pub callee: DialNumber,
     /// Modems already tried for this call.
     pub exclude: Vec<ModemId>,
+    /// Screening sends the call to the agent, for this reason.
+    pub divert: Option<String>,
+    /// The callee's operator as screening found it (for operator affinity).
+    pub operator: Option<String>,
 }
 
 /// The answer to [`RouteRequest`].
@@ -256,7 +260,9 @@ impl Handler<RouteRequest> for Router {
     type Result = ResponseActFuture<Self, RouteDecision>;
 
     fn handle(&mut self, msg: RouteRequest, _: &mut Context<Self>) -> Self::Result {
-        let immediate = if msg.target == Target::Agent {
+        let immediate = if let Some(reason) = &msg.divert {
+            Some(self.agent_or(reason, 503))
+        } else if msg.target == Target::Agent {
             Some(self.agent_or("trunk routes to the agent", 503))
         } else if msg.exclude.len() as u32 >= self.cfg.max_attempts {
             Some(Route::Reject {

@@ -58,13 +58,17 @@ impl CallSession {
         let max_forwards = headers::max_forwards(&self.invite().headers)
             .unwrap_or(70)
             .saturating_sub(1);
-        let extra = [
-            ("X-E173GW-Reason".to_string(), reason.to_string()),
+        let mut extra = vec![
+            (
+                "X-E173GW-Reason".to_string(),
+                super::screen::one_line(reason),
+            ),
             ("X-E173GW-Trunk".to_string(), self.trunk_name.clone()),
             ("X-E173GW-Caller".to_string(), self.caller.clone()),
             ("X-E173GW-Callee".to_string(), self.callee.to_string()),
             ("X-E173GW-Call-ID".to_string(), self.trunk.call_id.clone()),
         ];
+        extra.extend(self.screening_headers());
         let body = (!self.invite().body.is_empty())
             .then(|| ("application/sdp", self.invite().body.clone()));
         let invite = new_invite(

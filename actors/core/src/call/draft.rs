@@ -40,6 +40,8 @@ pub(super) struct Draft {
     pub(super) answered_ms: Option<u64>,
     pub(super) sip_status: Option<u16>,
     pub(super) cause: Option<EndCause>,
+    /// The screening's trace lines.
+    pub(super) verdict: Vec<String>,
 }
 
 impl Draft {
@@ -72,7 +74,7 @@ impl Draft {
                 _ => None,
             },
             talk_ms: self.answered_ms.map_or(0, |a| ended_ms.saturating_sub(a)),
-            verdict: Vec::new(),
+            verdict: self.verdict.clone(),
             history,
         }
     }

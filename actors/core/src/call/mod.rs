@@ -41,6 +41,7 @@ mod draft;
 mod media;
 mod modem;
 mod parties;
+mod screen;
 mod state;
 mod trunk;
 mod types;
@@ -102,6 +103,8 @@ pub struct CallSession {
     /// A route was asked for and not yet answered.
     routing: bool,
     exclude: Vec<ModemId>,
+    /// What screening decided and learned (`None` until screened, or unscreened).
+    verdict: Option<Box<crate::filter::Verdict>>,
     /// The caller left before a final response (CANCEL, or BYE on the early dialog).
     caller_gone: bool,
     end_reason: Option<EndReason>,
@@ -141,6 +144,7 @@ impl CallSession {
             answered_ms: None,
             sip_status: None,
             cause: None,
+            verdict: Vec::new(),
         };
         let trunk = TrunkLeg {
             local: setup.local.for_transport(setup.source.transport),
@@ -173,6 +177,7 @@ impl CallSession {
             media_pending: false,
             routing: false,
             exclude: Vec::new(),
+            verdict: None,
             caller_gone: false,
             end_reason: None,
             rec,
@@ -190,7 +195,11 @@ impl CallSession {
                 return s;
             }
         }
-        s.route(now, "invite");
+        if s.cfg.screen {
+            s.screen();
+        } else {
+            s.route(now, "invite");
+        }
         s
     }
 
@@ -232,6 +241,8 @@ impl CallSession {
                     self.hang_up_both(EndReason::CallerLost, now, name);
                 }
             }
+            Event::Screened(v) => self.on_screened(now, *v, name),
+            Event::ScreenGone => self.on_screen_gone(now, name),
             Event::Routed(route) => self.on_routed(now, route, name),
             Event::RouterGone => {
                 self.routing = false;
@@ -359,10 +370,22 @@ impl CallSession {
     fn route(&mut self, now: Instant, ev: &'static str) {
         self.m.call_to(CallState::Routing, now, ev);
         self.routing = true;
+        let (divert, operator) = match self.verdict.as_deref() {
+            Some(v) => (
+                match &v.decision {
+                    crate::filter::Decision::Divert { reason } => Some(reason.clone()),
+                    _ => None,
+                },
+                v.annotations.operator.clone(),
+            ),
+            None => (None, None),
+        };
         self.push(Action::Route {
             target: self.target,
             callee: self.callee.clone(),
             exclude: self.exclude.clone(),
+            divert,
+            operator,
         });
     }
 

@@ -7,6 +7,8 @@ use crate::record::{Machine, Transition};
 /// Where the call stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CallState {
+    /// Waiting for the screening's verdict.
+    Screening,
     /// Waiting for the router.
     Routing,
     /// A leg is being set up: RTP bound and dialling, or the agent's INVITE sent.
@@ -27,6 +29,7 @@ impl CallState {
     /// Name in the history.
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Screening => "screening",
             Self::Routing => "routing",
             Self::Connecting => "connecting",
             Self::Early => "early",

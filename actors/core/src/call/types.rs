@@ -51,6 +51,8 @@ pub struct CallConfig {
     pub linger: Duration,
     /// Added to `max_duration`: no call outlives that, whatever goes wrong.
     pub hard_limit_margin: Duration,
+    /// Screen calls before routing ([`Action::Screen`]).
+    pub screen: bool,
 }
 
 impl Default for CallConfig {
@@ -60,6 +62,7 @@ impl Default for CallConfig {
             teardown_grace: Duration::from_secs(5),
             linger: Duration::from_secs(2),
             hard_limit_margin: Duration::from_secs(300),
+            screen: false,
         }
     }
 }
@@ -106,6 +109,10 @@ pub enum Event {
     },
     /// The caller never ACKed our 2xx.
     NoAck,
+    /// The screening's verdict.
+    Screened(Box<crate::filter::Verdict>),
+    /// The filter could not be asked (the call goes on unscreened).
+    ScreenGone,
     /// The router's decision.
     Routed(Route),
     /// The router could not be asked.
@@ -156,6 +163,12 @@ impl Event {
             },
             Self::Timeout { .. } => "timeout",
             Self::NoAck => "no_ack",
+            Self::Screened(v) => match v.decision {
+                crate::filter::Decision::Allow => "screened_allow",
+                crate::filter::Decision::Reject { .. } => "screened_reject",
+                crate::filter::Decision::Divert { .. } => "screened_divert",
+            },
+            Self::ScreenGone => "screen_gone",
             Self::Routed(Route::Modem { .. }) => "routed_modem",
             Self::Routed(Route::Agent { .. }) => "routed_agent",
             Self::Routed(Route::Reject { .. }) => "no_route",
@@ -218,7 +231,13 @@ pub enum Action {
         callee: DialNumber,
         /// Modems tried for this call.
         exclude: Vec<ModemId>,
+        /// Screening diverted the call to the agent, for this reason.
+        divert: Option<String>,
+        /// The callee's operator, as screening found it (for operator affinity).
+        operator: Option<String>,
     },
+    /// Screen the call; report [`Event::Screened`] (or [`Event::ScreenGone`]).
+    Screen(crate::filter::Request),
     /// Give a leased modem back to the router.
     Release(ModemId),
     /// Bind an RTP socket for the modem leg; report [`Event::MediaBound`] or

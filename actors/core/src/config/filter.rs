@@ -59,6 +59,17 @@ pub enum StageConfig {
 }
 
 impl FilterConfig {
+    /// Every file the stages read (relative paths as written), watched for reloads.
+    pub fn files(&self) -> Vec<std::path::PathBuf> {
+        let mut v = Vec::new();
+        for s in &self.stage {
+            if let StageConfig::Blacklist(c) = s {
+                v.extend(c.files.iter().cloned());
+            }
+        }
+        v
+    }
+
     /// Checks what serde cannot (files are read by [`crate::filter::Rules::build`]).
     pub fn validate(&self) -> Vec<Problem> {
         let mut p = Vec::new();

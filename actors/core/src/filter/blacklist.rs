@@ -406,6 +406,11 @@ impl BlacklistStage {
         }
     }
 
+    /// Whether the store's blacklist applies too.
+    pub fn uses_store(&self) -> bool {
+        self.cfg.use_store
+    }
+
     /// Entries from files and config.
     pub fn len(&self) -> usize {
         self.index.len()

@@ -21,6 +21,16 @@ impl HistoryConfig {
 pub struct HistoryQuery {
     /// The callee (E.164 or as received).
     pub callee: String,
+    /// How long the call may wait, ms.
+    pub budget_ms: u64,
+}
+
+/// Runs the store queries `q` needs.
+pub async fn fetch(
+    _store: &dyn crate::ports::HistoryStore,
+    _q: &HistoryQuery,
+) -> Result<HistoryFacts, crate::ports::StoreError> {
+    Ok(HistoryFacts::default())
 }
 
 /// What the store answered.

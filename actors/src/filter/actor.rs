@@ -1,0 +1,302 @@
+//! The filter actor. See the module docs.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use actix::prelude::*;
+use tracing::{debug, info, warn};
+
+use e173gw_core::filter::blacklist::Index;
+use e173gw_core::filter::{
+    history, Answer, Lookup, LookupFailure, Memory, Request, Rules, Screening, Stage, Step, Verdict,
+};
+use e173gw_core::ports::Stores;
+
+use super::messages::{FilterStats, GetFilterStats, ReloadRefused, Screen, SwapRules};
+
+/// How often the store's blacklist is read again.
+const BLACKLIST_REFRESH: Duration = Duration::from_secs(5);
+
+/// Where lookups go. Each is a future that keeps to the budget it is given.
+#[derive(Clone, Default)]
+pub struct Lookups {
+    /// WhatsApp presence.
+    pub presence: Option<Arc<dyn PresenceLookup>>,
+    /// Number portability (the operator serving a number).
+    pub portability: Option<Arc<dyn PortabilityLookup>>,
+}
+
+impl std::fmt::Debug for Lookups {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lookups")
+            .field("presence", &self.presence.is_some())
+            .field("portability", &self.portability.is_some())
+            .finish()
+    }
+}
+
+/// A boxed lookup future.
+pub type LookupFuture<T> = Pin<Box<dyn Future<Output = (Result<T, LookupFailure>, bool)> + Send>>;
+
+/// Is a number on WhatsApp (cached, guarded, within `budget`)? The flag says "from cache".
+pub trait PresenceLookup: Send + Sync {
+    /// Looks `e164` up.
+    fn presence(&self, e164: &str, budget: Duration) -> LookupFuture<bool>;
+}
+
+/// Which operator serves a number today (cached, guarded, within `budget`)?
+pub trait PortabilityLookup: Send + Sync {
+    /// Looks `e164` up.
+    fn operator(&self, e164: &str, budget: Duration) -> LookupFuture<Option<String>>;
+}
+
+/// The filter actor.
+pub struct FilterActor {
+    rules: Arc<Rules>,
+    mem: Memory,
+    stores: Stores,
+    lookups: Lookups,
+    budget: Duration,
+    stats: FilterStats,
+}
+
+impl std::fmt::Debug for FilterActor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FilterActor")
+            .field("rules_version", &self.rules.version)
+            .field("stages", &self.rules.stages.len())
+            .finish()
+    }
+}
+
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+impl FilterActor {
+    /// A filter with `rules`; a screening never takes longer than `budget` (lookups are
+    /// cut to what is left of it).
+    pub fn new(rules: Arc<Rules>, stores: Stores, lookups: Lookups, budget: Duration) -> Self {
+        let stats = FilterStats {
+            rules_version: rules.version,
+            ..FilterStats::default()
+        };
+        Self {
+            rules,
+            mem: Memory::default(),
+            stores,
+            lookups,
+            budget,
+            stats,
+        }
+    }
+
+    fn uses_store_blacklist(&self) -> bool {
+        self.rules
+            .stages
+            .iter()
+            .any(|s| matches!(s, Stage::Blacklist(b) if b.uses_store()))
+    }
+
+    fn refresh_blacklist(&mut self, ctx: &mut Context<Self>) {
+        if !self.uses_store_blacklist() {
+            return;
+        }
+        let store = self.stores.blacklist.clone();
+        async move { store.list(wall_ms()).await }
+            .into_actor(self)
+            .map(|res, act, _| match res {
+                Ok(entries) => {
+                    let n = entries.len();
+                    if n as u64 != act.stats.stored_blacklist || n > 0 {
+                        act.mem.stored_blacklist = Index::from_store(&entries);
+                    }
+                    act.stats.stored_blacklist = n as u64;
+                }
+                Err(e) => {
+                    act.stats.blacklist_refresh_failures += 1;
+                    debug!(error = %e, "Store blacklist not refreshed; the last copy stays.");
+                }
+            })
+            .spawn(ctx);
+    }
+
+    /// The answer to `l`, as a future that does not borrow the actor.
+    fn fulfil(&self, l: Lookup, left: Duration) -> Pin<Box<dyn Future<Output = Answer> + 'static>> {
+        let cap = |ms: u64| Duration::from_millis(ms).min(left);
+        match l {
+            Lookup::Presence { e164, budget_ms } => match &self.lookups.presence {
+                Some(p) => {
+                    let f = p.presence(&e164, cap(budget_ms));
+                    Box::pin(async move {
+                        let (result, cached) = f.await;
+                        Answer::Presence { result, cached }
+                    })
+                }
+                None => Box::pin(std::future::ready(Answer::Presence {
+                    result: Err(LookupFailure::Unconfigured),
+                    cached: false,
+                })),
+            },
+            Lookup::Portability { e164, budget_ms } => match &self.lookups.portability {
+                Some(p) => {
+                    let f = p.operator(&e164, cap(budget_ms));
+                    Box::pin(async move {
+                        let (result, cached) = f.await;
+                        Answer::Portability { result, cached }
+                    })
+                }
+                None => Box::pin(std::future::ready(Answer::Portability {
+                    result: Err(LookupFailure::Unconfigured),
+                    cached: false,
+                })),
+            },
+            Lookup::History(q) => {
+                let store = self.stores.history.clone();
+                let budget = cap(q.budget_ms);
+                Box::pin(async move {
+                    let r = tokio::time::timeout(budget, history::fetch(&*store, &q)).await;
+                    Answer::History(match r {
+                        Ok(Ok(facts)) => Ok(facts),
+                        Ok(Err(e)) => Err(LookupFailure::Error(e.to_string())),
+                        Err(_) => Err(LookupFailure::Timeout),
+                    })
+                })
+            }
+        }
+    }
+
+    /// Runs the screening until it needs a lookup (then again when it is answered).
+    fn step(
+        &mut self,
+        mut s: Screening,
+        started: Instant,
+    ) -> Pin<Box<dyn ActorFuture<Self, Output = Verdict>>> {
+        let mut clock = Instant::now;
+        match s.advance(&mut self.mem, &mut clock) {
+            Step::Done(v) => {
+                self.count(&v, started);
+                Box::pin(fut::ready(v))
+            }
+            Step::Lookup(l) => {
+                let left = self.budget.saturating_sub(started.elapsed());
+                let f = self.fulfil(l, left);
+                Box::pin(f.into_actor(self).then(move |answer, act, _| {
+                    let mut clock = Instant::now;
+                    s.supply(answer, &mut act.mem, &mut clock);
+                    act.step(s, started)
+                }))
+            }
+        }
+    }
+
+    fn count(&mut self, v: &Verdict, started: Instant) {
+        let st = &mut self.stats;
+        *st.decisions
+            .entry(v.decision.name().to_string())
+            .or_default() += 1;
+        for t in &v.trace {
+            *st.outcomes
+                .entry((t.stage.clone(), t.finding.clone(), t.act.clone()))
+                .or_default() += 1;
+            st.latency
+                .entry(t.stage.clone())
+                .or_default()
+                .observe(t.micros);
+        }
+        let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        st.total.observe(us);
+    }
+}
+
+impl Actor for FilterActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        ctx.set_mailbox_capacity(100_000);
+        self.refresh_blacklist(ctx);
+        ctx.run_interval(BLACKLIST_REFRESH, |act, ctx| act.refresh_blacklist(ctx));
+    }
+}
+
+impl Handler<Screen> for FilterActor {
+    type Result = ResponseActFuture<Self, Verdict>;
+
+    fn handle(&mut self, msg: Screen, _: &mut Context<Self>) -> Self::Result {
+        let started = Instant::now();
+        let s = Screening::new(self.rules.clone(), msg.0);
+        self.step(s, started)
+    }
+}
+
+impl Handler<SwapRules> for FilterActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SwapRules, ctx: &mut Context<Self>) {
+        info!(
+            version = msg.0.version,
+            stages = msg.0.stages.len(),
+            "Filter rules swapped."
+        );
+        self.rules = msg.0;
+        self.stats.rules_version = self.rules.version;
+        self.stats.reloads += 1;
+        self.refresh_blacklist(ctx);
+    }
+}
+
+impl Handler<ReloadRefused> for FilterActor {
+    type Result = ();
+
+    fn handle(&mut self, _: ReloadRefused, _: &mut Context<Self>) {
+        self.stats.reloads_refused += 1;
+        warn!(version = self.rules.version, "Filter rules kept.");
+    }
+}
+
+impl Handler<GetFilterStats> for FilterActor {
+    type Result = MessageResult<GetFilterStats>;
+
+    fn handle(&mut self, _: GetFilterStats, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.stats.clone())
+    }
+}
+
+/// Screens one request outside any actor (the `check-number` command): lookups go to
+/// `lookups` and the store as in the gateway.
+pub async fn screen_once(
+    rules: Arc<Rules>,
+    stores: &Stores,
+    lookups: &Lookups,
+    req: Request,
+    budget: Duration,
+) -> Verdict {
+    let mut mem = Memory::default();
+    if rules
+        .stages
+        .iter()
+        .any(|s| matches!(s, Stage::Blacklist(b) if b.uses_store()))
+    {
+        if let Ok(entries) = stores.blacklist.list(req.now_ms).await {
+            mem.stored_blacklist = Index::from_store(&entries);
+        }
+    }
+    let actor = FilterActor::new(rules, stores.clone(), lookups.clone(), budget);
+    let started = Instant::now();
+    let mut s = Screening::new(actor.rules.clone(), req);
+    let mut clock = Instant::now;
+    loop {
+        match s.advance(&mut mem, &mut clock) {
+            Step::Done(v) => return v,
+            Step::Lookup(l) => {
+                let left = budget.saturating_sub(started.elapsed());
+                let a = actor.fulfil(l, left).await;
+                s.supply(a, &mut mem, &mut clock);
+            }
+        }
+    }
+}

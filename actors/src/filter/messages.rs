@@ -1,0 +1,89 @@
+//! Messages of the filter actor.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use e173gw_core::filter::{Request, Rules, Verdict};
+
+/// Screen one call; the answer always comes (a lookup that runs out of budget counts as
+/// that stage's failure, never as a hang).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "Verdict")]
+pub struct Screen(pub Request);
+
+/// New rules (a reload): calls being screened keep the rules they started with.
+#[derive(Message, Debug)]
+#[rtype(result = "()")]
+pub struct SwapRules(pub Arc<Rules>);
+
+/// A reload was refused (bad edit): counted, the old rules stay.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct ReloadRefused;
+
+/// Read the counters.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "FilterStats")]
+pub struct GetFilterStats;
+
+/// Latency of one stage: a histogram in µs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Latency {
+    /// Cumulative counts per bound of [`LATENCY_BOUNDS_US`] (the last is +Inf).
+    pub buckets: Vec<u64>,
+    /// Sum of observations, µs.
+    pub sum_us: u64,
+    /// Observations.
+    pub count: u64,
+}
+
+/// Upper bounds of the latency buckets, µs.
+pub const LATENCY_BOUNDS_US: [u64; 10] = [
+    5, 20, 50, 200, 1_000, 5_000, 20_000, 100_000, 500_000, 2_000_000,
+];
+
+impl Latency {
+    /// Counts one observation.
+    pub fn observe(&mut self, us: u64) {
+        if self.buckets.len() != LATENCY_BOUNDS_US.len() + 1 {
+            self.buckets = vec![0; LATENCY_BOUNDS_US.len() + 1];
+        }
+        for (i, b) in LATENCY_BOUNDS_US.iter().enumerate() {
+            if us <= *b {
+                if let Some(x) = self.buckets.get_mut(i) {
+                    *x += 1;
+                }
+            }
+        }
+        if let Some(x) = self.buckets.last_mut() {
+            *x += 1;
+        }
+        self.sum_us = self.sum_us.saturating_add(us);
+        self.count += 1;
+    }
+}
+
+/// The filter's counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FilterStats {
+    /// Screenings by decision (`allow`, `reject`, `divert`).
+    pub decisions: BTreeMap<String, u64>,
+    /// Stage runs by (stage, finding, act).
+    pub outcomes: BTreeMap<(String, String, String), u64>,
+    /// Latency per stage.
+    pub latency: BTreeMap<String, Latency>,
+    /// Whole screenings' latency.
+    pub total: Latency,
+    /// The rules' version in force.
+    pub rules_version: u64,
+    /// Reloads applied and refused.
+    pub reloads: u64,
+    /// Reloads refused.
+    pub reloads_refused: u64,
+    /// Entries of the store's blacklist in memory.
+    pub stored_blacklist: u64,
+    /// Store blacklist refreshes that failed.
+    pub blacklist_refresh_failures: u64,
+}

@@ -1,0 +1,164 @@
+//! Live tuning: the `[filter]` section (and the files it names) is read again when one of
+//! them changes and on SIGHUP. The new rules are parsed and validated first and swapped in
+//! whole; calls being screened keep the rules they started with; a bad edit is refused
+//! with a log line per problem, naming its key, and the old rules stay.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use actix::prelude::*;
+use tracing::{info, warn};
+
+use e173gw_actors::filter::{FilterActor, ReloadRefused, SwapRules};
+use e173gw_core::config::env::EnvSource;
+use e173gw_core::config::filter::FilterConfig;
+
+use crate::settings::{self, Settings};
+
+/// How often the watched files are looked at.
+const POLL: Duration = Duration::from_millis(500);
+
+/// Size and modification time of a file (`None`: missing).
+type Stamp = Option<(SystemTime, u64)>;
+
+fn stamp(p: &Path) -> Stamp {
+    let m = std::fs::metadata(p).ok()?;
+    Some((m.modified().ok()?, m.len()))
+}
+
+/// The config file and every file its filter stages read.
+fn watched(path: &Path, base: &Path, f: &FilterConfig) -> Vec<(PathBuf, Stamp)> {
+    std::iter::once(path.to_path_buf())
+        .chain(f.files().into_iter().map(|p| base.join(p)))
+        .map(|p| {
+            let s = stamp(&p);
+            (p, s)
+        })
+        .collect()
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reloaded {
+    /// New rules are in force, with this version.
+    Swapped(u64),
+    /// The edit was refused; each problem as `key: message`.
+    Refused(Vec<String>),
+}
+
+/// Watches the files and reloads the filter rules.
+pub struct Reloader {
+    path: PathBuf,
+    base: PathBuf,
+    filter: Addr<FilterActor>,
+    env: Box<dyn EnvSource + Send>,
+    version: u64,
+    files: Vec<(PathBuf, Stamp)>,
+}
+
+impl std::fmt::Debug for Reloader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reloader")
+            .field("path", &self.path)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+impl Reloader {
+    /// A reloader for the running `settings`.
+    pub fn new(s: &Settings, filter: Addr<FilterActor>, env: Box<dyn EnvSource + Send>) -> Self {
+        Self {
+            files: watched(&s.path, &s.base_dir, &s.config.filter),
+            path: s.path.clone(),
+            base: s.base_dir.clone(),
+            filter,
+            env,
+            version: s.rules.version,
+        }
+    }
+
+    /// Reads the config again and swaps the filter rules when it is good.
+    pub fn reload(&mut self, why: &str) -> Reloaded {
+        let loaded = settings::load(&self.path, &*self.env);
+        match loaded {
+            Ok(mut s) => {
+                self.files = watched(&self.path, &self.base, &s.config.filter);
+                self.version += 1;
+                let version = self.version;
+                let rules = match Arc::get_mut(&mut s.rules) {
+                    Some(r) => {
+                        r.version = version;
+                        s.rules
+                    }
+                    None => s.rules,
+                };
+                info!(
+                    why,
+                    version,
+                    stages = rules.stages.len(),
+                    "Filter rules reloaded."
+                );
+                self.filter.do_send(SwapRules(rules));
+                Reloaded::Swapped(version)
+            }
+            Err(problems) => {
+                self.files = watched(&self.path, &self.base, &self.current_filter());
+                for p in &problems.0 {
+                    warn!(key = %p.key, problem = %p.message, why, "Config edit refused; the old filter rules stay.");
+                }
+                self.filter.do_send(ReloadRefused);
+                Reloaded::Refused(problems.0.iter().map(ToString::to_string).collect())
+            }
+        }
+    }
+
+    /// The filter section as the file says now, when it parses (for the watch list).
+    fn current_filter(&self) -> FilterConfig {
+        std::fs::read_to_string(&self.path)
+            .ok()
+            .and_then(|t| toml::from_str::<toml::Table>(&t).ok())
+            .and_then(|t| t.get("filter").cloned())
+            .and_then(|v| v.try_into().ok())
+            .unwrap_or_default()
+    }
+
+    fn changed(&self) -> bool {
+        self.files.iter().any(|(p, s)| stamp(p) != *s)
+    }
+
+    /// Runs until the system stops: a reload on every change and on SIGHUP.
+    pub fn spawn(mut self) {
+        actix::spawn(async move {
+            let mut hup =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+                    Ok(h) => Some(h),
+                    Err(e) => {
+                        warn!(error = %e, "No SIGHUP handler; reloads follow file changes only.");
+                        None
+                    }
+                };
+            loop {
+                let hup_recv = async {
+                    match &mut hup {
+                        Some(h) => h.recv().await,
+                        None => std::future::pending().await,
+                    }
+                };
+                tokio::select! {
+                    _ = hup_recv => {
+                        self.reload("SIGHUP");
+                    }
+                    () = tokio::time::sleep(POLL) => {
+                        if self.changed() {
+                            // Let an editor finish writing before reading.
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                            self.reload("file changed");
+                        }
+                    }
+                }
+            }
+        });
+    }
+}
