@@ -5,6 +5,7 @@
 mod agent;
 mod modem;
 mod random;
+mod screen;
 mod session;
 
 use std::net::{IpAddr, Ipv4Addr};
@@ -137,8 +138,12 @@ fn cause(kind: EndKind) -> EndCause {
 
 impl H {
     pub(super) fn new(target: Target, body: Option<&str>) -> Self {
+        Self::with_cfg(target, body, cfg())
+    }
+
+    pub(super) fn with_cfg(target: Target, body: Option<&str>, c: CallConfig) -> Self {
         let now = origin();
-        let s = CallSession::new(setup(target, body), cfg(), now);
+        let s = CallSession::new(setup(target, body), c, now);
         let mut h = Self {
             s,
             now,
@@ -214,6 +219,10 @@ impl H {
             }
             Action::Ack { .. } => "ack agent".into(),
             Action::Watch(_) => return None,
+            Action::Screen(r) => format!("screen {}", r.callee),
+            Action::Route {
+                divert: Some(why), ..
+            } => format!("route divert {why}"),
             Action::Route { exclude, .. } => {
                 if exclude.is_empty() {
                     "route".into()
