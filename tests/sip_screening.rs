@@ -1,0 +1,158 @@
+//! End to end: screening with SIPp as the trunk (and as the agent), the pty simulator as
+//! the modems. Rejected calls never reach the router (no modem is leased); rules reload
+//! while the gateway runs, and a bad edit leaves the old rules in force.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::gw::{Gateway, Options};
+use common::sipp::{final_scenario, scenario};
+
+const FILTER: &str = r#"
+[filter]
+default_region = "BR"
+[[filter.stage]]
+kind = "blacklist"
+entry = [
+  { number = "+5511900000666", reason = "known fraud" },
+  { prefix = "+552199", reason = "test range" },
+]
+[[filter.stage]]
+kind = "phone"
+allowed_regions = ["BR"]
+"#;
+
+fn gateway(filter: &str) -> Gateway {
+    Gateway::start(Options {
+        modems: 1,
+        extra: filter.to_string(),
+        ..Options::default()
+    })
+}
+
+fn verdict(r: &serde_json::Value) -> Vec<String> {
+    r["verdict"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn blacklisted_and_invalid_numbers_are_refused_before_any_modem_and_clean_ones_dialled() {
+    let gw = gateway(FILTER);
+    let cases: &[(&str, u16, &str)] = &[
+        ("5511900000666", 403, "blacklist: match -> reject 403"),
+        ("+5521998887777", 403, "blacklist: match -> reject 403"),
+        ("551190", 484, "phone: invalid -> reject 484"),
+        ("+351912345678", 403, "phone: region -> reject 403"),
+    ];
+    for (number, status, line) in cases {
+        let sc = final_scenario(gw.dir.path(), *status);
+        let r = gw.one_call(&sc, number, &[]);
+        assert_eq!(r["sip_status"], *status, "{number}: {r}");
+        assert_eq!(r["end_reason"], "screened", "{number}");
+        assert_eq!(r["target"]["kind"], "none", "{number}");
+        let v = verdict(&r);
+        assert!(v.iter().any(|l| l.starts_with(line)), "{number}: {v:?}");
+    }
+    // Not one route was asked for: no modem was leased for a refused call.
+    assert_eq!(gw.metric("e173gw_routing_decisions_total"), Some(0.0));
+    assert_eq!(
+        gw.metric("e173gw_filter_decisions_total{decision=\"reject\"}"),
+        Some(4.0)
+    );
+    let r = gw.one_call(&scenario("uac_bye.xml"), "5511912345678", &["-d", "200"]);
+    assert_eq!(r["sip_status"], 200);
+    assert_eq!(r["target"]["kind"], "modem");
+    let v = verdict(&r);
+    assert!(
+        v.iter().any(
+            |l| l.starts_with("phone: pass -> continue (+5511912345678 type=mobile region=BR)")
+        ),
+        "{v:?}"
+    );
+    assert_eq!(v.last().map(String::as_str), Some("verdict: allow"));
+    assert_eq!(gw.metric("e173gw_routing_decisions_total"), Some(1.0));
+}
+
+fn wait_version(gw: &Gateway, v: f64) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gw.metric("e173gw_filter_rules_version") != Some(v) {
+        assert!(Instant::now() < deadline, "rules version {v} never came");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn rules_reload_on_edit_and_on_sighup_calls_in_flight_finish_and_bad_edits_are_refused() {
+    let mut gw = gateway(FILTER);
+    let cfg = gw.dir.path().join("gw.toml");
+    let text = std::fs::read_to_string(&cfg).expect("config");
+    // A call in flight while the rules change.
+    let mut long = common::sipp::Background::caller(
+        &[
+            "-sf",
+            scenario("uac_bye.xml").to_str().expect("utf8"),
+            "-s",
+            "5511912345678",
+            "-m",
+            "1",
+            "-d",
+            "2500",
+        ],
+        gw.udp,
+    );
+    std::thread::sleep(Duration::from_millis(700));
+    // Good edit: the number being called is blacklisted from now on.
+    let edited = text.replace(
+        "{ prefix = \"+552199\", reason = \"test range\" },",
+        "{ prefix = \"+552199\", reason = \"test range\" },\n  { number = \"+5511912345678\", reason = \"added live\" },",
+    );
+    assert_ne!(edited, text);
+    std::fs::write(&cfg, &edited).expect("edit");
+    wait_version(&gw, 2.0);
+    let status = long
+        .wait(Duration::from_secs(15))
+        .expect("the call in flight ended");
+    assert!(status.success(), "the call in flight was not disturbed");
+    let recs = gw.wait_records(1, Duration::from_secs(5));
+    assert_eq!(recs[0]["sip_status"], 200);
+    let r = gw.one_call(&final_scenario(gw.dir.path(), 403), "5511912345678", &[]);
+    assert!(verdict(&r).iter().any(|l| l.contains("added live")), "{r}");
+
+    // Bad edit: refused with the key named; the rules in force stay.
+    let bad = edited.replace(
+        "allowed_regions = [\"BR\"]",
+        "allowed_regions = [\"Brazil\"]",
+    );
+    std::fs::write(&cfg, &bad).expect("edit");
+    gw.run
+        .wait_for("Config edit refused", 1, Duration::from_secs(10));
+    assert!(
+        gw.run.seen.iter().any(|l| l.contains("Config edit refused")
+            && l.contains("filter.stage[1].allowed_regions[0]")),
+        "the log names the key"
+    );
+    assert_eq!(gw.metric("e173gw_filter_reloads_refused_total"), Some(1.0));
+    let r = gw.one_call(&final_scenario(gw.dir.path(), 403), "5511912345678", &[]);
+    assert_eq!(r["sip_status"], 403);
+
+    // SIGHUP reloads too (the file is good again).
+    std::fs::write(&cfg, &text).expect("edit");
+    wait_version(&gw, 3.0);
+    let pid = gw.run.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    wait_version(&gw, 4.0);
+    let r = gw.one_call(&scenario("uac_bye.xml"), "5511912345678", &["-d", "100"]);
+    assert_eq!(r["sip_status"], 200);
+    gw.kill9();
+}
