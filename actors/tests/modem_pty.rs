@@ -53,6 +53,7 @@ async fn dial(
 ) -> e173gw_core::at::session::CallId {
     modem
         .send(Dial {
+            forms: Default::default(),
             number: DialNumber::parse(number).expect("number"),
             call_ref: format!("test-{number}"),
             events: caller.addr.clone().recipient(),
@@ -335,6 +336,7 @@ async fn sim_removal_and_swap_are_noticed() {
     let caller = Caller::new();
     let refused = modem
         .send(Dial {
+            forms: Default::default(),
             number: DialNumber::parse("1").expect("n"),
             call_ref: "x".into(),
             events: caller.addr.clone().recipient(),

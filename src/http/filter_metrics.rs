@@ -14,7 +14,7 @@ fn buckets(l: &Latency) -> Vec<(f64, u64)> {
     for (i, c) in l.buckets.iter().enumerate() {
         let bound = LATENCY_BOUNDS_US
             .get(i)
-            .map_or(f64::MAX, |b| *b as f64 / 1e6);
+            .map_or(f64::INFINITY, |b| *b as f64 / 1e6);
         out.push((bound, c.saturating_sub(below)));
         below = *c;
     }

@@ -345,6 +345,22 @@ mod tests {
                 leases: 3,
                 decisions: 9,
             }),
+            filter: Some({
+                let mut f = e173gw_actors::filter::FilterStats {
+                    rules_version: 2,
+                    reloads_refused: 1,
+                    ..Default::default()
+                };
+                f.decisions.insert("reject".into(), 5);
+                f.outcomes
+                    .insert(("blacklist".into(), "match".into(), "reject 403".into()), 5);
+                let mut l = e173gw_actors::filter::Latency::default();
+                for us in [3, 4, 30, 3_000_000] {
+                    l.observe(us);
+                }
+                f.latency.insert("blacklist".into(), l);
+                f
+            }),
             shared: Some(SharedStatus {
                 degraded: true,
                 pending: 7,
@@ -385,6 +401,17 @@ mod tests {
             ("e173gw_modem_available{modem=\"modem1\"}", "0"),
             ("e173gw_modem_rssi{modem=\"modem0\"}", "21"),
             ("e173gw_modem_resets{modem=\"modem1\"}", "2"),
+            ("e173gw_filter_decisions_total{decision=\"reject\"}", "5"),
+            (
+                "e173gw_filter_stage_outcomes_total{stage=\"blacklist\",finding=\"match\",act=\"reject 403\"}",
+                "5",
+            ),
+            ("e173gw_filter_stage_seconds_bucket{le=\"0.000005\",stage=\"blacklist\"}", "2"),
+            ("e173gw_filter_stage_seconds_bucket{le=\"0.00005\",stage=\"blacklist\"}", "3"),
+            ("e173gw_filter_stage_seconds_bucket{le=\"+Inf\",stage=\"blacklist\"}", "4"),
+            ("e173gw_filter_stage_seconds_count{stage=\"blacklist\"}", "4"),
+            ("e173gw_filter_rules_version", "2"),
+            ("e173gw_filter_reloads_refused_total", "1"),
         ] {
             assert_eq!(sample(&t, name).as_deref(), Some(v), "{name} in\n{t}");
         }

@@ -190,7 +190,11 @@ impl CallActor {
                     ctx.cancel_future(t);
                 }
             }
-            Action::Dial { modem, number } => {
+            Action::Dial {
+                modem,
+                number,
+                forms,
+            } => {
                 self.span.record("modem", modem.as_str());
                 let Some(addr) = self.modem.clone() else {
                     self.feed(Event::DialRefused("the modem has no actor".into()), ctx);
@@ -199,6 +203,7 @@ impl CallActor {
                 let me = ctx.address();
                 let dial = Dial {
                     number,
+                    forms,
                     call_ref: self.session.call_id().to_string(),
                     events: me.clone().recipient(),
                     audio: Some(me.recipient()),

@@ -23,12 +23,13 @@ impl Handler<Dial> for ModemActor {
             return Err(ModemError::Unavailable(Unavailable::Closed));
         }
         let now = self.now();
+        let number = self.spec.profile.dial.dial_string(&msg.number, &msg.forms);
         let id = self
             .session
-            .dial(now, &msg.number)
+            .dial(now, &number)
             .map_err(|DialRefused::Unavailable(u)| ModemError::Unavailable(u))?;
         let span = info_span!("call", call_id = %msg.call_ref, modem = %self.spec.id);
-        info!(parent: &span, number = %msg.number, "Dialling.");
+        info!(parent: &span, number = %number, received = %msg.number, "Dialling.");
         self.call = Some(ActiveCall {
             id,
             events: msg.events,

@@ -16,8 +16,10 @@ use super::ModemError;
 #[derive(Message, Debug)]
 #[rtype(result = "Result<CallId, ModemError>")]
 pub struct Dial {
-    /// Number to dial.
+    /// Number to dial, as received.
     pub number: DialNumber,
+    /// Its forms from screening; the profile's `[dial]` table picks the one dialled.
+    pub forms: e173gw_core::config::dial::DialForms,
     /// Reference for logs (the SIP Call-ID, when there is one).
     pub call_ref: String,
     /// Receives call progress.

@@ -117,7 +117,18 @@ impl CallSession {
         m.dialing = true;
         let modem = m.id.clone();
         let number = self.callee.clone();
-        self.push(Action::Dial { modem, number });
+        let forms = match self.verdict.as_deref() {
+            Some(v) => crate::config::dial::DialForms {
+                e164: v.annotations.e164.clone(),
+                national: v.annotations.national.clone(),
+            },
+            None => crate::config::dial::DialForms::default(),
+        };
+        self.push(Action::Dial {
+            modem,
+            number,
+            forms,
+        });
     }
 
     /// Gives the leased modem back (once).

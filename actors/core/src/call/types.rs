@@ -251,8 +251,10 @@ pub enum Action {
     Dial {
         /// The modem.
         modem: ModemId,
-        /// The number.
+        /// The number as received.
         number: DialNumber,
+        /// Its forms as screening found them (the modem's profile picks one).
+        forms: crate::config::dial::DialForms,
     },
     /// Hang up the modem's call.
     Hangup {

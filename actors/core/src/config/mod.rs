@@ -8,6 +8,7 @@
 //!
 //! Modem profiles (`modem-profiles/*.toml`) are in [`profile`].
 
+pub mod dial;
 pub mod env;
 pub mod filter;
 pub mod http;

@@ -38,6 +38,9 @@ pub struct ModemProfile {
     /// Refuse incoming GSM calls with `AT+CHUP` (the gateway only places calls).
     #[serde(default = "yes")]
     pub reject_incoming: bool,
+    /// The number format this modem dials (`[dial]`: `format`, `national_prefix`).
+    #[serde(default)]
+    pub dial: super::dial::DialSpec,
 }
 
 fn yes() -> bool {
