@@ -176,8 +176,9 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         stores.clone(),
         lookups(s),
         Duration::from_millis(c.filter.budget_ms),
-    )
-    .start();
+    );
+    let filter_active = filter.active_flag();
+    let filter = filter.start();
     crate::reload::Reloader::new(
         s,
         filter.clone(),
@@ -187,7 +188,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
     let router = Router::new(c.routing.clone(), agent, stores).start();
     gateway.do_send(SubscribeModems(router.clone().recipient()));
     let calls = call::factory(CallEnv {
-        filter: Some(filter.clone().recipient()),
+        filter: Some((filter.clone().recipient(), filter_active)),
         router: router.clone().recipient(),
         release: router.clone().recipient(),
         usage: router.clone().recipient(),

@@ -33,9 +33,15 @@ fn rules(dir: &Path, n: usize) -> Arc<Rules> {
     let mut bl = String::new();
     for i in 0..n {
         let line = match i % 10 {
-            0..=5 => format!("[[entry]]\nnumber = \"+55119{:08}\"\nreason = \"r{i}\"\n", i * 7),
+            0..=5 => format!(
+                "[[entry]]\nnumber = \"+55119{:08}\"\nreason = \"r{i}\"\n",
+                i * 7
+            ),
             6 | 7 => format!("[[entry]]\nprefix = \"+55{}9{:04}\"\n", 11 + i % 80, i),
-            8 => format!("[[entry]]\nnumber = \"+55219{:08}\"\nparty = \"caller\"\n", i),
+            8 => format!(
+                "[[entry]]\nnumber = \"+55219{:08}\"\nparty = \"caller\"\n",
+                i
+            ),
             _ => format!("[[entry]]\nprefix = \"+5531{:05}\"\ntrunk = \"b\"\n", i),
         };
         bl.push_str(&line);

@@ -120,9 +120,19 @@ impl CallActor {
                 call_id,
             }),
             Action::Screen(req) => {
-                let Some(filter) = self.env.filter.clone() else {
-                    self.feed(Event::ScreenGone, ctx);
-                    return;
+                let filter = match &self.env.filter {
+                    Some((f, active)) if active.load(std::sync::atomic::Ordering::Relaxed) => {
+                        f.clone()
+                    }
+                    Some(_) => {
+                        let unscreened = e173gw_core::filter::Verdict::allow_unscreened();
+                        self.feed(Event::Screened(Box::new(unscreened)), ctx);
+                        return;
+                    }
+                    None => {
+                        self.feed(Event::ScreenGone, ctx);
+                        return;
+                    }
                 };
                 filter
                     .send(crate::filter::Screen(req))

@@ -27,8 +27,12 @@ use crate::routing::{CallUsage, Release, RouteRequest};
 /// What every call needs from the rest of the gateway.
 #[derive(Debug, Clone)]
 pub struct CallEnv {
-    /// The filter pipeline (`None`: calls are not screened).
-    pub filter: Option<Recipient<crate::filter::Screen>>,
+    /// The filter pipeline (`None`: calls are not screened), and whether it has any
+    /// stage now (when not, calls skip it).
+    pub filter: Option<(
+        Recipient<crate::filter::Screen>,
+        Arc<std::sync::atomic::AtomicBool>,
+    )>,
     /// The router.
     pub router: Recipient<RouteRequest>,
     /// Where leased modems are given back.

@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -60,6 +61,8 @@ pub struct FilterActor {
     lookups: Lookups,
     budget: Duration,
     stats: FilterStats,
+    /// Whether any stage is configured (calls skip the filter when not).
+    active: Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for FilterActor {
@@ -85,6 +88,7 @@ impl FilterActor {
             rules_version: rules.version,
             ..FilterStats::default()
         };
+        let active = Arc::new(AtomicBool::new(!rules.stages.is_empty()));
         Self {
             rules,
             mem: Memory::default(),
@@ -92,7 +96,14 @@ impl FilterActor {
             lookups,
             budget,
             stats,
+            active,
         }
+    }
+
+    /// Set while any stage is configured: calls that find it clear are not sent here
+    /// (their record says they were not screened).
+    pub fn active_flag(&self) -> Arc<AtomicBool> {
+        self.active.clone()
     }
 
     fn uses_store_blacklist(&self) -> bool {
@@ -243,6 +254,8 @@ impl Handler<SwapRules> for FilterActor {
             "Filter rules swapped."
         );
         self.rules = msg.0;
+        self.active
+            .store(!self.rules.stages.is_empty(), Ordering::Relaxed);
         self.stats.rules_version = self.rules.version;
         self.stats.reloads += 1;
         self.refresh_blacklist(ctx);

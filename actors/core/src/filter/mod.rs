@@ -166,8 +166,11 @@ impl Verdict {
         }
     }
 
-    /// The trace as lines, for the call record.
+    /// The trace as lines, for the call record (none for an unscreened call).
     pub fn trace_lines(&self) -> Vec<String> {
+        if self.trace.is_empty() && self.rules_version == 0 {
+            return Vec::new();
+        }
         let mut v: Vec<String> = self.trace.iter().map(ToString::to_string).collect();
         v.push(match &self.decision {
             Decision::Allow => "verdict: allow".to_string(),
