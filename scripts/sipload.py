@@ -84,6 +84,43 @@ def percentile(sorted_values, p):
     return sorted_values[k]
 
 
+def screening_toml():
+    """A [filter] section of realistic size, with its blacklist file written to a scratch
+    directory. The load's callee (5511912345678) passes every stage."""
+    d = tempfile.mkdtemp(prefix="e173gw-rules.")
+    lines = []
+    for i in range(10000):
+        k = i % 10
+        if k <= 5:
+            lines.append(f'[[entry]]\nnumber = "+55119{i * 7 + 50000000:08d}"\nreason = "r{i}"\n')
+        elif k <= 7:
+            lines.append(f'[[entry]]\nprefix = "+55{11 + i % 80}8{i:04d}"\n')
+        elif k == 8:
+            lines.append(f'[[entry]]\nnumber = "+55219{i:08d}"\nparty = "caller"\n')
+        else:
+            lines.append(f'[[entry]]\nprefix = "+5531{i:05d}"\ntrunk = "other"\n')
+    lines.append("[[entry]]\npattern = '\\+55\\d\\d9(0{8}|9{8})'\n")
+    lines.append("[[entry]]\nnumber = \"+5511190\"\nallow = true\n")
+    with open(f"{d}/blacklist.toml", "w") as f:
+        f.write("".join(lines))
+    brazil = os.path.join(ROOT, "..", "shared", "data", "libphonenumber-carrier-55.txt")
+    table = brazil if os.path.exists(brazil) else os.path.join(ROOT, "config", "operators",
+                                                               "55-sample.txt")
+    return f"""
+[filter]
+default_region = "BR"
+[[filter.stage]]
+kind = "blacklist"
+files = ["{d}/blacklist.toml"]
+[[filter.stage]]
+kind = "phone"
+allowed_regions = ["BR"]
+[[filter.stage]]
+kind = "operator"
+files = ["{os.path.abspath(table)}"]
+"""
+
+
 class Gateway:
     """e173gw with a SIPp agent behind it, in a scratch directory."""
 
