@@ -156,3 +156,40 @@ fn rules_reload_on_edit_and_on_sighup_calls_in_flight_finish_and_bad_edits_are_r
     assert_eq!(r["sip_status"], 200);
     gw.kill9();
 }
+
+#[test]
+fn the_modem_dials_the_form_its_profile_asks_for() {
+    let profiles = tempfile::tempdir().expect("tmp");
+    for e in std::fs::read_dir(common::root().join("modem-profiles")).expect("profiles") {
+        let p = e.expect("entry").path();
+        let mut text = std::fs::read_to_string(&p).expect("profile");
+        if p.file_name().is_some_and(|n| n == "e173.toml") {
+            text.push_str("\n[dial]\nformat = \"international\"\n");
+        }
+        std::fs::write(profiles.path().join(p.file_name().expect("name")), text).expect("copy");
+    }
+    let mut gw = Gateway::start(Options {
+        modems: 1,
+        extra: FILTER.to_string(),
+        env: vec![(
+            "E173GW_MODEMS__PROFILES_DIR".into(),
+            profiles.path().display().to_string(),
+        )],
+        ..Options::default()
+    });
+    let r = gw.one_call(&scenario("uac_bye.xml"), "11912345678", &["-d", "100"]);
+    assert_eq!(r["sip_status"], 200);
+    assert_eq!(
+        r["callee"], "11912345678",
+        "the record keeps the number as received"
+    );
+    gw.run.wait_for("Dialling.", 1, Duration::from_secs(5));
+    let line = gw
+        .run
+        .seen
+        .iter()
+        .find(|l| l.contains("Dialling."))
+        .expect("a dialling line");
+    assert!(line.contains("\"number\":\"+5511912345678\""), "{line}");
+    assert!(line.contains("\"received\":\"11912345678\""), "{line}");
+}
