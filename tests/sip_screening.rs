@@ -2,6 +2,9 @@
 //! the modems. Rejected calls never reach the router (no modem is leased); rules reload
 //! while the gateway runs, and a bad edit leaves the old rules in force.
 
+// Tests drive real processes on the wall clock.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use std::time::{Duration, Instant};

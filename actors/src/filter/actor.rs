@@ -74,6 +74,10 @@ impl std::fmt::Debug for FilterActor {
     }
 }
 
+fn now() -> Instant {
+    tokio::time::Instant::now().into_std()
+}
+
 fn wall_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -187,17 +191,19 @@ impl FilterActor {
         mut s: Screening,
         started: Instant,
     ) -> Pin<Box<dyn ActorFuture<Self, Output = Verdict>>> {
-        let mut clock = Instant::now;
+        let mut clock = now;
         match s.advance(&mut self.mem, &mut clock) {
             Step::Done(v) => {
                 self.count(&v, started);
                 Box::pin(fut::ready(v))
             }
             Step::Lookup(l) => {
-                let left = self.budget.saturating_sub(started.elapsed());
+                let left = self
+                    .budget
+                    .saturating_sub(now().saturating_duration_since(started));
                 let f = self.fulfil(l, left);
                 Box::pin(f.into_actor(self).then(move |answer, act, _| {
-                    let mut clock = Instant::now;
+                    let mut clock = now;
                     s.supply(answer, &mut act.mem, &mut clock);
                     act.step(s, started)
                 }))
@@ -219,7 +225,8 @@ impl FilterActor {
                 .or_default()
                 .observe(t.micros);
         }
-        let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let us =
+            u64::try_from(now().saturating_duration_since(started).as_micros()).unwrap_or(u64::MAX);
         st.total.observe(us);
     }
 }
@@ -238,7 +245,7 @@ impl Handler<Screen> for FilterActor {
     type Result = ResponseActFuture<Self, Verdict>;
 
     fn handle(&mut self, msg: Screen, _: &mut Context<Self>) -> Self::Result {
-        let started = Instant::now();
+        let started = now();
         let s = Screening::new(self.rules.clone(), msg.0);
         self.step(s, started)
     }
@@ -299,14 +306,14 @@ pub async fn screen_once(
         }
     }
     let actor = FilterActor::new(rules, stores.clone(), lookups.clone(), budget);
-    let started = Instant::now();
+    let started = now();
     let mut s = Screening::new(actor.rules.clone(), req);
-    let mut clock = Instant::now;
+    let mut clock = now;
     loop {
         match s.advance(&mut mem, &mut clock) {
             Step::Done(v) => return v,
             Step::Lookup(l) => {
-                let left = budget.saturating_sub(started.elapsed());
+                let left = budget.saturating_sub(now().saturating_duration_since(started));
                 let a = actor.fulfil(l, left).await;
                 s.supply(a, &mut mem, &mut clock);
             }

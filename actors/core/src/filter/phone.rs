@@ -90,7 +90,7 @@ impl PhoneStage {
     }
 
     pub(crate) fn run(&self, cx: &mut Cx<'_>) -> Found {
-        let Some(p) = cx.callee.clone() else {
+        let Some(p) = cx.callee else {
             return Found::new("unparsable", &self.cfg.on_unparsable, &cx.req.callee);
         };
         let kind = type_name(p.kind);
