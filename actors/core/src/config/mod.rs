@@ -13,6 +13,7 @@ pub mod env;
 pub mod filter;
 pub mod http;
 pub mod load;
+pub mod lookup;
 pub mod profile;
 pub mod sim;
 pub mod sip;

@@ -25,6 +25,7 @@
 
 pub mod act;
 pub mod blacklist;
+pub mod guard;
 pub mod history;
 pub mod numbers;
 pub mod operator;

@@ -315,3 +315,58 @@ fn bad_rules_name_their_key() {
         assert!(p.iter().any(|x| x.key == *key), "{body}: {p:?}");
     }
 }
+
+#[test]
+fn the_whatsapp_stage_takes_its_provider_and_guard_settings() {
+    let r = rules(
+        r#"
+[filter]
+[[filter.stage]]
+kind = "whatsapp"
+budget_ms = 250
+positive_ttl_s = 60
+negative_ttl_s = 30
+max_in_flight = 4
+breaker = { failures = 2, open_ms = 500 }
+provider = { url = "http://127.0.0.1:9/check?phone={digits}", answer = "/numberExists", auth_header = "X-Api-Key", auth_env = "WA_KEY" }
+on_failure = { action = "reject", code = 503, reason = "cannot check" }
+"#,
+    );
+    let Some(Stage::WhatsApp(w)) = r.stage("whatsapp") else {
+        panic!("no whatsapp stage");
+    };
+    let c = w.config();
+    assert_eq!(c.budget_ms, 250);
+    assert_eq!(c.guard.max_in_flight, 4);
+    assert_eq!(c.guard.breaker.failures, 2);
+    assert_eq!(c.guard.negative_ttl_s, 30);
+    assert_eq!(
+        c.provider.as_ref().map(|p| p.answer.as_str()),
+        Some("/numberExists")
+    );
+    let mut mem = Memory::default();
+    // Fixed lines are not checked; mobiles are, and a failure follows on_failure.
+    let v = screen(&r, &mut mem, req("", "1133334444", None), no_lookups);
+    assert_eq!(v.decision, Decision::Allow);
+    let v = screen(&r, &mut mem, req("", "11987654321", None), |l| {
+        assert_eq!(
+            l,
+            &Lookup::Presence {
+                e164: "+5511987654321".into(),
+                budget_ms: 250
+            }
+        );
+        Answer::Presence {
+            result: Err(LookupFailure::Timeout),
+            cached: false,
+        }
+    });
+    assert_eq!(
+        v.decision,
+        Decision::Reject {
+            status: 503,
+            reason: "cannot check".into()
+        }
+    );
+    assert_eq!(v.trace[0].detail, "timeout");
+}
