@@ -17,10 +17,12 @@ use e173gw_actors::routing::{FlushUsage, Router};
 use e173gw_actors::sim::{self, SimHandle};
 use e173gw_core::at::recovery::ExponentialBackoff;
 use e173gw_core::call::CallConfig;
+use e173gw_core::filter::{Rules, Stage};
 use e173gw_core::ports::RecordSink;
 use e173gw_core::routing::AgentTarget;
 use e173gw_core::sip::Peer;
 
+use crate::providers::{Guarded, HttpLookup, ProviderError};
 use crate::settings::Settings;
 use crate::storage;
 
@@ -51,6 +53,9 @@ pub enum AppError {
     /// The record spool could not be opened.
     #[error("record spool {0}: {1}")]
     Spool(std::path::PathBuf, std::io::Error),
+    /// A lookup provider could not be set up.
+    #[error("filter provider: {0}")]
+    Provider(#[from] ProviderError),
     /// The HTTP server could not listen.
     #[error("HTTP server on {0}: {1}")]
     Http(std::net::SocketAddr, std::io::Error),
@@ -174,7 +179,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
     let filter = FilterActor::new(
         s.rules.clone(),
         stores.clone(),
-        lookups(s),
+        lookups(&s.rules)?,
         Duration::from_millis(c.filter.budget_ms),
     );
     let filter_active = filter.active_flag();
@@ -239,9 +244,33 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
     })
 }
 
-/// Where the filter's lookups go (the providers the config names).
-pub fn lookups(_s: &Settings) -> Lookups {
-    Lookups::default()
+/// Where the filter's lookups go: the providers the rules' stages name, each behind its
+/// guard. A provider whose credential is missing from the environment is an error.
+pub fn lookups(rules: &Rules) -> Result<Lookups, ProviderError> {
+    let mut l = Lookups::default();
+    for st in &rules.stages {
+        if let Stage::WhatsApp(w) = st {
+            let c = w.config();
+            if let Some(p) = &c.provider {
+                let http = HttpLookup::new(p.clone(), Duration::from_millis(c.budget_ms))?;
+                l.presence = Some(Arc::new(Guarded::new(http, c.guard)));
+            }
+        }
+    }
+    Ok(l)
+}
+
+/// What decides whether [`lookups`] must be built again after a reload.
+pub fn lookups_key(rules: &Rules) -> String {
+    rules
+        .stages
+        .iter()
+        .filter_map(|st| match st {
+            Stage::WhatsApp(w) => serde_json::to_string(w.config()).ok(),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("|")
 }
 
 /// Runs until SIGINT or SIGTERM, then hangs up calls in progress and stops.

@@ -31,6 +31,9 @@ pub enum CheckError {
     /// The store could not be opened.
     #[error("storage: {0}")]
     Storage(#[from] crate::storage::StorageError),
+    /// A lookup provider could not be set up.
+    #[error("filter provider: {0}")]
+    Provider(#[from] crate::providers::ProviderError),
     /// The verdict could not be printed as JSON.
     #[error("json: {0}")]
     Json(#[from] serde_json::Error),
@@ -51,7 +54,7 @@ pub async fn check(s: &Settings, a: &CheckNumberArgs) -> Result<(Verdict, String
     let v = screen_once(
         s.rules.clone(),
         &opened.stores,
-        &crate::app::lookups(s),
+        &crate::app::lookups(&s.rules)?,
         req,
         Duration::from_millis(s.config.filter.budget_ms),
     )

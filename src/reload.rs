@@ -55,6 +55,8 @@ pub struct Reloader {
     env: Box<dyn EnvSource + Send>,
     version: u64,
     files: Vec<(PathBuf, Stamp)>,
+    /// The providers' settings in force ([`crate::app::lookups_key`]).
+    lookups_key: String,
 }
 
 impl std::fmt::Debug for Reloader {
@@ -76,6 +78,7 @@ impl Reloader {
             filter,
             env,
             version: s.rules.version,
+            lookups_key: crate::app::lookups_key(&s.rules),
         }
     }
 
@@ -85,6 +88,20 @@ impl Reloader {
         match loaded {
             Ok(mut s) => {
                 self.files = watched(&self.path, &self.base, &s.config.filter);
+                let key = crate::app::lookups_key(&s.rules);
+                let lookups = if key == self.lookups_key {
+                    None
+                } else {
+                    match crate::app::lookups(&s.rules) {
+                        Ok(l) => Some(l),
+                        Err(e) => {
+                            warn!(error = %e, why, "Config edit refused; the old filter rules stay.");
+                            self.filter.do_send(ReloadRefused);
+                            return Reloaded::Refused(vec![e.to_string()]);
+                        }
+                    }
+                };
+                self.lookups_key = key;
                 self.version += 1;
                 let version = self.version;
                 let rules = match Arc::get_mut(&mut s.rules) {
@@ -100,7 +117,7 @@ impl Reloader {
                     stages = rules.stages.len(),
                     "Filter rules reloaded."
                 );
-                self.filter.do_send(SwapRules(rules));
+                self.filter.do_send(SwapRules(rules, lookups));
                 Reloaded::Swapped(version)
             }
             Err(problems) => {

@@ -261,6 +261,9 @@ impl Handler<SwapRules> for FilterActor {
             "Filter rules swapped."
         );
         self.rules = msg.0;
+        if let Some(l) = msg.1 {
+            self.lookups = l;
+        }
         self.active
             .store(!self.rules.stages.is_empty(), Ordering::Relaxed);
         self.stats.rules_version = self.rules.version;

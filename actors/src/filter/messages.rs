@@ -13,10 +13,11 @@ use e173gw_core::filter::{Request, Rules, Verdict};
 #[rtype(result = "Verdict")]
 pub struct Screen(pub Request);
 
-/// New rules (a reload): calls being screened keep the rules they started with.
+/// New rules (a reload): calls being screened keep the rules they started with. New
+/// lookups come with them when their providers changed.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
-pub struct SwapRules(pub Arc<Rules>);
+pub struct SwapRules(pub Arc<Rules>, pub Option<super::Lookups>);
 
 /// A reload was refused (bad edit): counted, the old rules stay.
 #[derive(Message, Debug, Clone, Copy)]
