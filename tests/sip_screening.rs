@@ -196,3 +196,122 @@ fn the_modem_dials_the_form_its_profile_asks_for() {
     assert!(line.contains("\"number\":\"+5511912345678\""), "{line}");
     assert!(line.contains("\"received\":\"11912345678\""), "{line}");
 }
+
+/// A WhatsApp provider on 127.0.0.1: WAHA's shape; numbers ending in 0 are not on
+/// WhatsApp. Counts requests; `dead` makes it take connections and never answer.
+struct Presence {
+    port: u16,
+    hits: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    dead: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+fn presence_server() -> Presence {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = l.local_addr().expect("addr").port();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let dead = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (h, d) = (hits.clone(), dead.clone());
+    std::thread::spawn(move || {
+        for s in l.incoming() {
+            let Ok(mut s) = s else { continue };
+            let mut buf = [0u8; 4096];
+            let n = s.read(&mut buf).unwrap_or(0);
+            h.fetch_add(1, Ordering::SeqCst);
+            if d.load(Ordering::SeqCst) {
+                // Accepts and never answers.
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_secs(5));
+                    drop(s);
+                });
+                continue;
+            }
+            let req = String::from_utf8_lossy(&buf[..n]).to_string();
+            let path = req.split_whitespace().nth(1).unwrap_or("").to_string();
+            let yes = !path.ends_with('0');
+            let body = format!("{{\"numberExists\":{yes}}}");
+            let _ = write!(
+                s,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    Presence { port, hits, dead }
+}
+
+#[test]
+fn numbers_not_on_whatsapp_go_to_the_agent_with_the_reason_and_a_dead_provider_lets_calls_through()
+{
+    use std::sync::atomic::Ordering;
+    let wa = presence_server();
+    let agent = common::sipp::Background::start(&["-sn", "uas"]);
+    let gw = Gateway::start(Options {
+        modems: 1,
+        extra: format!(
+            r#"
+[agent]
+uri = "sip:agent@127.0.0.1:{agent}"
+[filter]
+[[filter.stage]]
+kind = "phone"
+[[filter.stage]]
+kind = "whatsapp"
+budget_ms = 300
+negative_ttl_s = 600
+provider = {{ url = "http://127.0.0.1:{wa}/check?phone={{digits}}", answer = "/numberExists" }}
+"#,
+            agent = agent.port,
+            wa = wa.port
+        ),
+        ..Options::default()
+    });
+    let sc = scenario("uac_bye.xml");
+    let r = gw.one_call(&sc, "5511912345670", &["-d", "200"]);
+    assert_eq!(r["sip_status"], 200);
+    assert_eq!(r["target"]["kind"], "agent", "{r}");
+    assert!(
+        verdict(&r)
+            .iter()
+            .any(|l| l.starts_with("whatsapp: absent -> divert (absent (provider))")),
+        "{r}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let seen = agent.messages();
+    for want in [
+        "X-E173GW-Reason: no whatsapp",
+        "X-E173GW-Screening: phone=pass/continue;whatsapp=absent/divert",
+        "X-E173GW-Callee-E164: +5511912345670",
+    ] {
+        assert!(
+            seen.contains(want),
+            "{want} not in what the agent got:\n{seen}"
+        );
+    }
+    // The same number again: the negative answer is cached.
+    let r = gw.one_call(&sc, "5511912345670", &["-d", "100"]);
+    assert_eq!(r["target"]["kind"], "agent");
+    assert!(
+        verdict(&r).iter().any(|l| l.contains("absent (cached)")),
+        "{r}"
+    );
+    assert_eq!(wa.hits.load(Ordering::SeqCst), 1);
+    // On WhatsApp: dialled on the modem.
+    let r = gw.one_call(&sc, "5511912345671", &["-d", "100"]);
+    assert_eq!(r["target"]["kind"], "modem", "{r}");
+    // A provider that never answers: the budget runs out, the default policy lets it on.
+    wa.dead.store(true, Ordering::SeqCst);
+    let t0 = Instant::now();
+    let r = gw.one_call(&sc, "5511912345672", &["-d", "100"]);
+    assert_eq!(r["target"]["kind"], "modem", "{r}");
+    assert!(
+        verdict(&r)
+            .iter()
+            .any(|l| l.starts_with("whatsapp: failure -> continue (timeout)")),
+        "{r}"
+    );
+    let to_answer = r["answered_ms"].as_u64().unwrap_or(0) - r["received_ms"].as_u64().unwrap_or(0);
+    assert!(t0.elapsed() < Duration::from_secs(10));
+    assert!(to_answer < 3000, "screening held the call {to_answer} ms");
+}
