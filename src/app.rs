@@ -256,6 +256,14 @@ pub fn lookups(rules: &Rules) -> Result<Lookups, ProviderError> {
                 l.presence = Some(Arc::new(Guarded::new(http, c.guard)));
             }
         }
+        if let Stage::Operator(o) = st {
+            let c = o.config();
+            if let Some(p) = &c.portability {
+                let budget = Duration::from_millis(c.portability_budget_ms);
+                let http = HttpLookup::new(p.clone(), budget)?;
+                l.portability = Some(Arc::new(Guarded::new(http, c.portability_guard)));
+            }
+        }
     }
     Ok(l)
 }
@@ -267,6 +275,12 @@ pub fn lookups_key(rules: &Rules) -> String {
         .iter()
         .filter_map(|st| match st {
             Stage::WhatsApp(w) => serde_json::to_string(w.config()).ok(),
+            Stage::Operator(o) => serde_json::to_string(&(
+                &o.config().portability,
+                o.config().portability_budget_ms,
+                o.config().portability_guard,
+            ))
+            .ok(),
             _ => None,
         })
         .collect::<Vec<_>>()

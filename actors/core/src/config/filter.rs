@@ -63,8 +63,10 @@ impl FilterConfig {
     pub fn files(&self) -> Vec<std::path::PathBuf> {
         let mut v = Vec::new();
         for s in &self.stage {
-            if let StageConfig::Blacklist(c) = s {
-                v.extend(c.files.iter().cloned());
+            match s {
+                StageConfig::Blacklist(c) => v.extend(c.files.iter().cloned()),
+                StageConfig::Operator(c) => v.extend(c.files.iter().cloned()),
+                _ => {}
             }
         }
         v

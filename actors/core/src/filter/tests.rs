@@ -48,7 +48,7 @@ pub(crate) fn screen(
     panic!("screening did not end");
 }
 
-fn no_lookups(l: &Lookup) -> Answer {
+pub(crate) fn no_lookups(l: &Lookup) -> Answer {
     panic!("unexpected lookup {l:?}")
 }
 
