@@ -255,6 +255,9 @@ impl Data {
             if s.outcome == Outcome::Answered {
                 h.answered += 1;
                 h.short_calls += u64::from(s.talk_ms < SHORT_CALL_MS);
+                h.consecutive_failures = 0;
+            } else {
+                h.consecutive_failures += 1;
             }
             peers.insert(match party {
                 Party::Caller => s.callee,

@@ -73,6 +73,54 @@ pub(crate) async fn history_aggregates(s: &Stores) {
     assert_eq!(future, NumberHistory::default());
 }
 
+pub(crate) async fn history_consecutive_failures(s: &Stores) {
+    let n = "5511977771111";
+    let recs = vec![
+        rec("c1@x", "5511900000001", n, T0, 486, 0),
+        rec("c2@x", "5511900000001", n, T0 + MIN, 200, 30_000), // answered
+        rec("c3@x", "5511900000002", n, T0 + 2 * MIN, 486, 0),
+        rec("c4@x", "5511900000003", n, T0 + 3 * MIN, 480, 0),
+        rec("c5@x", "5511900000003", n, T0 + 4 * MIN, 404, 0),
+    ];
+    s.records.insert(&recs).await.expect("insert");
+    // (since, consecutive failures, attempts)
+    for (since, failures, attempts) in [
+        (0, 3, 5),
+        (T0 + MIN, 3, 4),
+        // The answer is outside the window: every call in it failed.
+        (T0 + 2 * MIN, 3, 3),
+        (T0 + 4 * MIN, 1, 1),
+    ] {
+        let h = s
+            .history
+            .number_history(Party::Callee, n, since, 6_000)
+            .await
+            .expect("history");
+        assert_eq!(
+            (h.consecutive_failures, h.attempts),
+            (failures, attempts),
+            "since {since}"
+        );
+    }
+    s.records
+        .insert(&[rec("c6@x", "5511900000004", n, T0 + 5 * MIN, 200, 1_000)])
+        .await
+        .expect("insert");
+    let h = s
+        .history
+        .number_history(Party::Callee, n, 0, 6_000)
+        .await
+        .expect("history");
+    assert_eq!(h.consecutive_failures, 0, "answered again");
+    // As caller too.
+    let h = s
+        .history
+        .number_history(Party::Caller, "5511900000003", 0, 6_000)
+        .await
+        .expect("history");
+    assert_eq!(h.consecutive_failures, 2);
+}
+
 pub(crate) async fn on_equal_times_the_later_insert_is_newer(s: &Stores) {
     let first = rec("1@x", "A", "B", T0, 200, 1000);
     let second = rec("2@x", "A", "B", T0, 503, 0);

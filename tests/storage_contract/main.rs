@@ -131,6 +131,7 @@ contract!(records::records_search_and_count);
 contract!(records::records_across_months);
 contract!(records::records_from_many_tasks);
 contract!(history::history_aggregates);
+contract!(history::history_consecutive_failures);
 contract!(history::on_equal_times_the_later_insert_is_newer);
 contract!(blacklist::blacklist_precedence_and_expiry);
 contract!(shared_state::sticky_routes);

@@ -18,13 +18,17 @@ use super::PgStore;
 /// Aggregates where the number is the callee.
 pub(super) const CALLEE_AGG: &str = "\
 SELECT count(*), count(*) FILTER (WHERE answered_ms IS NOT NULL), \
-    count(*) FILTER (WHERE answered_ms IS NOT NULL AND talk_ms < $3), count(DISTINCT caller) \
+    count(*) FILTER (WHERE answered_ms IS NOT NULL AND talk_ms < $3), count(DISTINCT caller), \
+    count(*) FILTER (WHERE answered_ms IS NULL AND received_ms > coalesce((SELECT max(received_ms) \
+        FROM call_records WHERE callee = $1 AND received_ms >= $2 AND answered_ms IS NOT NULL), -1)) \
 FROM call_records WHERE callee = $1 AND received_ms >= $2";
 
 /// Aggregates where the number is the caller.
 pub(super) const CALLER_AGG: &str = "\
 SELECT count(*), count(*) FILTER (WHERE answered_ms IS NOT NULL), \
-    count(*) FILTER (WHERE answered_ms IS NOT NULL AND talk_ms < $3), count(DISTINCT callee) \
+    count(*) FILTER (WHERE answered_ms IS NOT NULL AND talk_ms < $3), count(DISTINCT callee), \
+    count(*) FILTER (WHERE answered_ms IS NULL AND received_ms > coalesce((SELECT max(received_ms) \
+        FROM call_records WHERE caller = $1 AND received_ms >= $2 AND answered_ms IS NOT NULL), -1)) \
 FROM call_records WHERE caller = $1 AND received_ms >= $2";
 
 /// The last call where the number is the callee.
@@ -87,6 +91,7 @@ impl HistoryStore for PgStore {
                 answered: to_u64(col(&agg, 1)?),
                 short_calls: to_u64(col(&agg, 2)?),
                 distinct_peers: to_u64(col(&agg, 3)?),
+                consecutive_failures: to_u64(col(&agg, 4)?),
                 last,
             })
         })

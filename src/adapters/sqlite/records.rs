@@ -226,10 +226,16 @@ impl RecordStore for SqliteStore {
 
 /// Aggregates over one party's calls; `?1` number, `?2` since, `?3` short-call threshold.
 pub(super) const CALLER_STATS: &str = "SELECT count(*), count(answered_ms),
-        coalesce(sum(answered_ms IS NOT NULL AND talk_ms < ?3), 0), count(DISTINCT callee)
+        coalesce(sum(answered_ms IS NOT NULL AND talk_ms < ?3), 0), count(DISTINCT callee),
+        coalesce(sum(answered_ms IS NULL AND received_ms > coalesce((SELECT max(received_ms)
+            FROM call_records WHERE caller = ?1 AND received_ms >= ?2
+            AND answered_ms IS NOT NULL), -1)), 0)
     FROM call_records WHERE caller = ?1 AND received_ms >= ?2";
 pub(super) const CALLEE_STATS: &str = "SELECT count(*), count(answered_ms),
-        coalesce(sum(answered_ms IS NOT NULL AND talk_ms < ?3), 0), count(DISTINCT caller)
+        coalesce(sum(answered_ms IS NOT NULL AND talk_ms < ?3), 0), count(DISTINCT caller),
+        coalesce(sum(answered_ms IS NULL AND received_ms > coalesce((SELECT max(received_ms)
+            FROM call_records WHERE callee = ?1 AND received_ms >= ?2
+            AND answered_ms IS NOT NULL), -1)), 0)
     FROM call_records WHERE callee = ?1 AND received_ms >= ?2";
 pub(super) const CALLER_LAST: &str = "SELECT received_ms, sip_status, gsm_end, talk_ms
     FROM call_records WHERE caller = ?1 AND received_ms >= ?2
@@ -263,7 +269,7 @@ impl HistoryStore for SqliteStore {
         self.blocking(move |s| {
             s.db.read(|c| {
                 let since = bound(since_ms);
-                let (attempts, answered, short_calls, distinct_peers) = c
+                let (attempts, answered, short_calls, distinct_peers, failures) = c
                     .prepare_cached(stats)?
                     .query_row(params![number, since, bound(short_call_ms)], |r| {
                         Ok((
@@ -271,6 +277,7 @@ impl HistoryStore for SqliteStore {
                             r.get::<_, i64>(1)?,
                             r.get::<_, i64>(2)?,
                             r.get::<_, i64>(3)?,
+                            r.get::<_, i64>(4)?,
                         ))
                     })?;
                 let last = c
@@ -298,6 +305,7 @@ impl HistoryStore for SqliteStore {
                     answered: from_i64(answered),
                     short_calls: from_i64(short_calls),
                     distinct_peers: from_i64(distinct_peers),
+                    consecutive_failures: from_i64(failures),
                     last,
                 })
             })

@@ -194,6 +194,9 @@ pub struct NumberHistory {
     pub short_calls: u64,
     /// Distinct numbers on the other side.
     pub distinct_peers: u64,
+    /// Calls not answered since the last answered one (all of them when none was).
+    #[serde(default)]
+    pub consecutive_failures: u64,
     /// The most recent call.
     pub last: Option<LastOutcome>,
 }
