@@ -315,3 +315,45 @@ provider = {{ url = "http://127.0.0.1:{wa}/check?phone={{digits}}", answer = "/n
     assert!(t0.elapsed() < Duration::from_secs(10));
     assert!(to_answer < 3000, "screening held the call {to_answer} ms");
 }
+
+#[test]
+fn a_number_the_network_called_unassigned_is_refused_next_time_without_a_modem() {
+    let gw = Gateway::start(Options {
+        modems: 1,
+        scenario: Some("[[rule]]\nnumber = \"5511900000099\"\noutcome = \"unassigned\"\n".into()),
+        extra: "[filter]\n[[filter.stage]]\nkind = \"history\"\ndead_number_ttl_s = 3600\n".into(),
+        ..Options::default()
+    });
+    let sc = final_scenario(gw.dir.path(), 404);
+    let r = gw.one_call(&sc, "5511900000099", &[]);
+    assert_eq!(r["target"]["kind"], "modem", "{r}");
+    assert_eq!(r["gsm_end"], "unassigned", "{r}");
+    assert!(
+        verdict(&r).iter().any(|l| l.starts_with("history: pass")),
+        "{r}"
+    );
+    // The record reaches the store shortly after; then the number is known dead.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let r = gw.one_call(&sc, "5511900000099", &[]);
+        if r["end_reason"] == "screened" {
+            assert!(
+                verdict(&r)
+                    .iter()
+                    .any(|l| l.starts_with("history: dead_number -> reject 404")),
+                "{r}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "never refused: {r}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let decisions = gw.metric("e173gw_routing_decisions_total").unwrap_or(0.0);
+    let r = gw.one_call(&sc, "5511900000099", &[]);
+    assert_eq!(r["end_reason"], "screened");
+    assert_eq!(
+        gw.metric("e173gw_routing_decisions_total"),
+        Some(decisions),
+        "no route asked"
+    );
+}

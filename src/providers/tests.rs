@@ -208,7 +208,8 @@ async fn slow_wrong_and_dead_providers_fail_within_the_budget_and_are_not_cached
     let url = format!("http://{}/check?phone={{digits}}", s.addr);
     let g = Guarded::new(provider(url, "/numberExists"), guard(8, 100, 1000));
     // (mode, what the call gets)
-    let cases: &[(u8, fn(&LookupFailure) -> bool)] = &[
+    type Want = fn(&LookupFailure) -> bool;
+    let cases: &[(u8, Want)] = &[
         (SLOW, |f| *f == LookupFailure::Timeout),
         (HANG, |f| *f == LookupFailure::Timeout),
         (

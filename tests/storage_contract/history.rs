@@ -112,6 +112,16 @@ pub(crate) async fn history_consecutive_failures(s: &Stores) {
         .await
         .expect("history");
     assert_eq!(h.consecutive_failures, 0, "answered again");
+    // Calls refused by screening never reached the network: not history.
+    let mut screened = rec("c7@x", "5511900000004", n, T0 + 6 * MIN, 404, 0);
+    screened.end_reason = e173gw_core::record::EndReason::Screened;
+    s.records.insert(&[screened]).await.expect("insert");
+    let after = s
+        .history
+        .number_history(Party::Callee, n, 0, 6_000)
+        .await
+        .expect("history");
+    assert_eq!(after, h, "a screened call changes nothing");
     // As caller too.
     let h = s
         .history

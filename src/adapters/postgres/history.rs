@@ -20,26 +20,26 @@ pub(super) const CALLEE_AGG: &str = "\
 SELECT count(*), count(*) FILTER (WHERE answered_ms IS NOT NULL), \
     count(*) FILTER (WHERE answered_ms IS NOT NULL AND talk_ms < $3), count(DISTINCT caller), \
     count(*) FILTER (WHERE answered_ms IS NULL AND received_ms > coalesce((SELECT max(received_ms) \
-        FROM call_records WHERE callee = $1 AND received_ms >= $2 AND answered_ms IS NOT NULL), -1)) \
-FROM call_records WHERE callee = $1 AND received_ms >= $2";
+        FROM call_records WHERE callee = $1 AND received_ms >= $2 AND end_reason <> 'screened' AND answered_ms IS NOT NULL), -1)) \
+FROM call_records WHERE callee = $1 AND received_ms >= $2 AND end_reason <> 'screened'";
 
 /// Aggregates where the number is the caller.
 pub(super) const CALLER_AGG: &str = "\
 SELECT count(*), count(*) FILTER (WHERE answered_ms IS NOT NULL), \
     count(*) FILTER (WHERE answered_ms IS NOT NULL AND talk_ms < $3), count(DISTINCT callee), \
     count(*) FILTER (WHERE answered_ms IS NULL AND received_ms > coalesce((SELECT max(received_ms) \
-        FROM call_records WHERE caller = $1 AND received_ms >= $2 AND answered_ms IS NOT NULL), -1)) \
-FROM call_records WHERE caller = $1 AND received_ms >= $2";
+        FROM call_records WHERE caller = $1 AND received_ms >= $2 AND end_reason <> 'screened' AND answered_ms IS NOT NULL), -1)) \
+FROM call_records WHERE caller = $1 AND received_ms >= $2 AND end_reason <> 'screened'";
 
 /// The last call where the number is the callee.
 pub(super) const CALLEE_LAST: &str = "\
 SELECT received_ms, sip_status, gsm_end, talk_ms FROM call_records \
-WHERE callee = $1 AND received_ms >= $2 ORDER BY received_ms DESC, seq DESC LIMIT 1";
+WHERE callee = $1 AND received_ms >= $2 AND end_reason <> 'screened' ORDER BY received_ms DESC, seq DESC LIMIT 1";
 
 /// The last call where the number is the caller.
 pub(super) const CALLER_LAST: &str = "\
 SELECT received_ms, sip_status, gsm_end, talk_ms FROM call_records \
-WHERE caller = $1 AND received_ms >= $2 ORDER BY received_ms DESC, seq DESC LIMIT 1";
+WHERE caller = $1 AND received_ms >= $2 AND end_reason <> 'screened' ORDER BY received_ms DESC, seq DESC LIMIT 1";
 
 /// A stored GSM end class (`None` for a name this version does not know).
 fn end_kind(name: Option<String>) -> Option<EndKind> {

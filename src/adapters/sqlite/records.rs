@@ -228,20 +228,20 @@ impl RecordStore for SqliteStore {
 pub(super) const CALLER_STATS: &str = "SELECT count(*), count(answered_ms),
         coalesce(sum(answered_ms IS NOT NULL AND talk_ms < ?3), 0), count(DISTINCT callee),
         coalesce(sum(answered_ms IS NULL AND received_ms > coalesce((SELECT max(received_ms)
-            FROM call_records WHERE caller = ?1 AND received_ms >= ?2
+            FROM call_records WHERE caller = ?1 AND received_ms >= ?2 AND end_reason <> 'screened'
             AND answered_ms IS NOT NULL), -1)), 0)
-    FROM call_records WHERE caller = ?1 AND received_ms >= ?2";
+    FROM call_records WHERE caller = ?1 AND received_ms >= ?2 AND end_reason <> 'screened'";
 pub(super) const CALLEE_STATS: &str = "SELECT count(*), count(answered_ms),
         coalesce(sum(answered_ms IS NOT NULL AND talk_ms < ?3), 0), count(DISTINCT caller),
         coalesce(sum(answered_ms IS NULL AND received_ms > coalesce((SELECT max(received_ms)
-            FROM call_records WHERE callee = ?1 AND received_ms >= ?2
+            FROM call_records WHERE callee = ?1 AND received_ms >= ?2 AND end_reason <> 'screened'
             AND answered_ms IS NOT NULL), -1)), 0)
-    FROM call_records WHERE callee = ?1 AND received_ms >= ?2";
+    FROM call_records WHERE callee = ?1 AND received_ms >= ?2 AND end_reason <> 'screened'";
 pub(super) const CALLER_LAST: &str = "SELECT received_ms, sip_status, gsm_end, talk_ms
-    FROM call_records WHERE caller = ?1 AND received_ms >= ?2
+    FROM call_records WHERE caller = ?1 AND received_ms >= ?2 AND end_reason <> 'screened'
     ORDER BY received_ms DESC, rowid DESC LIMIT 1";
 pub(super) const CALLEE_LAST: &str = "SELECT received_ms, sip_status, gsm_end, talk_ms
-    FROM call_records WHERE callee = ?1 AND received_ms >= ?2
+    FROM call_records WHERE callee = ?1 AND received_ms >= ?2 AND end_reason <> 'screened'
     ORDER BY received_ms DESC, rowid DESC LIMIT 1";
 
 fn parse_end(s: Option<String>) -> DbResult<Option<EndKind>> {

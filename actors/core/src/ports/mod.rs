@@ -67,6 +67,7 @@ pub trait RecordStore: Send + Sync {
 pub trait HistoryStore: Send + Sync {
     /// What happened to calls where `number` was the `party`, received since `since_ms`.
     /// A call counts as short when answered with less than `short_call_ms` of talk.
+    /// Calls refused by screening are left out: they never reached the network.
     async fn number_history(
         &self,
         party: Party,

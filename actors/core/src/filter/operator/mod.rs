@@ -247,7 +247,7 @@ impl OperatorStage {
                 cx.ann.operator = Some(op.clone());
                 let detail = format!("{how} -> {op}");
                 if !self.cfg.allowed_operators.is_empty()
-                    && !self.cfg.allowed_operators.iter().any(|a| *a == op)
+                    && !self.cfg.allowed_operators.contains(&op)
                 {
                     Found::new("other", &self.cfg.on_other, detail)
                 } else {
@@ -284,10 +284,10 @@ impl OperatorStage {
                 budget_ms: self.cfg.portability_budget_ms,
             });
         }
-        Run::Found(self.from_prefix(cx, guess, ""))
+        Run::Found(self.by_table(cx, guess, ""))
     }
 
-    fn from_prefix(&self, cx: &mut Cx<'_>, guess: Option<(String, String)>, note: &str) -> Found {
+    fn by_table(&self, cx: &mut Cx<'_>, guess: Option<(String, String)>, note: &str) -> Found {
         match guess {
             Some((prefix, op)) => self.decide(cx, Some(op), format!("prefix {prefix}{note}")),
             None => self.decide(cx, None, format!("no prefix{note}")),
@@ -319,11 +319,11 @@ impl OperatorStage {
             }
             Answer::Portability {
                 result: Ok(None), ..
-            } => self.from_prefix(cx, guess, "; portability: not known"),
+            } => self.by_table(cx, guess, "; portability: not known"),
             Answer::Portability { result: Err(e), .. } => {
-                self.from_prefix(cx, guess, &format!("; portability: {e}"))
+                self.by_table(cx, guess, &format!("; portability: {e}"))
             }
-            _ => self.from_prefix(cx, guess, ""),
+            _ => self.by_table(cx, guess, ""),
         }
     }
 }
