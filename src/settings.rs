@@ -160,6 +160,35 @@ mod tests {
     }
 
     #[test]
+    fn the_filter_examples_in_the_default_config_are_valid() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let text = std::fs::read_to_string(root.join("default.toml")).expect("default.toml");
+        let start = text.find("[filter]").expect("a [filter] section");
+        let mut body = String::from("[filter]\n");
+        let mut stages = 0;
+        for line in text[start..].lines().skip(1) {
+            if let Some(rest) = line.strip_prefix("# ") {
+                // Commented settings of the example stages (prose lines are not TOML).
+                if rest.starts_with("[[filter.stage]]") {
+                    stages += 1;
+                }
+                if stages > 0 && !rest.starts_with('#') && !rest.trim().is_empty() {
+                    body.push_str(rest);
+                    body.push('\n');
+                }
+            }
+        }
+        assert_eq!(stages, 5, "one example per stage kind");
+        #[derive(serde::Deserialize)]
+        struct W {
+            filter: e173gw_core::config::filter::FilterConfig,
+        }
+        let w: W = toml::from_str(&body).unwrap_or_else(|e| panic!("{e}\n{body}"));
+        let rules = Rules::check_and_build(&w.filter, &root, 1).unwrap_or_else(|p| panic!("{p:?}"));
+        assert_eq!(rules.stages.len(), 5);
+    }
+
+    #[test]
     fn shipped_configs_load() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         for f in [
