@@ -9,6 +9,9 @@
 //! The Brazil file: `$E173GW_BRAZIL_CARRIER_FILE`, or `../shared/data/libphonenumber-carrier-55.txt`
 //! beside the repository.
 
+// The figures are the output, timed on the wall clock.
+#![allow(clippy::print_stdout, clippy::disallowed_methods)]
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;

@@ -141,7 +141,8 @@ mod tests {
     fn distinct_callees_sequences_and_trunk_rates_over_their_windows() {
         let mut v = Velocity::default();
         // (caller, callee, trunk, at ms, distinct, run, trunk calls)
-        let steps: &[(&str, &str, Option<&str>, u64, u32, u32, u32)] = &[
+        type Step<'a> = (&'a str, &'a str, Option<&'a str>, u64, u32, u32, u32);
+        let steps: &[Step<'_>] = &[
             ("A", "5511900000001", Some("t"), 0, 1, 1, 1),
             ("A", "5511900000002", Some("t"), 1_000, 2, 2, 2),
             ("A", "5511900000003", Some("t"), 2_000, 3, 3, 3),
