@@ -73,6 +73,16 @@ pub(crate) async fn history_aggregates(s: &Stores) {
     assert_eq!(future, NumberHistory::default());
 }
 
+/// A call that never reached the callee: no modem free.
+fn gateway_fault(call_id: &str, callee: &str, at: u64) -> e173gw_core::record::CallRecord {
+    let mut r = rec(call_id, "5511900000008", callee, at, 503, 0);
+    r.target = e173gw_core::record::RecordTarget::None;
+    r.end_reason = e173gw_core::record::EndReason::NoRoute;
+    r.gsm_end = None;
+    r.q850 = None;
+    r
+}
+
 pub(crate) async fn history_consecutive_failures(s: &Stores) {
     let n = "5511977771111";
     let recs = vec![
@@ -81,14 +91,16 @@ pub(crate) async fn history_consecutive_failures(s: &Stores) {
         rec("c3@x", "5511900000002", n, T0 + 2 * MIN, 486, 0),
         rec("c4@x", "5511900000003", n, T0 + 3 * MIN, 480, 0),
         rec("c5@x", "5511900000003", n, T0 + 4 * MIN, 404, 0),
+        gateway_fault("c4b@x", n, T0 + 3 * MIN + 1),
     ];
     s.records.insert(&recs).await.expect("insert");
-    // (since, consecutive failures, attempts)
+    // (since, consecutive failures, attempts). The gateway fault (no modem free) is an
+    // attempt but neither counts as the callee's failure nor breaks the run.
     for (since, failures, attempts) in [
-        (0, 3, 5),
-        (T0 + MIN, 3, 4),
+        (0, 3, 6),
+        (T0 + MIN, 3, 5),
         // The answer is outside the window: every call in it failed.
-        (T0 + 2 * MIN, 3, 3),
+        (T0 + 2 * MIN, 3, 4),
         (T0 + 4 * MIN, 1, 1),
     ] {
         let h = s

@@ -19,7 +19,8 @@ use super::PgStore;
 pub(super) const CALLEE_AGG: &str = "\
 SELECT count(*), count(*) FILTER (WHERE answered_ms IS NOT NULL), \
     count(*) FILTER (WHERE answered_ms IS NOT NULL AND talk_ms < $3), count(DISTINCT caller), \
-    count(*) FILTER (WHERE answered_ms IS NULL AND received_ms > coalesce((SELECT max(received_ms) \
+    count(*) FILTER (WHERE answered_ms IS NULL AND gsm_end IN ('busy', 'no_answer', 'rejected', 'unassigned', 'invalid_number', 'unreachable') \
+        AND received_ms > coalesce((SELECT max(received_ms) \
         FROM call_records WHERE callee = $1 AND received_ms >= $2 AND end_reason <> 'screened' AND answered_ms IS NOT NULL), -1)) \
 FROM call_records WHERE callee = $1 AND received_ms >= $2 AND end_reason <> 'screened'";
 
@@ -27,7 +28,8 @@ FROM call_records WHERE callee = $1 AND received_ms >= $2 AND end_reason <> 'scr
 pub(super) const CALLER_AGG: &str = "\
 SELECT count(*), count(*) FILTER (WHERE answered_ms IS NOT NULL), \
     count(*) FILTER (WHERE answered_ms IS NOT NULL AND talk_ms < $3), count(DISTINCT callee), \
-    count(*) FILTER (WHERE answered_ms IS NULL AND received_ms > coalesce((SELECT max(received_ms) \
+    count(*) FILTER (WHERE answered_ms IS NULL AND gsm_end IN ('busy', 'no_answer', 'rejected', 'unassigned', 'invalid_number', 'unreachable') \
+        AND received_ms > coalesce((SELECT max(received_ms) \
         FROM call_records WHERE caller = $1 AND received_ms >= $2 AND end_reason <> 'screened' AND answered_ms IS NOT NULL), -1)) \
 FROM call_records WHERE caller = $1 AND received_ms >= $2 AND end_reason <> 'screened'";
 

@@ -227,13 +227,15 @@ impl RecordStore for SqliteStore {
 /// Aggregates over one party's calls; `?1` number, `?2` since, `?3` short-call threshold.
 pub(super) const CALLER_STATS: &str = "SELECT count(*), count(answered_ms),
         coalesce(sum(answered_ms IS NOT NULL AND talk_ms < ?3), 0), count(DISTINCT callee),
-        coalesce(sum(answered_ms IS NULL AND received_ms > coalesce((SELECT max(received_ms)
+        coalesce(sum(answered_ms IS NULL AND gsm_end IN ('busy', 'no_answer', 'rejected', 'unassigned', 'invalid_number', 'unreachable')
+            AND received_ms > coalesce((SELECT max(received_ms)
             FROM call_records WHERE caller = ?1 AND received_ms >= ?2 AND end_reason <> 'screened'
             AND answered_ms IS NOT NULL), -1)), 0)
     FROM call_records WHERE caller = ?1 AND received_ms >= ?2 AND end_reason <> 'screened'";
 pub(super) const CALLEE_STATS: &str = "SELECT count(*), count(answered_ms),
         coalesce(sum(answered_ms IS NOT NULL AND talk_ms < ?3), 0), count(DISTINCT caller),
-        coalesce(sum(answered_ms IS NULL AND received_ms > coalesce((SELECT max(received_ms)
+        coalesce(sum(answered_ms IS NULL AND gsm_end IN ('busy', 'no_answer', 'rejected', 'unassigned', 'invalid_number', 'unreachable')
+            AND received_ms > coalesce((SELECT max(received_ms)
             FROM call_records WHERE callee = ?1 AND received_ms >= ?2 AND end_reason <> 'screened'
             AND answered_ms IS NOT NULL), -1)), 0)
     FROM call_records WHERE callee = ?1 AND received_ms >= ?2 AND end_reason <> 'screened'";

@@ -39,8 +39,8 @@ pub struct HistoryConfig {
     pub short_min_answered: u64,
     /// Window of the short-call share, s.
     pub short_window_s: u64,
-    /// A callee with at least `never_min_attempts` and no answer in this many days is
-    /// refused (0: off).
+    /// A callee with at least `never_min_attempts` calls failed on its side (busy, no
+    /// answer, rejected...) and no answer in this many days is refused (0: off).
     pub never_answered_days: u64,
     /// Attempts needed for `never_answered_days`.
     pub never_min_attempts: u64,
@@ -369,7 +369,8 @@ fn evaluate(
     }
     if c.never_answered_days > 0 {
         let h = of(c.never_answered_days.saturating_mul(86_400));
-        if h.answered == 0 && h.attempts >= c.never_min_attempts.max(1) {
+        // Only calls that reached the callee's network and failed there count.
+        if h.answered == 0 && h.consecutive_failures >= c.never_min_attempts.max(1) {
             return Found::new(
                 "never_answers",
                 &c.on_never_answers,

@@ -194,7 +194,10 @@ pub struct NumberHistory {
     pub short_calls: u64,
     /// Distinct numbers on the other side.
     pub distinct_peers: u64,
-    /// Calls not answered since the last answered one (all of them when none was).
+    /// Calls that went out on a modem and failed on the callee's side (busy, no answer,
+    /// rejected, unassigned, invalid number, unreachable) since the last answered one
+    /// (all of the window's when none was). Gateway faults and screened calls neither
+    /// count nor break the run.
     #[serde(default)]
     pub consecutive_failures: u64,
     /// The most recent call.
