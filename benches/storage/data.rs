@@ -256,7 +256,15 @@ impl Data {
                 h.answered += 1;
                 h.short_calls += u64::from(s.talk_ms < SHORT_CALL_MS);
                 h.consecutive_failures = 0;
-            } else {
+            } else if s.last().gsm_end.is_some_and(|k| {
+                use e173gw_core::at::cause::EndKind::*;
+                matches!(
+                    k,
+                    Busy | NoAnswer | Rejected | Unassigned | InvalidNumber | Unreachable
+                )
+            }) {
+                // Only the callee side's failures count; gateway faults neither count
+                // nor break the run.
                 h.consecutive_failures += 1;
             }
             peers.insert(match party {

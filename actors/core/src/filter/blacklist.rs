@@ -396,11 +396,18 @@ impl BlacklistStage {
                 )),
             }
         }
+        let index = Index::build(rules);
+        if !index.patterns.is_empty() && index.set.is_none() {
+            p.push(Problem::new(
+                format!("{key}.entry"),
+                format!(
+                    "the {} patterns together are too large to match at once; use prefixes",
+                    index.patterns.len()
+                ),
+            ));
+        }
         if p.is_empty() {
-            Ok(Self {
-                cfg,
-                index: Index::build(rules),
-            })
+            Ok(Self { cfg, index })
         } else {
             Err(p)
         }
