@@ -57,6 +57,8 @@ impl HttpLookup {
             .timeout(timeout)
             .connect_timeout(timeout)
             .pool_max_idle_per_host(32)
+            // A provider answers itself; a redirect is an answer we do not follow.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ProviderError::Client(e.to_string()))?;
         Ok(Self { cfg, auth, client })

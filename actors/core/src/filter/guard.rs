@@ -89,8 +89,12 @@ pub enum BreakerState {
         /// When one trial may go.
         until_ms: u64,
     },
-    /// One trial request is out.
-    HalfOpen,
+    /// One trial request is out (since this time, ms); if it never reports back (its
+    /// call went away), another may go after `open_ms`.
+    HalfOpen {
+        /// When the trial went.
+        since_ms: u64,
+    },
 }
 
 /// A circuit breaker: open after N consecutive failures, one trial after `open_ms`,
@@ -125,10 +129,16 @@ impl Breaker {
         match self.state {
             BreakerState::Closed => true,
             BreakerState::Open { until_ms } if now_ms >= until_ms => {
-                self.state = BreakerState::HalfOpen;
+                self.state = BreakerState::HalfOpen { since_ms: now_ms };
                 true
             }
-            BreakerState::Open { .. } | BreakerState::HalfOpen => false,
+            BreakerState::HalfOpen { since_ms }
+                if now_ms >= since_ms.saturating_add(self.cfg.open_ms) =>
+            {
+                self.state = BreakerState::HalfOpen { since_ms: now_ms };
+                true
+            }
+            BreakerState::Open { .. } | BreakerState::HalfOpen { .. } => false,
         }
     }
 
@@ -141,7 +151,7 @@ impl Breaker {
     /// The request failed at `now_ms`.
     pub fn failure(&mut self, now_ms: u64) {
         self.failures = self.failures.saturating_add(1);
-        let trip = self.state == BreakerState::HalfOpen
+        let trip = matches!(self.state, BreakerState::HalfOpen { .. })
             || (self.cfg.failures > 0 && self.failures >= self.cfg.failures);
         if trip {
             self.state = BreakerState::Open {
@@ -252,8 +262,9 @@ mod tests {
         assert!(!b.allow(500));
         assert!(!b.allow(1019));
         assert!(b.allow(1020), "one trial when the time is up");
-        assert_eq!(b.state(), BreakerState::HalfOpen);
+        assert_eq!(b.state(), BreakerState::HalfOpen { since_ms: 1020 });
         assert!(!b.allow(1021), "only one trial at a time");
+        assert!(!b.allow(2019));
         b.failure(1030);
         assert_eq!(b.state(), BreakerState::Open { until_ms: 2030 });
         assert!(b.allow(2030));
@@ -267,6 +278,15 @@ mod tests {
         b.success();
         b.failure(3002);
         assert_eq!(b.state(), BreakerState::Closed);
+        // A trial that never reports back (its call went away) is replaced after open_ms.
+        let mut lost = Breaker::new(BreakerConfig {
+            failures: 1,
+            open_ms: 100,
+        });
+        lost.failure(0);
+        assert!(lost.allow(100));
+        assert!(!lost.allow(150));
+        assert!(lost.allow(200), "a new trial");
         // failures = 0: never opens.
         let mut never = Breaker::new(BreakerConfig {
             failures: 0,
