@@ -89,6 +89,13 @@ pub fn default_aliases() -> BTreeMap<String, String> {
     .collect()
 }
 
+/// `55 DD 9 xxxxxxxx` (13 digits) without its ninth digit: `55 DD xxxxxxxx`.
+fn without_ninth_digit(digits: &str) -> Option<String> {
+    let b = digits.as_bytes();
+    (digits.len() == 13 && digits.starts_with("55") && b.get(4) == Some(&b'9'))
+        .then(|| format!("{}{}", &digits[..4], &digits[5..]))
+}
+
 /// Follows aliases from `name`; `None` on a cycle.
 fn resolve<'a>(aliases: &'a BTreeMap<String, String>, name: &'a str) -> Option<&'a str> {
     let mut cur = name;
@@ -227,17 +234,36 @@ impl OperatorStage {
         resolve(&self.cfg.aliases, name).unwrap_or(name).to_string()
     }
 
-    /// The prefix table's guess for `e164`: (prefix, today's operator).
+    /// The prefix table's guess for `e164`: (prefix, today's operator). Brazilian mobiles
+    /// gained a ninth digit (2012-2016) that older tables do not have: when nothing
+    /// matches `+55 DD 9xxxxxxxx`, it is looked up again without that 9 (the prefix then
+    /// shows the form that matched).
     pub fn by_prefix(&self, e164: &str) -> Option<(String, String)> {
         let digits = e164.strip_prefix('+').unwrap_or(e164);
-        let (prefix, name) = self.table.lookup(digits)?;
+        let (prefix, name) = match self.table.lookup(digits) {
+            Some((p, n)) => (p.to_string(), n),
+            None => {
+                let eight = without_ninth_digit(digits)?;
+                let (p, n) = self.table.lookup(&eight)?;
+                (format!("{p} (without the ninth digit)"), n)
+            }
+        };
+        Some((prefix, self.current(name, e164)))
+    }
+
+    /// Today's operator for a table name at `e164`: aliases, then an area split of the
+    /// name or of what it became, then aliases again.
+    fn current(&self, name: &str, e164: &str) -> String {
+        let aliased = self.today(name);
         let split = self
             .cfg
             .split
             .iter()
-            .find(|s| s.from == name && e164.starts_with(&s.prefix));
-        let name = split.map_or(name, |s| s.to.as_str());
-        Some((prefix.to_string(), self.today(name)))
+            .find(|s| (s.from == name || s.from == aliased) && e164.starts_with(&s.prefix));
+        match split {
+            Some(s) => self.today(&s.to),
+            None => aliased,
+        }
     }
 
     fn decide(&self, cx: &mut Cx<'_>, op: Option<String>, how: String) -> Found {
