@@ -1,0 +1,63 @@
+//! Asking the router, and what its answer starts.
+
+use std::time::Instant;
+
+use super::state::CallState;
+use super::{Action, CallSession};
+use crate::record::EndReason;
+
+impl CallSession {
+    /// Asks the router where the call goes.
+    pub(super) fn route(&mut self, now: Instant, ev: &'static str) {
+        self.m.call_to(CallState::Routing, now, ev);
+        self.routing = true;
+        let (divert, operator) = match self.verdict.as_deref() {
+            Some(v) => (
+                match &v.decision {
+                    crate::filter::Decision::Divert { reason } => Some(reason.clone()),
+                    _ => None,
+                },
+                v.annotations.operator.clone(),
+            ),
+            None => (None, None),
+        };
+        self.push(Action::Route {
+            target: self.target,
+            callee: self.callee.clone(),
+            exclude: self.exclude.clone(),
+            divert,
+            operator,
+        });
+    }
+
+    pub(super) fn on_routed(
+        &mut self,
+        now: Instant,
+        route: crate::routing::Route,
+        ev: &'static str,
+    ) {
+        use crate::routing::Route;
+        self.routing = false;
+        if self.m.call != CallState::Routing {
+            // The caller left while the router was asked: give back what it leased.
+            if let Route::Modem { id, .. } = route {
+                self.push(Action::Release(id));
+            }
+            self.settle(now, ev);
+            return;
+        }
+        self.rec.routed_ms.get_or_insert(self.clock.wall_ms(now));
+        match route {
+            Route::Modem { id, identity } => self.start_modem_leg(now, id, identity, ev),
+            Route::Agent { agent, reason } => self.start_agent_leg(now, agent, &reason, ev),
+            Route::Reject { status, .. } => {
+                let why = if self.exclude.is_empty() {
+                    EndReason::NoRoute
+                } else {
+                    EndReason::Failed
+                };
+                self.fail(status, None, why, now, ev);
+            }
+        }
+    }
+}
