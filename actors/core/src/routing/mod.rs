@@ -5,6 +5,8 @@
 //! route's modem when it is free, else the first free modem, in id order, that the call
 //! has not tried yet.
 
+pub mod policy;
+
 use std::time::Duration;
 
 use crate::at::session::ModemIdentity;
