@@ -149,7 +149,7 @@ impl Ranking {
 }
 
 fn removal(s: &SimView, call: &CallFacts) -> Option<Removal> {
-    if call.exclude.iter().any(|e| *e == s.id) {
+    if call.exclude.contains(&s.id) {
         return Some(Removal::Excluded);
     }
     if let Some((until, why)) = &s.rested {
