@@ -42,9 +42,7 @@ pub enum CheckError {
 /// Screens the number; the verdict and the text to print.
 pub async fn check(s: &Settings, a: &CheckNumberArgs) -> Result<(Verdict, String), CheckError> {
     let opened = crate::storage::open(&s.config.storage, &s.base_dir).await?;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+    let now_ms = e173gw_actors::wall_ms();
     let req = Request {
         caller: a.caller.clone(),
         callee: a.callee.clone(),

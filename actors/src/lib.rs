@@ -7,3 +7,10 @@ pub mod modem;
 pub mod recorder;
 pub mod routing;
 pub mod sim;
+
+/// Unix milliseconds now (0 before 1970: a clock that broken is not worth a panic).
+pub fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}

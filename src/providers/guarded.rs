@@ -15,6 +15,7 @@ use e173gw_core::filter::guard::{read_yes_no, Breaker, GuardConfig, TtlCache};
 use e173gw_core::filter::LookupFailure;
 
 use super::http::{HttpLookup, ProviderError};
+use e173gw_actors::wall_ms;
 
 /// Where the value comes from: the HTTP provider, or anything that answers the same way
 /// (tests).
@@ -77,12 +78,6 @@ impl<F> std::fmt::Debug for Guarded<F> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Guarded").finish_non_exhaustive()
     }
-}
-
-fn wall_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

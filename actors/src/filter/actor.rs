@@ -16,6 +16,7 @@ use e173gw_core::filter::{
 use e173gw_core::ports::Stores;
 
 use super::messages::{FilterStats, GetFilterStats, ReloadRefused, Screen, SwapRules};
+use crate::wall_ms;
 
 /// How often the store's blacklist is read again.
 const BLACKLIST_REFRESH: Duration = Duration::from_secs(5);
@@ -76,12 +77,6 @@ impl std::fmt::Debug for FilterActor {
 
 fn now() -> Instant {
     tokio::time::Instant::now().into_std()
-}
-
-fn wall_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl FilterActor {

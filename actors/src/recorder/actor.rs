@@ -15,6 +15,7 @@ use e173gw_core::record::CallRecord;
 
 use super::journal::{self, Intake, Item, Starts};
 use super::spool::{Entry, Pos, Spool};
+use crate::wall_ms;
 
 /// Records kept in memory for delivery; beyond this they wait in the spool only.
 const QUEUE_CAP: usize = 50_000;
@@ -115,12 +116,6 @@ impl std::fmt::Debug for Recorder {
             .field("stats", &self.stats)
             .finish_non_exhaustive()
     }
-}
-
-fn wall_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl Recorder {

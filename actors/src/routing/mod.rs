@@ -20,6 +20,7 @@ use e173gw_core::routing::{pick, AgentTarget, Candidate, Route};
 use crate::modem::{ModemActor, ModemStatus};
 
 mod usage;
+use crate::wall_ms;
 use usage::Tally;
 
 /// How often the usage of finished calls is written to the store.
@@ -134,12 +135,6 @@ pub struct Router {
     decisions: u64,
     /// Usage of calls finished since the last flush.
     usage: Tally,
-}
-
-fn wall_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 impl Router {

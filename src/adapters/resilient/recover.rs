@@ -13,6 +13,7 @@ use e173gw_core::ports::{Cache, CounterStore, Result, StickyStore, StoreError};
 
 use super::local::{Counter, Pending};
 use super::{Resilient, SharedStore};
+use e173gw_actors::wall_ms;
 
 /// Cache namespace and key of the marker that tells a store that kept its data from one
 /// that restarted empty.
@@ -42,12 +43,6 @@ impl Default for Timing {
             retry_max: Duration::from_secs(5),
         }
     }
-}
-
-fn wall_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Runs until the wrapper is dropped.
