@@ -54,26 +54,25 @@ pub fn parse(raw: &str, default: Option<Id>) -> Option<Parsed> {
     let d = digits(raw)?;
     // Numbers sent as `5511...` without `+` are common on trunks; a number that does not
     // parse in the default region but does as international is taken as international.
-    let n: PhoneNumber = phonenumber::parse(default, &d)
-        .ok()
-        .filter(|n| n.is_valid() || d.starts_with('+'))
-        .or_else(|| {
-            if d.starts_with('+') {
-                None
-            } else {
-                phonenumber::parse(None, format!("+{d}"))
-                    .ok()
-                    .filter(PhoneNumber::is_valid)
-            }
-        })
-        .or_else(|| phonenumber::parse(default, &d).ok())?;
+    let local = phonenumber::parse(default, &d).ok();
+    let local_valid = local.as_ref().is_some_and(PhoneNumber::is_valid);
+    let international = if local_valid || d.starts_with('+') {
+        None
+    } else {
+        phonenumber::parse(None, format!("+{d}"))
+            .ok()
+            .filter(PhoneNumber::is_valid)
+    };
+    let (n, valid): (PhoneNumber, bool) = match international {
+        Some(i) => (i, true),
+        None => (local?, local_valid),
+    };
     let e164 = n.format().mode(Mode::E164).to_string();
     let national = e164
         .strip_prefix('+')
         .and_then(|r| r.strip_prefix(&n.code().value().to_string()))
         .unwrap_or_default()
         .to_string();
-    let valid = n.is_valid();
     let kind = n.number_type(&DATABASE);
     let region = n.country().id().map(|i| format!("{i:?}"));
     Some(Parsed {
