@@ -244,8 +244,8 @@ pub struct Screening {
     ann: Annotations,
     trace: Vec<StageTrace>,
     next: usize,
-    /// A stage waiting for a lookup, and when it started.
-    waiting: Option<Instant>,
+    /// The stage waiting for a lookup: when it started, and what it asked.
+    waiting: Option<(Instant, Lookup)>,
     decision: Option<Decision>,
 }
 
@@ -277,14 +277,10 @@ impl Screening {
     /// Runs stages until one needs a lookup or the screening is over. `clock` gives the
     /// time (read around each stage for its latency).
     pub fn advance(&mut self, mem: &mut Memory, clock: &mut dyn FnMut() -> Instant) -> Step {
-        if self.waiting.is_some() {
-            // The owner must supply the answer first; asking again repeats the lookup.
-            let rules = self.rules.clone();
-            if let Some(st) = rules.stages.get(self.next) {
-                if let Run::Need(l) = st.run(&mut self.cx(mem)) {
-                    return Step::Lookup(l);
-                }
-            }
+        if let Some((_, l)) = &self.waiting {
+            // The owner must supply the answer first; asking again repeats the lookup
+            // (the stage does not run twice).
+            return Step::Lookup(l.clone());
         }
         let rules = self.rules.clone();
         while self.decision.is_none() {
@@ -300,7 +296,7 @@ impl Screening {
                     self.record(stage.kind(), f, us);
                 }
                 Run::Need(l) => {
-                    self.waiting = Some(t0);
+                    self.waiting = Some((t0, l.clone()));
                     return Step::Lookup(l);
                 }
             }
@@ -310,7 +306,7 @@ impl Screening {
 
     /// The answer to the last [`Step::Lookup`]; call [`Self::advance`] again after.
     pub fn supply(&mut self, answer: Answer, mem: &mut Memory, clock: &mut dyn FnMut() -> Instant) {
-        let Some(t0) = self.waiting.take() else {
+        let Some((t0, _)) = self.waiting.take() else {
             return;
         };
         let rules = self.rules.clone();

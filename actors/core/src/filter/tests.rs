@@ -389,3 +389,25 @@ on_failure = { action = "reject", code = 503, reason = "cannot check" }
     );
     assert_eq!(v.trace[0].detail, "timeout");
 }
+
+#[test]
+fn asking_again_before_the_answer_repeats_the_lookup_without_running_the_stage_twice() {
+    let r = rules(
+        "[filter]\n[[filter.stage]]\nkind = \"history\"\nmax_trunk_calls_per_minute = 2\nmax_attempts = 3\n",
+    );
+    let mut mem = Memory::default();
+    let base = origin();
+    let mut clock = move || base;
+    let mut s = Screening::new(r.clone(), req("11911110000", "11987654321", Some("t")));
+    let first = s.advance(&mut mem, &mut clock);
+    let again = s.advance(&mut mem, &mut clock);
+    assert!(
+        matches!(first, Step::Lookup(Lookup::History(_))),
+        "{first:?}"
+    );
+    assert_eq!(first, again);
+    // The trunk's minute counted that call once: a second call is still within 2.
+    let mut s2 = Screening::new(r, req("11911110001", "11987654399", Some("t")));
+    let next = s2.advance(&mut mem, &mut clock);
+    assert!(matches!(next, Step::Lookup(Lookup::History(_))), "{next:?}");
+}
