@@ -11,7 +11,7 @@ use tracing::{debug, info, warn};
 
 use e173gw_core::filter::blacklist::Index;
 use e173gw_core::filter::{
-    history, Answer, Lookup, LookupFailure, Memory, Request, Rules, Screening, Stage, Step, Verdict,
+    history, Answer, Lookup, LookupFailure, Memory, Request, Rules, Screening, Step, Verdict,
 };
 use e173gw_core::ports::Stores;
 
@@ -105,15 +105,8 @@ impl FilterActor {
         self.active.clone()
     }
 
-    fn uses_store_blacklist(&self) -> bool {
-        self.rules
-            .stages
-            .iter()
-            .any(|s| matches!(s, Stage::Blacklist(b) if b.uses_store()))
-    }
-
     fn refresh_blacklist(&mut self, ctx: &mut Context<Self>) {
-        if !self.uses_store_blacklist() {
+        if !self.rules.uses_store_blacklist() {
             return;
         }
         let store = self.stores.blacklist.clone();
@@ -121,11 +114,8 @@ impl FilterActor {
             .into_actor(self)
             .map(|res, act, _| match res {
                 Ok(entries) => {
-                    let n = entries.len();
-                    if n as u64 != act.stats.stored_blacklist || n > 0 {
-                        act.mem.stored_blacklist = Index::from_store(&entries);
-                    }
-                    act.stats.stored_blacklist = n as u64;
+                    act.mem.stored_blacklist = Index::from_store(&entries);
+                    act.stats.stored_blacklist = entries.len() as u64;
                 }
                 Err(e) => {
                     act.stats.blacklist_refresh_failures += 1;
@@ -294,11 +284,7 @@ pub async fn screen_once(
     budget: Duration,
 ) -> Verdict {
     let mut mem = Memory::default();
-    if rules
-        .stages
-        .iter()
-        .any(|s| matches!(s, Stage::Blacklist(b) if b.uses_store()))
-    {
+    if rules.uses_store_blacklist() {
         if let Ok(entries) = stores.blacklist.list(req.now_ms).await {
             mem.stored_blacklist = Index::from_store(&entries);
         }

@@ -219,6 +219,13 @@ impl Rules {
             .or(self.default_region)
     }
 
+    /// Whether a blacklist stage applies the store's blacklist (the owner keeps a copy).
+    pub fn uses_store_blacklist(&self) -> bool {
+        self.stages
+            .iter()
+            .any(|s| matches!(s, Stage::Blacklist(b) if b.uses_store()))
+    }
+
     /// Where the stage of `kind` is, if configured.
     pub fn stage(&self, kind: &str) -> Option<&Stage> {
         self.stages.iter().find(|s| s.kind() == kind)
