@@ -125,51 +125,6 @@ impl FilterActor {
             .spawn(ctx);
     }
 
-    /// The answer to `l`, as a future that does not borrow the actor.
-    fn fulfil(&self, l: Lookup, left: Duration) -> Pin<Box<dyn Future<Output = Answer> + 'static>> {
-        let cap = |ms: u64| Duration::from_millis(ms).min(left);
-        match l {
-            Lookup::Presence { e164, budget_ms } => match &self.lookups.presence {
-                Some(p) => {
-                    let f = p.presence(&e164, cap(budget_ms));
-                    Box::pin(async move {
-                        let (result, cached) = f.await;
-                        Answer::Presence { result, cached }
-                    })
-                }
-                None => Box::pin(std::future::ready(Answer::Presence {
-                    result: Err(LookupFailure::Unconfigured),
-                    cached: false,
-                })),
-            },
-            Lookup::Portability { e164, budget_ms } => match &self.lookups.portability {
-                Some(p) => {
-                    let f = p.operator(&e164, cap(budget_ms));
-                    Box::pin(async move {
-                        let (result, cached) = f.await;
-                        Answer::Portability { result, cached }
-                    })
-                }
-                None => Box::pin(std::future::ready(Answer::Portability {
-                    result: Err(LookupFailure::Unconfigured),
-                    cached: false,
-                })),
-            },
-            Lookup::History(q) => {
-                let store = self.stores.history.clone();
-                let budget = cap(q.budget_ms);
-                Box::pin(async move {
-                    let r = tokio::time::timeout(budget, history::fetch(&*store, &q)).await;
-                    Answer::History(match r {
-                        Ok(Ok(facts)) => Ok(facts),
-                        Ok(Err(e)) => Err(LookupFailure::Error(e.to_string())),
-                        Err(_) => Err(LookupFailure::Timeout),
-                    })
-                })
-            }
-        }
-    }
-
     /// Runs the screening until it needs a lookup (then again when it is answered).
     fn step(
         &mut self,
@@ -186,7 +141,7 @@ impl FilterActor {
                 let left = self
                     .budget
                     .saturating_sub(now().saturating_duration_since(started));
-                let f = self.fulfil(l, left);
+                let f = fulfil(&self.stores, &self.lookups, l, left);
                 Box::pin(f.into_actor(self).then(move |answer, act, _| {
                     let mut clock = now;
                     s.supply(answer, &mut act.mem, &mut clock);
@@ -274,6 +229,57 @@ impl Handler<GetFilterStats> for FilterActor {
     }
 }
 
+/// The answer to `l` from the store or a provider, within `left`; the future borrows
+/// nothing.
+fn fulfil(
+    stores: &Stores,
+    lookups: &Lookups,
+    l: Lookup,
+    left: Duration,
+) -> Pin<Box<dyn Future<Output = Answer> + 'static>> {
+    let cap = |ms: u64| Duration::from_millis(ms).min(left);
+    match l {
+        Lookup::Presence { e164, budget_ms } => match &lookups.presence {
+            Some(p) => {
+                let f = p.presence(&e164, cap(budget_ms));
+                Box::pin(async move {
+                    let (result, cached) = f.await;
+                    Answer::Presence { result, cached }
+                })
+            }
+            None => Box::pin(std::future::ready(Answer::Presence {
+                result: Err(LookupFailure::Unconfigured),
+                cached: false,
+            })),
+        },
+        Lookup::Portability { e164, budget_ms } => match &lookups.portability {
+            Some(p) => {
+                let f = p.operator(&e164, cap(budget_ms));
+                Box::pin(async move {
+                    let (result, cached) = f.await;
+                    Answer::Portability { result, cached }
+                })
+            }
+            None => Box::pin(std::future::ready(Answer::Portability {
+                result: Err(LookupFailure::Unconfigured),
+                cached: false,
+            })),
+        },
+        Lookup::History(q) => {
+            let store = stores.history.clone();
+            let budget = cap(q.budget_ms);
+            Box::pin(async move {
+                let r = tokio::time::timeout(budget, history::fetch(&*store, &q)).await;
+                Answer::History(match r {
+                    Ok(Ok(facts)) => Ok(facts),
+                    Ok(Err(e)) => Err(LookupFailure::Error(e.to_string())),
+                    Err(_) => Err(LookupFailure::Timeout),
+                })
+            })
+        }
+    }
+}
+
 /// Screens one request outside any actor (the `check-number` command): lookups go to
 /// `lookups` and the store as in the gateway.
 pub async fn screen_once(
@@ -289,16 +295,15 @@ pub async fn screen_once(
             mem.stored_blacklist = Index::from_store(&entries);
         }
     }
-    let actor = FilterActor::new(rules, stores.clone(), lookups.clone(), budget);
     let started = now();
-    let mut s = Screening::new(actor.rules.clone(), req);
+    let mut s = Screening::new(rules, req);
     let mut clock = now;
     loop {
         match s.advance(&mut mem, &mut clock) {
             Step::Done(v) => return v,
             Step::Lookup(l) => {
                 let left = budget.saturating_sub(now().saturating_duration_since(started));
-                let a = actor.fulfil(l, left).await;
+                let a = fulfil(stores, lookups, l, left).await;
                 s.supply(a, &mut mem, &mut clock);
             }
         }
