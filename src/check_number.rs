@@ -105,3 +105,104 @@ pub fn exit_code(v: &Verdict) -> u8 {
         Decision::Divert { .. } => 2,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use actix::Actor;
+
+    use e173gw_actors::filter::{screen_once, FilterActor, Lookups, Screen, SwapRules};
+    use e173gw_core::config::filter::FilterConfig;
+    use e173gw_core::config::storage::StorageConfig;
+    use e173gw_core::filter::{Decision, Request, Rules};
+    use e173gw_core::ports::{BlacklistEntry, MatchKind, PartyScope};
+
+    fn rules() -> Arc<Rules> {
+        #[derive(serde::Deserialize)]
+        struct W {
+            filter: FilterConfig,
+        }
+        let w: W =
+            toml::from_str("[filter]\n[[filter.stage]]\nkind = \"blacklist\"\n").expect("toml");
+        Arc::new(Rules::check_and_build(&w.filter, Path::new("."), 1).expect("rules"))
+    }
+
+    fn req(callee: &str) -> Request {
+        Request {
+            caller: String::new(),
+            callee: callee.into(),
+            trunk: None,
+            now_ms: e173gw_actors::wall_ms(),
+        }
+    }
+
+    #[test]
+    fn the_stores_blacklist_applies_and_the_actor_follows_its_changes() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let cfg = StorageConfig {
+            sqlite_path: dir.path().join("gw.db"),
+            ..StorageConfig::default()
+        };
+        actix::System::new().block_on(async move {
+            let stores = crate::storage::open(&cfg, dir.path())
+                .await
+                .expect("store")
+                .stores;
+            let entry = BlacklistEntry {
+                pattern: "+5511900000777".into(),
+                kind: MatchKind::Exact,
+                party: PartyScope::Callee,
+                reason: "added through the store".into(),
+                created_ms: 0,
+                expires_ms: None,
+            };
+            stores.blacklist.add(&entry).await.expect("add");
+            let budget = Duration::from_millis(500);
+            let v = screen_once(
+                rules(),
+                &stores,
+                &Lookups::default(),
+                req("11900000777"),
+                budget,
+            )
+            .await;
+            assert_eq!(
+                v.decision,
+                Decision::Reject {
+                    status: 403,
+                    reason: "added through the store".into()
+                }
+            );
+            // The actor reads the store at start and again with new rules.
+            let filter =
+                FilterActor::new(rules(), stores.clone(), Lookups::default(), budget).start();
+            let decide = |n: &'static str| {
+                let f = filter.clone();
+                async move {
+                    f.send(Screen(req(n)))
+                        .await
+                        .expect("filter")
+                        .decision
+                        .name()
+                }
+            };
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert_eq!(decide("11900000777").await, "reject");
+            stores
+                .blacklist
+                .remove("+5511900000777", MatchKind::Exact, PartyScope::Callee)
+                .await
+                .expect("remove");
+            filter.send(SwapRules(rules(), None)).await.expect("swap");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert_eq!(decide("11900000777").await, "allow");
+            stores.blacklist.add(&entry).await.expect("add again");
+            filter.send(SwapRules(rules(), None)).await.expect("swap");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert_eq!(decide("11900000777").await, "reject");
+        });
+    }
+}

@@ -13,7 +13,7 @@ use e173gw_core::filter::blacklist::Index;
 use e173gw_core::filter::{
     history, Answer, Lookup, LookupFailure, Memory, Request, Rules, Screening, Step, Verdict,
 };
-use e173gw_core::ports::Stores;
+use e173gw_core::ports::{BlacklistEntry, Stores};
 
 use super::messages::{FilterStats, GetFilterStats, ReloadRefused, Screen, SwapRules};
 use crate::wall_ms;
@@ -64,6 +64,8 @@ pub struct FilterActor {
     stats: FilterStats,
     /// Whether any stage is configured (calls skip the filter when not).
     active: Arc<AtomicBool>,
+    /// The store's blacklist as last read (its index is in `mem`).
+    stored_entries: Vec<BlacklistEntry>,
 }
 
 impl std::fmt::Debug for FilterActor {
@@ -96,6 +98,7 @@ impl FilterActor {
             budget,
             stats,
             active,
+            stored_entries: Vec::new(),
         }
     }
 
@@ -114,8 +117,13 @@ impl FilterActor {
             .into_actor(self)
             .map(|res, act, _| match res {
                 Ok(entries) => {
-                    act.mem.stored_blacklist = Index::from_store(&entries);
-                    act.stats.stored_blacklist = entries.len() as u64;
+                    // Rebuilt only when it changed: the index of a large list takes
+                    // milliseconds that screenings would wait for.
+                    if entries != act.stored_entries {
+                        act.mem.stored_blacklist = Index::from_store(&entries);
+                        act.stats.stored_blacklist = entries.len() as u64;
+                        act.stored_entries = entries;
+                    }
                 }
                 Err(e) => {
                     act.stats.blacklist_refresh_failures += 1;
