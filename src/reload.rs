@@ -145,8 +145,27 @@ impl Reloader {
         self.files.iter().any(|(p, s)| stamp(p) != *s)
     }
 
+    /// Reloads on a blocking thread: reading and checking the files (a large blacklist or
+    /// prefix table) must not hold up the router and the filter on this thread.
+    /// `None` if that thread failed.
+    async fn reload_aside(self, why: &'static str) -> Option<Self> {
+        let done = tokio::task::spawn_blocking(move || {
+            let mut me = self;
+            me.reload(why);
+            me
+        })
+        .await;
+        match done {
+            Ok(me) => Some(me),
+            Err(e) => {
+                warn!(error = %e, "Config reload failed; reloads stop until the next start.");
+                None
+            }
+        }
+    }
+
     /// Runs until the system stops: a reload on every change and on SIGHUP.
-    pub fn spawn(mut self) {
+    pub fn spawn(self) {
         actix::spawn(async move {
             let mut hup =
                 match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
@@ -156,6 +175,7 @@ impl Reloader {
                         None
                     }
                 };
+            let mut me = self;
             loop {
                 let hup_recv = async {
                     match &mut hup {
@@ -163,17 +183,20 @@ impl Reloader {
                         None => std::future::pending().await,
                     }
                 };
-                tokio::select! {
-                    _ = hup_recv => {
-                        self.reload("SIGHUP");
-                    }
+                let why = tokio::select! {
+                    _ = hup_recv => "SIGHUP",
                     () = tokio::time::sleep(POLL) => {
-                        if self.changed() {
-                            // Let an editor finish writing before reading.
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                            self.reload("file changed");
+                        if !me.changed() {
+                            continue;
                         }
+                        // Let an editor finish writing before reading.
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        "file changed"
                     }
+                };
+                match me.reload_aside(why).await {
+                    Some(next) => me = next,
+                    None => return,
                 }
             }
         });
