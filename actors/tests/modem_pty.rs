@@ -278,6 +278,60 @@ async fn frozen_modem_is_detected_and_recovered_after_thaw() {
 }
 
 #[actix::test]
+async fn a_dial_into_a_wedged_modem_ends_within_the_ack_timeout_and_the_ports_reopen() {
+    let (dir, sim) = start_sim(1, None).await;
+    let modem = modem_on(&info(&sim, "modem0"));
+    wait_available(&modem).await;
+    // The known E1550/E173 wedge: commands go unanswered while URCs keep flowing.
+    sim::control(dir.path(), "freeze modem0")
+        .await
+        .expect("freeze");
+    let mut caller = Caller::new();
+    let started = tokio::time::Instant::now();
+    let _call = dial(&modem, &caller, "400").await;
+    let (kind, _, answered) = end_of(&caller.ended(secs(6)).await);
+    let waited = started.elapsed();
+    assert_eq!((kind, answered), (EndKind::Timeout, false));
+    assert!(
+        kind.is_gateway_fault(),
+        "the call may move to another modem"
+    );
+    assert!(
+        waited < Duration::from_millis(3_500),
+        "an unacknowledged ATD is a wedge after dial_ack_ms (3 s), not after the network-bound timeout: {waited:?}"
+    );
+    // Recovery climbs the ladder (soft reset, reopen the ports, retry): the reopen must
+    // not trip over the gateway's own exclusive lock on the old descriptors.
+    let until = tokio::time::Instant::now() + secs(4);
+    let mut faults = Vec::new();
+    while tokio::time::Instant::now() < until {
+        let s = modem
+            .send(e173gw_actors::modem::GetStatus)
+            .await
+            .expect("alive");
+        if let Some(f) = s.last_fault {
+            if faults.last() != Some(&f) {
+                faults.push(f);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(
+        faults.iter().all(|f| !f.contains("cannot open ports")),
+        "ports reopened while the old descriptors were still open: {faults:?}"
+    );
+    let s = modem
+        .send(e173gw_actors::modem::GetStatus)
+        .await
+        .expect("alive");
+    assert!(s.resets >= 2, "soft reset then reopen: {s:?}");
+    sim::control(dir.path(), "thaw modem0").await.expect("thaw");
+    let s = wait_status(&modem, secs(15), "recovered", |s| s.is_available()).await;
+    assert_eq!(s.recovery_rung, 0);
+    sim.stop().await;
+}
+
+#[actix::test]
 async fn garbage_on_the_line_is_survived() {
     let (dir, sim) = start_sim(1, None).await;
     let modem = modem_on(&info(&sim, "modem0"));

@@ -35,7 +35,7 @@ pub struct ModemSpec {
 pub(super) struct OpenIo {
     pub(super) at_tx: mpsc::UnboundedSender<Vec<u8>>,
     pub(super) audio_tx: mpsc::UnboundedSender<AudioCmd>,
-    _tasks: PortTasks,
+    tasks: PortTasks,
 }
 
 pub(super) struct ActiveCall {
@@ -65,6 +65,8 @@ pub struct ModemActor {
     pub(super) audio_stats: Arc<Mutex<AudioStats>>,
     pub(super) dirty: bool,
     pub(super) drain_waiters: Vec<oneshot::Sender<()>>,
+    /// Tasks of ports just closed, until they are gone (their descriptors with them).
+    pub(super) closing: Vec<PortTasks>,
 }
 
 impl std::fmt::Debug for ModemActor {
@@ -101,6 +103,7 @@ impl ModemActor {
             audio_stats: Arc::new(Mutex::new(AudioStats::default())),
             dirty: false,
             drain_waiters: Vec::new(),
+            closing: Vec::new(),
         }
     }
 
@@ -128,11 +131,28 @@ impl ModemActor {
         if let Some(h) = self.retry.take() {
             ctx.cancel_future(h);
         }
-        let Some(paths) = self.ports.clone() else {
+        if self.ports.is_none() {
             self.link = LinkState::Unbound;
             return;
-        };
+        }
         self.close_ports();
+        if !self.closing.is_empty() {
+            // Let the old descriptors close first: the ports are exclusive.
+            let closing = std::mem::take(&mut self.closing);
+            ctx.wait(
+                async move {
+                    for t in closing {
+                        t.close().await;
+                    }
+                }
+                .into_actor(self)
+                .map(|_, act, ctx| act.open_ports(ctx)),
+            );
+            return;
+        }
+        let Some(paths) = self.ports.clone() else {
+            return;
+        };
         self.generation += 1;
         let generation = self.generation;
         let opened = ports::open(&paths.at).and_then(|at| Ok((at, ports::open(&paths.audio)?)));
@@ -175,7 +195,7 @@ impl ModemActor {
         self.io = Some(OpenIo {
             at_tx,
             audio_tx,
-            _tasks: tasks,
+            tasks,
         });
         self.link = LinkState::Open;
         info!(modem = %self.spec.id, at = %paths.at.display(), audio = %paths.audio.display(), "Modem ports opened.");
@@ -187,7 +207,9 @@ impl ModemActor {
 
     /// Closes the ports; a call in progress ends as `DeviceGone`.
     pub(super) fn close_ports(&mut self) {
-        if self.io.take().is_some() {
+        if let Some(io) = self.io.take() {
+            io.tasks.abort();
+            self.closing.push(io.tasks);
             let now = self.now();
             self.session.port_closed(now);
             self.dirty = true;

@@ -50,6 +50,27 @@ impl PortTasks {
     pub(crate) fn push(&mut self, h: tokio::task::JoinHandle<()>) {
         self.handles.push(h);
     }
+
+    /// Stops the tasks and resolves once they are gone, so the ports they hold are closed.
+    /// The ports are opened exclusively: reopening one before its old descriptor is
+    /// closed fails with "Unable to acquire exclusive lock on serial port".
+    /// Stops the tasks (they finish at their next wake-up; see [`Self::close`]).
+    pub(crate) fn abort(&self) {
+        for h in &self.handles {
+            h.abort();
+        }
+    }
+
+    pub(crate) async fn close(mut self) {
+        let handles = std::mem::take(&mut self.handles);
+        for h in &handles {
+            h.abort();
+        }
+        for h in handles {
+            // A cancelled task's error is the expected outcome.
+            let _ = h.await;
+        }
+    }
 }
 
 impl Drop for PortTasks {

@@ -13,7 +13,11 @@ pub enum TimeoutClass {
     Ping,
     /// Most commands (5 s).
     Normal,
-    /// `ATD`, `ATA`, `AT+CHUP`: network-bound.
+    /// `ATD`: a working modem answers `OK` in well under a second; silence means a wedged
+    /// modem (it stops answering commands while its URCs keep flowing), and the call must
+    /// move to another modem at once rather than wait out the network-bound timeout.
+    Dial,
+    /// `ATA`, `AT+CHUP`: network-bound.
     Call,
     /// USSD, SMS, reboot.
     Long,
@@ -202,7 +206,8 @@ impl Command {
     pub fn timeout_class(&self) -> TimeoutClass {
         match self {
             Self::Ping => TimeoutClass::Ping,
-            Self::Dial(_) | Self::Answer | Self::Hangup => TimeoutClass::Call,
+            Self::Dial(_) => TimeoutClass::Dial,
+            Self::Answer | Self::Hangup => TimeoutClass::Call,
             Self::Reboot => TimeoutClass::Long,
             Self::Raw(t) if t.to_ascii_uppercase().starts_with("AT+CUSD") => TimeoutClass::Long,
             _ => TimeoutClass::Normal,

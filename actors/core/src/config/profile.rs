@@ -126,7 +126,9 @@ pub struct TimeoutsSpec {
     pub ping_ms: u64,
     /// Most commands.
     pub command_ms: u64,
-    /// `ATD`, `ATA`, `AT+CHUP`.
+    /// `ATD` until `OK`: past it the modem counts as wedged and the call moves on.
+    pub dial_ack_ms: u64,
+    /// `ATA`, `AT+CHUP`.
     pub call_command_ms: u64,
     /// USSD, SMS, reboot.
     pub long_command_ms: u64,
@@ -149,6 +151,7 @@ impl Default for TimeoutsSpec {
         Self {
             ping_ms: ms(t.ping),
             command_ms: ms(t.command),
+            dial_ack_ms: ms(t.dial_ack),
             call_command_ms: ms(t.call_command),
             long_command_ms: ms(t.long_command),
             orig_ms: ms(t.orig),
@@ -247,6 +250,7 @@ impl ModemProfile {
         for (k, v) in [
             ("timeouts.ping_ms", t.ping_ms),
             ("timeouts.command_ms", t.command_ms),
+            ("timeouts.dial_ack_ms", t.dial_ack_ms),
             ("timeouts.call_command_ms", t.call_command_ms),
             ("timeouts.long_command_ms", t.long_command_ms),
             ("timeouts.orig_ms", t.orig_ms),
@@ -308,6 +312,7 @@ impl ModemProfile {
             timeouts: Timeouts {
                 ping: ms(t.ping_ms),
                 command: ms(t.command_ms),
+                dial_ack: ms(t.dial_ack_ms),
                 call_command: ms(t.call_command_ms),
                 long_command: ms(t.long_command_ms),
                 orig: ms(t.orig_ms),

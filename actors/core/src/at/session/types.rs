@@ -26,7 +26,9 @@ pub struct Timeouts {
     pub ping: Duration,
     /// Most commands.
     pub command: Duration,
-    /// `ATD`, `ATA`, `AT+CHUP` until their final result.
+    /// `ATD` until its final result (a wedged modem is detected by this).
+    pub dial_ack: Duration,
+    /// `ATA`, `AT+CHUP` until their final result.
     pub call_command: Duration,
     /// USSD, SMS, reboot.
     pub long_command: Duration,
@@ -48,6 +50,7 @@ impl Timeouts {
         match c {
             TimeoutClass::Ping => self.ping,
             TimeoutClass::Normal => self.command,
+            TimeoutClass::Dial => self.dial_ack,
             TimeoutClass::Call => self.call_command,
             TimeoutClass::Long => self.long_command,
         }
@@ -59,6 +62,7 @@ impl Default for Timeouts {
         Self {
             ping: Duration::from_secs(1),
             command: Duration::from_secs(5),
+            dial_ack: Duration::from_secs(3),
             call_command: Duration::from_secs(10),
             long_command: Duration::from_secs(40),
             orig: Duration::from_secs(10),
