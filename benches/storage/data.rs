@@ -197,6 +197,7 @@ fn record(k: u64, s: &Shape) -> CallRecord {
             Outcome::Rejected => vec!["blacklist: reject 403 (prefix 5511)".into()],
             _ => vec!["blacklist: pass".into(), "phone: valid mobile".into()],
         },
+        route: Vec::new(),
         history: Vec::new(),
     }
 }

@@ -170,6 +170,18 @@ impl Collector for Snapshot {
                 "Route requests answered.",
                 r.decisions,
             )?;
+            gauge(
+                &mut e,
+                "e173gw_routing_waiting",
+                "Calls waiting for their sticky SIM (strict mode).",
+                r.waiting as i64,
+            )?;
+            gauge(
+                &mut e,
+                "e173gw_routing_sims_rested",
+                "SIMs rested by SIM protection now.",
+                r.rested as i64,
+            )?;
         }
         if let Some(r) = &self.recorder {
             counter(
@@ -344,6 +356,8 @@ mod tests {
             router: Some(RouterStats {
                 leases: 3,
                 decisions: 9,
+                waiting: 1,
+                rested: 2,
             }),
             filter: Some({
                 let mut f = e173gw_actors::filter::FilterStats {
@@ -390,6 +404,8 @@ mod tests {
             ("e173gw_calls_active", "2"),
             ("e173gw_routing_leases", "3"),
             ("e173gw_routing_decisions_total", "9"),
+            ("e173gw_routing_waiting", "1"),
+            ("e173gw_routing_sims_rested", "2"),
             ("e173gw_records_spooled_total", "4"),
             ("e173gw_records_backlog", "1"),
             ("e173gw_record_store_degraded", "1"),

@@ -47,6 +47,10 @@ pub(crate) fn rec(
         post_dial_delay_ms: Some(1495),
         talk_ms,
         verdict: vec!["blacklist: pass".into(), "phone: valid mobile".into()],
+        route: vec![
+            "try 1: #1 modem0: sticky route; 3 calls today".into(),
+            "try 1: - modem1: in use by another call".into(),
+        ],
         history: vec![Transition {
             at_ms: 12,
             machine: Machine::Call,

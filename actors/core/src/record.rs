@@ -111,6 +111,10 @@ pub struct CallRecord {
     pub talk_ms: u64,
     /// Filter verdict trace (empty until the filter pipeline runs).
     pub verdict: Vec<String>,
+    /// "Why this SIM": for each routing decision, the candidates in rank order with the
+    /// rule that placed each, then the ones removed and why.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub route: Vec<String>,
     /// How the call's state machines moved, in order (empty for records made without a
     /// call, e.g. after a crash).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -188,6 +192,7 @@ impl CallStart {
             post_dial_delay_ms: None,
             talk_ms: 0,
             verdict: Vec::new(),
+            route: Vec::new(),
             history: Vec::new(),
         }
     }

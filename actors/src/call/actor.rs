@@ -151,15 +151,19 @@ impl CallActor {
             }
             Action::Route {
                 target,
+                caller,
                 callee,
+                age_ms,
                 exclude,
                 divert,
                 operator,
             } => {
                 let req = RouteRequest {
                     target,
+                    caller,
                     callee,
                     exclude,
+                    age_ms,
                     divert,
                     operator,
                 };
@@ -172,7 +176,7 @@ impl CallActor {
                             if d.modem.is_some() {
                                 act.modem = d.modem;
                             }
-                            act.feed(Event::Routed(d.route), ctx);
+                            act.feed(Event::Routed(d.route, d.why), ctx);
                         }
                         Err(e) => {
                             warn!(parent: &act.span, error = %e, "Router unavailable.");

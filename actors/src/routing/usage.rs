@@ -25,8 +25,10 @@ pub(crate) struct Batch {
 }
 
 impl Tally {
-    /// Counts a finished call on its trunk and SIM.
-    pub(crate) fn count(&mut self, u: &CallUsage) {
+    /// Counts a finished call on its trunk and SIM; `offset_ms` is when the limits' day
+    /// starts after midnight UTC (windows are shifted by it, on writing and reading).
+    pub(crate) fn count(&mut self, u: &CallUsage, offset_ms: u64) {
+        let at_ms = u.at_ms.saturating_sub(offset_ms);
         if let Some(t) = &u.trunk {
             self.add(format!("trunk:{t}:calls"), Window::Day, u.at_ms, 1);
         }
@@ -34,13 +36,13 @@ impl Tally {
             return;
         };
         for window in [Window::Day, Window::Month] {
-            self.add(format!("sim:{imsi}:calls"), window, u.at_ms, 1);
+            self.add(format!("sim:{imsi}:calls"), window, at_ms, 1);
             if u.answered {
-                self.add(format!("sim:{imsi}:answered"), window, u.at_ms, 1);
+                self.add(format!("sim:{imsi}:answered"), window, at_ms, 1);
                 self.add(
                     format!("sim:{imsi}:seconds"),
                     window,
-                    u.at_ms,
+                    at_ms,
                     u.talk_s as i64,
                 );
             }
@@ -102,9 +104,11 @@ mod tests {
         CallUsage {
             at_ms,
             trunk: Some(trunk.into()),
+            caller: "5511900000001".into(),
             callee: "5511912345678".into(),
             modem: modem.map(|(m, i)| (m.to_string(), i.map(str::to_string))),
             answered: talk_s > 0,
+            gateway_fault: false,
             talk_s,
         }
     }
@@ -114,10 +118,10 @@ mod tests {
         let mut t = Tally::default();
         // Two calls on one SIM the same day, one unanswered; an agent call; a call the
         // next day.
-        t.count(&usage(DAY1, "a", Some(("m1", Some("724"))), 30));
-        t.count(&usage(DAY1 + 1_000, "a", Some(("m1", Some("724"))), 0));
-        t.count(&usage(DAY1 + 2_000, "a", None, 0));
-        t.count(&usage(DAY1 + 86_400_000, "a", None, 0));
+        t.count(&usage(DAY1, "a", Some(("m1", Some("724"))), 30), 0);
+        t.count(&usage(DAY1 + 1_000, "a", Some(("m1", Some("724"))), 0), 0);
+        t.count(&usage(DAY1 + 2_000, "a", None, 0), 0);
+        t.count(&usage(DAY1 + 86_400_000, "a", None, 0), 0);
         let b = t.take();
         assert!(t.is_empty());
         let find = |key: &str, w: Window, day: u64| {

@@ -42,6 +42,10 @@ pub(super) struct Draft {
     pub(super) cause: Option<EndCause>,
     /// The screening's trace lines.
     pub(super) verdict: Vec<String>,
+    /// "Why this SIM", per routing decision.
+    pub(super) route: Vec<String>,
+    /// The leased SIM's longest call.
+    pub(super) max_call: Option<std::time::Duration>,
 }
 
 impl Draft {
@@ -75,6 +79,7 @@ impl Draft {
             },
             talk_ms: self.answered_ms.map_or(0, |a| ended_ms.saturating_sub(a)),
             verdict: self.verdict.clone(),
+            route: self.route.clone(),
             history,
         }
     }

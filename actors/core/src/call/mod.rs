@@ -108,6 +108,8 @@ pub struct CallSession {
     verdict: Option<Box<crate::filter::Verdict>>,
     /// The caller left before a final response (CANCEL, or BYE on the early dialog).
     caller_gone: bool,
+    /// `Retry-After` for a 503 the router asked for.
+    retry_after_s: Option<u32>,
     end_reason: Option<EndReason>,
     rec: Draft,
     timers: [Option<Instant>; 5],
@@ -146,6 +148,8 @@ impl CallSession {
             sip_status: None,
             cause: None,
             verdict: Vec::new(),
+            route: Vec::new(),
+            max_call: None,
         };
         let trunk = TrunkLeg {
             local: setup.local.for_transport(setup.source.transport),
@@ -180,6 +184,7 @@ impl CallSession {
             exclude: Vec::new(),
             verdict: None,
             caller_gone: false,
+            retry_after_s: None,
             end_reason: None,
             rec,
             timers: [None; 5],
@@ -244,7 +249,7 @@ impl CallSession {
             }
             Event::Screened(v) => self.on_screened(now, *v, name),
             Event::ScreenGone => self.on_screen_gone(now, name),
-            Event::Routed(route) => self.on_routed(now, route, name),
+            Event::Routed(route, why) => self.on_routed(now, route, why, name),
             Event::RouterGone => {
                 self.routing = false;
                 if self.m.call == CallState::Routing {
@@ -456,7 +461,7 @@ impl CallSession {
     fn after_end(&mut self, now: Instant, ev: Event) {
         match ev {
             Event::Timer(t) if self.fired(t, now) && t == Timer::Linger => self.push(Action::Done),
-            Event::Routed(crate::routing::Route::Modem { id, .. }) => {
+            Event::Routed(crate::routing::Route::Modem { id, .. }, _) => {
                 self.push(Action::Release(id));
             }
             Event::MediaBound { .. } => self.push(Action::DropMedia),

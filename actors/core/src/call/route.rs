@@ -21,9 +21,12 @@ impl CallSession {
             ),
             None => (None, None),
         };
+        let age_ms = self.clock.wall_ms(now).saturating_sub(self.rec.received_ms);
         self.push(Action::Route {
             target: self.target,
+            caller: self.rec.caller.clone(),
             callee: self.callee.clone(),
+            age_ms,
             exclude: self.exclude.clone(),
             divert,
             operator,
@@ -34,6 +37,7 @@ impl CallSession {
         &mut self,
         now: Instant,
         route: crate::routing::Route,
+        why: Vec<String>,
         ev: &'static str,
     ) {
         use crate::routing::Route;
@@ -47,15 +51,31 @@ impl CallSession {
             return;
         }
         self.rec.routed_ms.get_or_insert(self.clock.wall_ms(now));
+        let attempt = self.exclude.len() + 1;
+        self.rec
+            .route
+            .extend(why.into_iter().map(|w| format!("try {attempt}: {w}")));
         match route {
-            Route::Modem { id, identity } => self.start_modem_leg(now, id, identity, ev),
+            Route::Modem {
+                id,
+                identity,
+                max_call,
+            } => {
+                self.rec.max_call = max_call;
+                self.start_modem_leg(now, id, identity, ev)
+            }
             Route::Agent { agent, reason } => self.start_agent_leg(now, agent, &reason, ev),
-            Route::Reject { status, .. } => {
+            Route::Reject {
+                status,
+                retry_after_s,
+                ..
+            } => {
                 let why = if self.exclude.is_empty() {
                     EndReason::NoRoute
                 } else {
                     EndReason::Failed
                 };
+                self.retry_after_s = retry_after_s;
                 self.fail(status, None, why, now, ev);
             }
         }

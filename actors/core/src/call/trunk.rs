@@ -90,7 +90,11 @@ impl CallSession {
         self.trunk.dialog = Dialog::uas(&self.trunk.invite, &self.trunk.to_tag, self.trunk.source);
         self.m.dialog_to(DialogState::Confirmed, now, ev);
         self.m.call_to(CallState::Answered, now, ev);
-        self.arm(Timer::MaxDuration, self.cfg.max_duration, now);
+        let max = match self.rec.max_call {
+            Some(m) if matches!(self.leg, Leg::Modem(_)) => m.min(self.cfg.max_duration),
+            _ => self.cfg.max_duration,
+        };
+        self.arm(Timer::MaxDuration, max, now);
     }
 
     /// A final error response to the INVITE (once), with a `Reason` header when given.
@@ -107,6 +111,9 @@ impl CallSession {
         let mut r = self.response(code);
         if let Some(reason) = reason {
             r.headers.push(header("Reason", reason));
+        }
+        if let (503, Some(s)) = (code, self.retry_after_s) {
+            r.headers.push(header("Retry-After", s.to_string()));
         }
         let tx = self.trunk.tx;
         self.push(Action::Respond { tx, resp: r });

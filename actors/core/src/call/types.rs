@@ -113,8 +113,8 @@ pub enum Event {
     Screened(Box<crate::filter::Verdict>),
     /// The filter could not be asked (the call goes on unscreened).
     ScreenGone,
-    /// The router's decision.
-    Routed(Route),
+    /// The router's decision, and "why this SIM" (lines for the record).
+    Routed(Route, Vec<String>),
     /// The router could not be asked.
     RouterGone,
     /// An RTP socket is bound for the modem leg.
@@ -169,9 +169,9 @@ impl Event {
                 crate::filter::Decision::Divert { .. } => "screened_divert",
             },
             Self::ScreenGone => "screen_gone",
-            Self::Routed(Route::Modem { .. }) => "routed_modem",
-            Self::Routed(Route::Agent { .. }) => "routed_agent",
-            Self::Routed(Route::Reject { .. }) => "no_route",
+            Self::Routed(Route::Modem { .. }, _) => "routed_modem",
+            Self::Routed(Route::Agent { .. }, _) => "routed_agent",
+            Self::Routed(Route::Reject { .. }, _) => "no_route",
             Self::RouterGone => "router_gone",
             Self::MediaBound { .. } => "media_bound",
             Self::MediaFailed(_) => "media_failed",
@@ -227,8 +227,12 @@ pub enum Action {
     Route {
         /// Where the trunk's calls go.
         target: Target,
+        /// The calling number (a sticky key may use it).
+        caller: String,
         /// The number to dial.
         callee: DialNumber,
+        /// How long ago the call arrived, ms (failover stops after its budget).
+        age_ms: u64,
         /// Modems tried for this call.
         exclude: Vec<ModemId>,
         /// Screening diverted the call to the agent, for this reason.

@@ -15,6 +15,7 @@ pub mod http;
 pub mod load;
 pub mod lookup;
 pub mod profile;
+pub mod routing;
 pub mod sim;
 pub mod sip;
 pub mod storage;
@@ -78,8 +79,9 @@ pub struct Config {
     pub media: sip::MediaConfig,
     /// Where call records go.
     pub records: sip::RecordsConfig,
-    /// The placeholder router.
-    pub routing: sip::RoutingConfig,
+    /// Routing: sticky routes, affinity, balancing, limits, SIM protection (reloads on
+    /// change).
+    pub routing: routing::RoutingConfig,
     /// Screening (reloads on change).
     pub filter: filter::FilterConfig,
     /// Durable state.
@@ -343,15 +345,7 @@ impl Config {
         p.extend(self.storage.validate());
         p.extend(self.http.validate());
         p.extend(self.filter.validate());
-        if self.routing.max_attempts == 0 {
-            p.push(Problem::new("routing.max_attempts", "must be at least 1"));
-        }
-        if self.routing.agent_when_no_modem && self.agent.uri.is_empty() {
-            p.push(Problem::new(
-                "routing.agent_when_no_modem",
-                "needs agent.uri",
-            ));
-        }
+        p.extend(self.routing.validate(!self.agent.uri.is_empty()));
         p
     }
 

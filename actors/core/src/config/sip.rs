@@ -254,30 +254,7 @@ impl Default for RecordsConfig {
     }
 }
 
-/// `[routing]`: the placeholder router until routing rules exist.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct RoutingConfig {
-    /// Send a call to the agent when no modem is free (otherwise 503).
-    pub agent_when_no_modem: bool,
-    /// Most modems tried for one call (failover).
-    pub max_attempts: u32,
-    /// Keep sending a number through the modem that last completed a call to it.
-    pub sticky: bool,
-    /// How long a sticky route lasts after the last answered call, seconds.
-    pub sticky_ttl_s: u64,
-}
-
-impl Default for RoutingConfig {
-    fn default() -> Self {
-        Self {
-            agent_when_no_modem: false,
-            max_attempts: 3,
-            sticky: true,
-            sticky_ttl_s: 7 * 86_400,
-        }
-    }
-}
+pub use super::routing::RoutingConfig;
 
 /// Checks the SIP side.
 pub fn validate(

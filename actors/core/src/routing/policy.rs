@@ -27,6 +27,8 @@ pub enum Balance {
     LeastMinutes,
     /// In turn, from a cursor the caller keeps.
     RoundRobin,
+    /// Fewest calls today per unit of weight (a SIM of weight 2 takes twice the calls).
+    Weighted,
 }
 
 /// Policy settings.
@@ -49,12 +51,32 @@ pub struct SimLimits {
     pub calls_per_day: Option<u32>,
     /// Minutes per day.
     pub minutes_per_day: Option<u32>,
+    /// Calls per month.
+    pub calls_per_month: Option<u32>,
+    /// Minutes per month.
+    pub minutes_per_month: Option<u32>,
     /// Least time between the end of a call and the next one, s.
     pub min_pause_s: Option<u32>,
+    /// Longest call on this SIM, s (the call is hung up then; not a removal).
+    pub max_call_s: Option<u32>,
+}
+
+impl SimLimits {
+    /// Each limit of `self`, or else of `base`.
+    pub fn or(self, base: Self) -> Self {
+        Self {
+            calls_per_day: self.calls_per_day.or(base.calls_per_day),
+            minutes_per_day: self.minutes_per_day.or(base.minutes_per_day),
+            calls_per_month: self.calls_per_month.or(base.calls_per_month),
+            minutes_per_month: self.minutes_per_month.or(base.minutes_per_month),
+            min_pause_s: self.min_pause_s.or(base.min_pause_s),
+            max_call_s: self.max_call_s.or(base.max_call_s),
+        }
+    }
 }
 
 /// What the policy sees of one modem.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SimView {
     /// Modem id.
     pub id: String,
@@ -68,6 +90,12 @@ pub struct SimView {
     pub calls_today: u32,
     /// Minutes today.
     pub minutes_today: u32,
+    /// Calls this month.
+    pub calls_month: u32,
+    /// Minutes this month.
+    pub minutes_month: u32,
+    /// Share of the calls under [`Balance::Weighted`] (0 counts as 1).
+    pub weight: u32,
     /// When its last call ended (Unix ms).
     pub last_end_ms: Option<u64>,
     /// Rested by SIM protection until then (Unix ms), and why.
@@ -132,6 +160,25 @@ pub struct Ranking {
 }
 
 impl Ranking {
+    /// Whether `id` was left out only because it is busy (it may free up shortly).
+    pub fn is_busy(&self, id: &str) -> bool {
+        self.removed.iter().any(|(r, why)| r == id && why.is_busy())
+    }
+
+    /// "Why this SIM": one line per candidate, the ranked ones first.
+    pub fn explain(&self) -> Vec<String> {
+        let ranked = self
+            .ranked
+            .iter()
+            .enumerate()
+            .map(|(i, (id, why))| format!("#{} {id}: {why}", i + 1));
+        let removed = self
+            .removed
+            .iter()
+            .map(|(id, r)| format!("- {id}: {}", r.describe()));
+        ranked.chain(removed).collect()
+    }
+
     /// The status for a call nothing can take: 480 when limits or protection removed the
     /// SIMs, 503 when they are busy or there are none.
     pub fn no_route_status(&self) -> u16 {
@@ -168,6 +215,18 @@ fn removal(s: &SimView, call: &CallFacts) -> Option<Removal> {
         return Some(Removal::Limit(format!(
             "daily minutes reached ({}/{max})",
             s.minutes_today
+        )));
+    }
+    if let Some(max) = l.calls_per_month.filter(|m| s.calls_month >= *m) {
+        return Some(Removal::Limit(format!(
+            "monthly calls reached ({}/{max})",
+            s.calls_month
+        )));
+    }
+    if let Some(max) = l.minutes_per_month.filter(|m| s.minutes_month >= *m) {
+        return Some(Removal::Limit(format!(
+            "monthly minutes reached ({}/{max})",
+            s.minutes_month
         )));
     }
     if let (Some(p), Some(end)) = (l.min_pause_s, s.last_end_ms) {
@@ -225,6 +284,10 @@ pub fn rank(cfg: &PolicyConfig, call: &CallFacts, sims: &[SimView], cursor: usiz
             Balance::LeastCalls => (u64::from(s.calls_today), s.last_end_ms.unwrap_or(0)),
             Balance::LeastMinutes => (u64::from(s.minutes_today), s.last_end_ms.unwrap_or(0)),
             Balance::RoundRobin => (((i + n - cursor % n) % n) as u64, 0),
+            Balance::Weighted => (
+                u64::from(s.calls_today) * 1000 / u64::from(s.weight.max(1)),
+                s.last_end_ms.unwrap_or(0),
+            ),
         };
         (t, bal, s.id.clone())
     });
@@ -245,6 +308,9 @@ pub fn rank(cfg: &PolicyConfig, call: &CallFacts, sims: &[SimView], cursor: usiz
                 Balance::LeastCalls => format!("{} calls today", s.calls_today),
                 Balance::LeastMinutes => format!("{} min today", s.minutes_today),
                 Balance::RoundRobin => "in turn".to_string(),
+                Balance::Weighted => {
+                    format!("{} calls today, weight {}", s.calls_today, s.weight.max(1))
+                }
             };
             (s.id.clone(), format!("{why}; {bal}"))
         })

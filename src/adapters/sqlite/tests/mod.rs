@@ -69,6 +69,7 @@ fn record(call_id: &str, caller: &str, callee: &str, received_ms: u64) -> CallRe
         post_dial_delay_ms: Some(1_990),
         talk_ms: 60_000,
         verdict: vec!["blacklist: pass".into()],
+        route: Vec::new(),
         history: Vec::new(),
     }
 }

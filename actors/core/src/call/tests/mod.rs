@@ -320,25 +320,36 @@ impl H {
     pub(super) fn step(&mut self, s: S) {
         let call = CallId(1);
         match s {
-            S::RouteModem(id) => self.ev(Event::Routed(Route::Modem {
-                id: ModemId::parse(id).expect("modem id"),
-                identity: ModemIdentity::default(),
-            })),
-            S::RouteAgent => self.ev(Event::Routed(Route::Agent {
-                agent: AgentTarget {
-                    uri: "sip:agent@127.0.0.1:5090".into(),
-                    peer: Peer {
-                        addr: "127.0.0.1:5090".parse().expect("addr"),
-                        transport: Transport::Udp,
-                    },
-                    answer_timeout: Duration::from_secs(20),
+            S::RouteModem(id) => self.ev(Event::Routed(
+                Route::Modem {
+                    id: ModemId::parse(id).expect("modem id"),
+                    identity: ModemIdentity::default(),
+                    max_call: None,
                 },
-                reason: "trunk routes to the agent".into(),
-            })),
-            S::RouteReject(status) => self.ev(Event::Routed(Route::Reject {
-                status,
-                reason: "none".into(),
-            })),
+                vec![format!("#1 {id}: free")],
+            )),
+            S::RouteAgent => self.ev(Event::Routed(
+                Route::Agent {
+                    agent: AgentTarget {
+                        uri: "sip:agent@127.0.0.1:5090".into(),
+                        peer: Peer {
+                            addr: "127.0.0.1:5090".parse().expect("addr"),
+                            transport: Transport::Udp,
+                        },
+                        answer_timeout: Duration::from_secs(20),
+                    },
+                    reason: "trunk routes to the agent".into(),
+                },
+                Vec::new(),
+            )),
+            S::RouteReject(status) => self.ev(Event::Routed(
+                Route::Reject {
+                    status,
+                    reason: "none".into(),
+                    retry_after_s: (status == 503).then_some(5),
+                },
+                Vec::new(),
+            )),
             S::Bound => self.ev(Event::MediaBound {
                 addr: IpAddr::V4(Ipv4Addr::LOCALHOST),
                 port: 20000,

@@ -62,6 +62,12 @@ struct Sim {
     minutes_per_day: Option<u32>,
     #[serde(default)]
     min_pause_s: Option<u32>,
+    #[serde(default)]
+    calls_month: u32,
+    #[serde(default)]
+    calls_per_month: Option<u32>,
+    #[serde(default)]
+    weight: u32,
 }
 
 fn yes() -> bool {
@@ -103,12 +109,17 @@ fn policy_cases() {
                 operator: s.operator.clone(),
                 calls_today: s.calls_today,
                 minutes_today: s.minutes_today,
+                calls_month: s.calls_month,
+                minutes_month: 0,
+                weight: s.weight,
                 last_end_ms: s.last_end_ms,
                 rested: s.rested_until_ms.map(|u| (u, s.rested_why.clone())),
                 limits: SimLimits {
                     calls_per_day: s.calls_per_day,
                     minutes_per_day: s.minutes_per_day,
                     min_pause_s: s.min_pause_s,
+                    calls_per_month: s.calls_per_month,
+                    ..SimLimits::default()
                 },
             })
             .collect();
@@ -144,10 +155,7 @@ fn reasons_read_as_sentences() {
         leased: false,
         operator: Some(op.into()),
         calls_today: 3,
-        minutes_today: 0,
-        last_end_ms: None,
-        rested: None,
-        limits: SimLimits::default(),
+        ..SimView::default()
     };
     let call = CallFacts {
         callee_operator: Some("tim".into()),

@@ -1,0 +1,297 @@
+//! The router's live view of each SIM: usage today and this month (loaded from the
+//! counter store, then kept current from finished calls and refreshed from the store so
+//! other nodes' calls count too), when its last call ended, and its protection state.
+//! SIMs are keyed by IMSI (a SIM moved to another modem keeps its counters and rest),
+//! or by `modem:<id>` while the IMSI is unknown.
+
+use std::collections::HashMap;
+
+use e173gw_core::config::routing::RoutingConfig;
+use e173gw_core::ports::{Stores, Window};
+use e173gw_core::routing::policy::SimView;
+use e173gw_core::routing::protection::{Change, Outcome, SimHealth};
+
+use crate::modem::ModemStatus;
+
+/// Cache namespace of SIM rests (shared by nodes, kept across restarts).
+const REST_NS: &str = "sim_rest";
+
+/// One SIM as the router sees it.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SimLive {
+    day: String,
+    calls_day: u32,
+    secs_day: u64,
+    month: String,
+    calls_month: u32,
+    secs_month: u64,
+    last_end_ms: Option<u64>,
+    pub(crate) health: SimHealth,
+    loaded: bool,
+}
+
+/// What the store says of a SIM.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Loaded {
+    day: String,
+    month: String,
+    calls_day: u32,
+    secs_day: u64,
+    calls_month: u32,
+    secs_month: u64,
+    rest: Option<(u64, String)>,
+}
+
+impl SimLive {
+    /// Starts new windows when the day or month turned (`at` is shifted by the day start).
+    fn roll(&mut self, at: u64) {
+        let day = Window::Day.bucket(at);
+        if day != self.day {
+            self.day = day;
+            self.calls_day = 0;
+            self.secs_day = 0;
+        }
+        let month = Window::Month.bucket(at);
+        if month != self.month {
+            self.month = month;
+            self.calls_month = 0;
+            self.secs_month = 0;
+        }
+    }
+}
+
+/// Every SIM the router has seen.
+#[derive(Debug, Default)]
+pub(crate) struct SimBook {
+    sims: HashMap<String, SimLive>,
+}
+
+/// The key of the SIM in a modem.
+pub(crate) fn sim_key(modem: &str, status: &ModemStatus) -> String {
+    match &status.session.identity.imsi {
+        Some(imsi) => imsi.to_string(),
+        None => format!("modem:{modem}"),
+    }
+}
+
+impl SimBook {
+    /// The SIM, created empty when new (`true`: it is new and should be loaded).
+    pub(crate) fn touch(&mut self, key: &str) -> bool {
+        if self.sims.contains_key(key) {
+            return false;
+        }
+        self.sims.insert(key.to_string(), SimLive::default());
+        !key.starts_with("modem:")
+    }
+
+    /// Keys of SIMs whose counters live in the store.
+    pub(crate) fn stored_keys(&self) -> Vec<String> {
+        self.sims
+            .keys()
+            .filter(|k| !k.starts_with("modem:"))
+            .cloned()
+            .collect()
+    }
+
+    /// Takes in what the store says: counters only grow, so the larger of ours and the
+    /// store's is right (the store has other nodes' calls; ours may not be flushed yet).
+    pub(crate) fn merge(&mut self, key: &str, l: Loaded, now_ms: u64) {
+        let s = self.sims.entry(key.to_string()).or_default();
+        if s.day == l.day || !s.loaded {
+            if s.day != l.day {
+                s.day = l.day;
+                s.calls_day = 0;
+                s.secs_day = 0;
+            }
+            s.calls_day = s.calls_day.max(l.calls_day);
+            s.secs_day = s.secs_day.max(l.secs_day);
+        }
+        if s.month == l.month || !s.loaded {
+            if s.month != l.month {
+                s.month = l.month;
+                s.calls_month = 0;
+                s.secs_month = 0;
+            }
+            s.calls_month = s.calls_month.max(l.calls_month);
+            s.secs_month = s.secs_month.max(l.secs_month);
+        }
+        s.loaded = true;
+        if let Some((until, why)) = l.rest {
+            if until > now_ms && s.health.rested(now_ms).is_none() {
+                s.health.adopt_rest(until, why);
+            }
+        }
+    }
+
+    /// Counts a finished call on the SIM; returns a protection change to act on.
+    pub(crate) fn on_call(
+        &mut self,
+        key: &str,
+        cfg: &RoutingConfig,
+        at_ms: u64,
+        talk_s: u64,
+        outcome: Option<Outcome>,
+    ) -> Option<Change> {
+        let s = self.sims.entry(key.to_string()).or_default();
+        s.roll(at_ms.saturating_sub(cfg.day_offset_ms()));
+        s.calls_day += 1;
+        s.calls_month += 1;
+        s.secs_day += talk_s;
+        s.secs_month += talk_s;
+        s.last_end_ms = Some(s.last_end_ms.map_or(at_ms, |l| l.max(at_ms)));
+        outcome.and_then(|o| s.health.record(&cfg.protection, o, at_ms))
+    }
+
+    /// Moves expired rests to probing; returns the SIMs that changed.
+    pub(crate) fn tick(&mut self, now_ms: u64) -> Vec<(String, Change)> {
+        self.sims
+            .iter_mut()
+            .filter_map(|(k, s)| s.health.tick(now_ms).map(|c| (k.clone(), c)))
+            .collect()
+    }
+
+    /// Whether the SIM is resting now.
+    pub(crate) fn is_rested(&self, key: &str, now_ms: u64) -> bool {
+        self.sims
+            .get(key)
+            .is_some_and(|s| s.health.rested(now_ms).is_some())
+    }
+
+    /// What the policy sees of the modem `id` holding SIM `key`.
+    pub(crate) fn view(
+        &mut self,
+        id: &str,
+        status: &ModemStatus,
+        leased: bool,
+        cfg: &RoutingConfig,
+        now_ms: u64,
+    ) -> SimView {
+        let key = sim_key(id, status);
+        let s = self.sims.entry(key).or_default();
+        s.roll(now_ms.saturating_sub(cfg.day_offset_ms()));
+        let imsi = status.session.identity.imsi.as_ref().map(|i| i.to_string());
+        let operator = cfg.operator_of(
+            status.session.sim_plmn.as_deref(),
+            status.session.operator.name.as_deref(),
+        );
+        SimView {
+            id: id.to_string(),
+            available: status.is_available(),
+            leased,
+            limits: cfg.limits.for_sim(id, imsi.as_deref(), operator.as_deref()),
+            operator,
+            calls_today: s.calls_day,
+            minutes_today: minutes(s.secs_day),
+            calls_month: s.calls_month,
+            minutes_month: minutes(s.secs_month),
+            weight: cfg.weight.get(id).copied().unwrap_or(1),
+            last_end_ms: s.last_end_ms,
+            rested: s.health.rested(now_ms).cloned(),
+        }
+    }
+}
+
+/// Whole minutes started (a 61 s call is 2 minutes, as operators bill).
+fn minutes(secs: u64) -> u32 {
+    u32::try_from(secs.div_ceil(60)).unwrap_or(u32::MAX)
+}
+
+/// Reads a SIM's counters and rest from the store (`at` shifted by the day start).
+pub(crate) async fn load(
+    stores: &Stores,
+    imsi: &str,
+    at: u64,
+    now_ms: u64,
+) -> Result<Loaded, e173gw_core::ports::StoreError> {
+    let c = &stores.counters;
+    let get = |what: &str, w: Window| {
+        let key = format!("sim:{imsi}:{what}");
+        async move { c.get(&key, w, at).await }
+    };
+    let n = |v: i64| u32::try_from(v.max(0)).unwrap_or(u32::MAX);
+    let s = |v: i64| u64::try_from(v.max(0)).unwrap_or(0);
+    let rest = stores
+        .cache
+        .get(REST_NS, imsi, now_ms)
+        .await?
+        .and_then(|v| parse_rest(&v));
+    Ok(Loaded {
+        day: Window::Day.bucket(at),
+        month: Window::Month.bucket(at),
+        calls_day: n(get("calls", Window::Day).await?),
+        secs_day: s(get("seconds", Window::Day).await?),
+        calls_month: n(get("calls", Window::Month).await?),
+        secs_month: s(get("seconds", Window::Month).await?),
+        rest,
+    })
+}
+
+/// Shares a SIM's rest with other nodes and later runs.
+pub(crate) async fn store_rest(
+    stores: &Stores,
+    imsi: &str,
+    until_ms: u64,
+    reason: &str,
+    now_ms: u64,
+) -> Result<(), e173gw_core::ports::StoreError> {
+    let ttl = std::time::Duration::from_millis(until_ms.saturating_sub(now_ms).max(1));
+    stores
+        .cache
+        .set(REST_NS, imsi, &format!("{until_ms}|{reason}"), now_ms, ttl)
+        .await
+}
+
+fn parse_rest(v: &str) -> Option<(u64, String)> {
+    let (until, why) = v.split_once('|')?;
+    Some((until.parse().ok()?, why.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minutes_round_up_and_rests_parse() {
+        assert_eq!([0, 1, 60, 61, 3600].map(minutes), [0, 1, 1, 2, 60]);
+        assert_eq!(
+            parse_rest("123|3 unanswered calls in a row"),
+            Some((123, "3 unanswered calls in a row".into()))
+        );
+        assert_eq!(parse_rest("x|y"), None);
+        assert_eq!(parse_rest("nothing"), None);
+    }
+
+    #[test]
+    fn counts_roll_over_at_the_day_start_and_merges_keep_the_larger() {
+        const DAY: u64 = 86_400_000;
+        let day1 = 20_000 * DAY; // midnight UTC
+        let cfg = RoutingConfig {
+            day_starts_utc: "03:00".into(),
+            ..RoutingConfig::default()
+        };
+        let mut book = SimBook::default();
+        assert!(book.touch("724"));
+        assert!(!book.touch("724"));
+        assert!(!book.touch("modem:m0"), "no IMSI: nothing to load");
+        // 02:00 and 04:00 are in different limit days when days start at 03:00.
+        book.on_call("724", &cfg, day1 + 2 * 3_600_000, 30, None);
+        book.on_call("724", &cfg, day1 + 4 * 3_600_000, 61, None);
+        let s = &book.sims["724"];
+        assert_eq!((s.calls_day, s.secs_day), (1, 61));
+        // The store knows more (another node's calls): the larger count wins.
+        let at = day1 + 4 * 3_600_000 - 3 * 3_600_000;
+        let l = Loaded {
+            day: Window::Day.bucket(at),
+            month: Window::Month.bucket(at),
+            calls_day: 5,
+            secs_day: 10,
+            calls_month: 1,
+            secs_month: 0,
+            rest: Some((day1 + DAY, "5 unanswered calls in a row".into())),
+        };
+        book.merge("724", l, day1 + 5 * 3_600_000);
+        let s = &book.sims["724"];
+        assert_eq!((s.calls_day, s.secs_day, s.calls_month), (5, 61, 2));
+        assert!(s.health.rested(day1 + 6 * 3_600_000).is_some());
+    }
+}

@@ -1,0 +1,304 @@
+//! End to end: routing with SIPp as the trunk and the pty simulator as the modems.
+//! Numbers spread over the SIMs and stick to the one that answered them (also after a
+//! restart); operator affinity; per-SIM limits read back from the store; SIM protection
+//! rests a SIM after a streak and takes it back after the cool-down; a wedged or
+//! unplugged modem fails over while the caller sees one call.
+
+// Tests drive real processes on the wall clock.
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use common::gw::{Gateway, Options};
+use common::sipp::{final_scenario, scenario};
+
+fn gateway(modems: usize, extra: &str, sim_scenario: Option<&str>) -> Gateway {
+    Gateway::start(Options {
+        modems,
+        extra: extra.to_string(),
+        scenario: sim_scenario.map(str::to_string),
+        ..Options::default()
+    })
+}
+
+/// The simulator's modem names by index, and their ids in the gateway (IMEIs).
+fn ids(gw: &Gateway) -> Vec<String> {
+    gw.sim("status")["modems"]
+        .as_array()
+        .map(|m| {
+            m.iter()
+                .map(|x| x["imei"].as_str().unwrap_or("-").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn modem_of(r: &Value) -> String {
+    r["target"]["modem"].as_str().unwrap_or("-").to_string()
+}
+
+fn lines(r: &Value, field: &str) -> Vec<String> {
+    r[field]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn answered_call(gw: &Gateway, number: &str) -> Value {
+    let r = gw.one_call(&scenario("uac_bye.xml"), number, &["-d", "200"]);
+    assert_eq!(r["sip_status"], 200, "{number}: {r}");
+    r
+}
+
+#[test]
+fn numbers_spread_over_the_sims_and_stick_to_theirs_also_after_a_restart() {
+    let mut gw = gateway(3, "", None);
+    let numbers = ["5511912340001", "5511912340002", "5511912340003"];
+    let first: Vec<String> = numbers
+        .iter()
+        .map(|n| modem_of(&answered_call(&gw, n)))
+        .collect();
+    let mut distinct = first.clone();
+    distinct.sort();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 3, "three numbers, three SIMs: {first:?}");
+    // Each number goes back to its SIM, though another SIM has made fewer calls since.
+    for (n, m) in numbers.iter().zip(&first).rev() {
+        let r = answered_call(&gw, n);
+        assert_eq!(&modem_of(&r), m, "{n}");
+        let why = lines(&r, "route");
+        assert!(
+            why.first()
+                .is_some_and(|l| l.contains(&format!("#1 {m}: sticky route"))),
+            "{why:?}"
+        );
+    }
+    gw.restart();
+    let r = answered_call(&gw, numbers[1]);
+    assert_eq!(modem_of(&r), first[1], "the sticky map outlives a restart");
+}
+
+#[test]
+fn operator_affinity_takes_an_on_net_sim() {
+    let extra = r#"
+[[sim.modem]]
+operator = "VIVO"
+[[sim.modem]]
+operator = "TIM BRASIL"
+[[sim.modem]]
+operator = "Claro BR"
+[filter]
+default_region = "BR"
+[[filter.stage]]
+kind = "operator"
+files = ["OPERATORS"]
+[routing]
+sticky = false
+operator_affinity = true
+operator_fallback = ["Vivo"]
+sim_operator = { "TIM BRASIL" = "TIM", "Claro BR" = "Claro", "VIVO" = "Vivo" }
+"#
+    .replace(
+        "OPERATORS",
+        &common::root()
+            .join("config/operators/55-sample.txt")
+            .display()
+            .to_string(),
+    );
+    let gw = gateway(3, &extra, None);
+    let id = ids(&gw);
+    // 5511910 is TIM, 5511912 Claro, 5511913 Vivo in the sample table; each twice, so
+    // balancing alone would have moved the second call.
+    for (number, modem) in [
+        ("5511910000001", 1),
+        ("5511910000002", 1),
+        ("5511912000001", 2),
+        ("5511912000002", 2),
+        ("5511913000001", 0),
+    ] {
+        let r = answered_call(&gw, number);
+        assert_eq!(
+            modem_of(&r),
+            id[modem],
+            "{number}: {:?}",
+            lines(&r, "route")
+        );
+        assert!(
+            lines(&r, "route")[0].contains("on-net"),
+            "{:?}",
+            lines(&r, "route")
+        );
+    }
+    // Oi (5511919) has no SIM here: the fallback operator first.
+    let r = answered_call(&gw, "5511919000001");
+    assert_eq!(modem_of(&r), id[0], "{:?}", lines(&r, "route"));
+    assert!(lines(&r, "route")[0].contains("operator fallback #1 (Vivo)"));
+}
+
+#[test]
+fn daily_limits_stop_a_sim_for_the_rest_of_the_day_also_after_a_restart() {
+    let extra = r#"
+[routing]
+sticky = false
+[routing.limits.default]
+calls_per_day = 1
+"#;
+    let mut gw = gateway(2, extra, None);
+    let a = modem_of(&answered_call(&gw, "5511912340001"));
+    let b = modem_of(&answered_call(&gw, "5511912340002"));
+    assert_ne!(a, b);
+    let sc = final_scenario(gw.dir.path(), 480);
+    let r = gw.one_call(&sc, "5511912340003", &[]);
+    assert_eq!(r["sip_status"], 480, "{r}");
+    assert_eq!(r["end_reason"], "no_route");
+    let why = lines(&r, "route");
+    assert!(
+        why.iter().any(|l| l.contains("daily calls reached (1/1)")),
+        "{why:?}"
+    );
+    // The counters were written to the store: a restart does not reset the day.
+    std::thread::sleep(Duration::from_millis(600));
+    gw.restart();
+    std::thread::sleep(Duration::from_millis(500));
+    let r = gw.one_call(&sc, "5511912340004", &[]);
+    assert_eq!(r["sip_status"], 480, "{r}");
+}
+
+#[test]
+fn a_streak_of_unanswered_calls_rests_the_sim_until_a_probe_after_the_cool_down() {
+    let extra = r#"
+[routing]
+sticky = false
+[routing.protection]
+unanswered_streak = 2
+rest_s = 2
+short_call_s = 1
+"#;
+    let sim = r#"
+[[rule]]
+prefix = "5511900"
+outcome = "busy"
+"#;
+    let mut gw = gateway(1, extra, Some(sim));
+    let id = ids(&gw).remove(0);
+    let busy = final_scenario(gw.dir.path(), 486);
+    for n in ["5511900000001", "5511900000002"] {
+        let r = gw.one_call(&busy, n, &[]);
+        assert_eq!(r["sip_status"], 486, "{r}");
+    }
+    let refused = final_scenario(gw.dir.path(), 480);
+    let r = gw.one_call(&refused, "5511912340001", &[]);
+    assert_eq!(r["sip_status"], 480, "{r}");
+    let why = lines(&r, "route");
+    assert!(
+        why.iter()
+            .any(|l| l.contains(&format!("{id}: rested: 2 unanswered calls in a row"))),
+        "{why:?}"
+    );
+    assert_eq!(gw.metric("e173gw_routing_sims_rested"), Some(1.0));
+    std::thread::sleep(Duration::from_millis(2200));
+    // The rest is over: the next call is the probe, and it is answered (and not short).
+    let r = gw.one_call(&scenario("uac_bye.xml"), "5511912340002", &["-d", "1500"]);
+    assert_eq!(r["sip_status"], 200, "{r}");
+    assert_eq!(modem_of(&r), id);
+    gw.run
+        .wait_for("SIM back in rotation", 1, Duration::from_secs(5));
+}
+
+fn failover_gap_ms(r: &Value) -> Option<u64> {
+    // From the failed attempt (the call back in routing) to the next modem dialling.
+    let h = r["history"].as_array()?;
+    let back = h
+        .iter()
+        .filter(|t| t["machine"] == "call" && t["to"] == "routing")
+        .nth(1)?["at_ms"]
+        .as_u64()?;
+    let next = h
+        .iter()
+        .filter(|t| t["machine"] == "call" && t["to"] == "connecting")
+        .nth(1)?["at_ms"]
+        .as_u64()?;
+    Some(next.saturating_sub(back))
+}
+
+#[test]
+fn a_wedged_modem_fails_over_within_the_ack_timeout_and_the_caller_sees_one_call() {
+    let gw = gateway(2, "[routing]\nsticky = false\n", None);
+    // Equal SIMs are taken in id order: freeze the first one.
+    let id = ids(&gw);
+    let (first, second) = if id[0] < id[1] { (0, 1) } else { (1, 0) };
+    // The known wedge: commands unanswered, URCs still flowing.
+    gw.sim(&format!("freeze modem{first}"));
+    let started = Instant::now();
+    let r = answered_call(&gw, "5511912340001");
+    let took = started.elapsed();
+    assert_eq!(modem_of(&r), id[second], "{r}");
+    let attempts = r["attempts"].as_array().cloned().unwrap_or_default();
+    assert_eq!(attempts.len(), 1, "{attempts:?}");
+    assert_eq!(attempts[0]["modem"], id[first].as_str());
+    assert!(
+        took < Duration::from_secs(6),
+        "an unacknowledged ATD moves the call after 3 s, not after the network timeout: {took:?}"
+    );
+    let gap = failover_gap_ms(&r).expect("two routings in the history");
+    eprintln!("wedge: failover to the next modem in {gap} ms; call took {took:?}");
+    gw.sim(&format!("thaw modem{first}"));
+}
+
+#[test]
+fn a_modem_unplugged_mid_dial_fails_over_and_the_caller_sees_one_call() {
+    let sim = r#"
+[[rule]]
+prefix = "5511912"
+modems = ["modem0", "modem1"]
+outcome = "answer"
+after_ms = 3000
+"#;
+    let gw = gateway(2, "[routing]\nsticky = false\n", Some(sim));
+    let id = ids(&gw);
+    let (first, second) = if id[0] < id[1] { (0, 1) } else { (1, 0) };
+    let mut caller = common::sipp::Background::caller(
+        &[
+            "-sf",
+            scenario("uac_bye.xml").to_str().expect("utf8"),
+            "-s",
+            "5511912340001",
+            "-m",
+            "1",
+            "-d",
+            "200",
+        ],
+        gw.udp,
+    );
+    // Wait until the first modem rings, then pull it.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let st = gw.sim(&format!("status modem{first}"));
+        if !st["modems"][0]["call"].is_null() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "modem{first} never dialled: {st}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    gw.sim(&format!("unplug modem{first}"));
+    let status = caller.wait(Duration::from_secs(20)).expect("sipp ended");
+    assert!(status.success(), "the caller saw one answered call");
+    let r = gw.wait_records(1, Duration::from_secs(5)).remove(0);
+    assert_eq!(r["sip_status"], 200, "{r}");
+    assert_eq!(modem_of(&r), id[second]);
+    let attempts = r["attempts"].as_array().cloned().unwrap_or_default();
+    assert_eq!(attempts[0]["modem"], id[first].as_str(), "{attempts:?}");
+    let gap = failover_gap_ms(&r).expect("two routings in the history");
+    eprintln!("unplug: failover to the next modem in {gap} ms");
+}
