@@ -184,13 +184,14 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
     );
     let filter_active = filter.active_flag();
     let filter = filter.start();
+    let router = Router::new(c.routing.clone(), agent, stores).start();
     crate::reload::Reloader::new(
         s,
         filter.clone(),
+        router.clone().recipient(),
         Box::new(e173gw_core::config::env::ProcessEnv),
     )
     .spawn();
-    let router = Router::new(c.routing.clone(), agent, stores).start();
     gateway.do_send(SubscribeModems(router.clone().recipient()));
     let calls = call::factory(CallEnv {
         filter: Some((filter.clone().recipient(), filter_active)),

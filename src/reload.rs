@@ -1,7 +1,9 @@
 //! Live tuning: the `[filter]` section (and the files it names) is read again when one of
 //! them changes and on SIGHUP. The new rules are parsed and validated first and swapped in
 //! whole; calls being screened keep the rules they started with; a bad edit is refused
-//! with a log line per problem, naming its key, and the old rules stay.
+//! with a log line per problem, naming its key, and the old rules stay. The `[routing]`
+//! section is sent to the router the same way when it changed: calls in progress keep
+//! their leases, the next decision uses the new rules.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,8 +13,10 @@ use actix::prelude::*;
 use tracing::{info, warn};
 
 use e173gw_actors::filter::{FilterActor, ReloadRefused, SwapRules};
+use e173gw_actors::routing::SetRouting;
 use e173gw_core::config::env::EnvSource;
 use e173gw_core::config::filter::FilterConfig;
+use e173gw_core::config::routing::RoutingConfig;
 
 use crate::settings::{self, Settings};
 
@@ -52,6 +56,9 @@ pub struct Reloader {
     path: PathBuf,
     base: PathBuf,
     filter: Addr<FilterActor>,
+    router: Recipient<SetRouting>,
+    /// The `[routing]` section in force.
+    routing: RoutingConfig,
     env: Box<dyn EnvSource + Send>,
     version: u64,
     files: Vec<(PathBuf, Stamp)>,
@@ -70,8 +77,15 @@ impl std::fmt::Debug for Reloader {
 
 impl Reloader {
     /// A reloader for the running `settings`.
-    pub fn new(s: &Settings, filter: Addr<FilterActor>, env: Box<dyn EnvSource + Send>) -> Self {
+    pub fn new(
+        s: &Settings,
+        filter: Addr<FilterActor>,
+        router: Recipient<SetRouting>,
+        env: Box<dyn EnvSource + Send>,
+    ) -> Self {
         Self {
+            router,
+            routing: s.config.routing.clone(),
             files: watched(&s.path, &s.base_dir, &s.config.filter),
             path: s.path.clone(),
             base: s.base_dir.clone(),
@@ -88,6 +102,11 @@ impl Reloader {
         match loaded {
             Ok(mut s) => {
                 self.files = watched(&self.path, &self.base, &s.config.filter);
+                if s.config.routing != self.routing {
+                    self.routing = s.config.routing.clone();
+                    info!(why, "Routing rules reloaded.");
+                    self.router.do_send(SetRouting(self.routing.clone()));
+                }
                 let key = crate::app::lookups_key(&s.rules);
                 let lookups = if key == self.lookups_key {
                     None

@@ -170,6 +170,18 @@ calls_per_day = 1
     std::thread::sleep(Duration::from_millis(500));
     let r = gw.one_call(&sc, "5511912340004", &[]);
     assert_eq!(r["sip_status"], 480, "{r}");
+    // The operator raises the limit while the gateway runs: the next call goes through.
+    let cfg = gw.dir.path().join("gw.toml");
+    let text = std::fs::read_to_string(&cfg).expect("config");
+    std::fs::write(&cfg, text.replace("calls_per_day = 1", "calls_per_day = 2")).expect("edit");
+    gw.run
+        .wait_for("Routing rules reloaded.", 1, Duration::from_secs(5));
+    let r = answered_call(&gw, "5511912340005");
+    assert!(
+        lines(&r, "route")[0].contains("1 calls today"),
+        "{:?}",
+        lines(&r, "route")
+    );
 }
 
 #[test]
