@@ -12,7 +12,7 @@ use e173gw_core::config::routing::{RoutingConfig, StickyMode};
 use e173gw_core::config::sip::Target;
 use e173gw_core::domain::ModemId;
 use e173gw_core::ports::Stores;
-use e173gw_core::routing::policy::{rank, CallFacts, Ranking, SimView};
+use e173gw_core::routing::policy::{rank, CallFacts, SimView};
 use e173gw_core::routing::protection::{Change, Outcome};
 use e173gw_core::routing::{AgentTarget, Route};
 
@@ -35,6 +35,21 @@ const REFRESH: Duration = Duration::from_secs(2);
 const LEASE_TTL: Duration = Duration::from_secs(7200);
 /// `Retry-After` when every SIM is busy.
 const BUSY_RETRY_AFTER_S: u32 = 5;
+/// Ranked SIMs named in a record's "why this SIM" (the SIMs left out are all named).
+const EXPLAIN_TOP: usize = 5;
+
+/// What a decision needs from a ranking.
+#[derive(Debug)]
+struct Choice {
+    /// The best SIM's modem and its longest call.
+    best: Option<(ModemId, Option<u32>)>,
+    /// The sticky SIM is only busy.
+    sticky_busy: bool,
+    /// The status when nothing can take the call.
+    status: u16,
+    /// "Why this SIM".
+    why: Vec<String>,
+}
 
 /// The router actor.
 #[derive(Debug)]
@@ -95,19 +110,40 @@ impl Router {
             .map(|(id, _)| id.clone())
     }
 
-    fn rank_now(&mut self, facts: &CallFacts) -> (Ranking, Vec<SimView>) {
-        let now = facts.now_ms;
+    /// Ranks the SIMs for the call and keeps what the decision needs.
+    fn rank_call(&mut self, req: &RouteRequest, sticky: Option<&ModemId>) -> Choice {
+        let now = tokio::time::Instant::now();
+        self.leased
+            .retain(|_, t| now.duration_since(*t) < LEASE_TTL);
+        let facts = CallFacts {
+            callee_operator: req.operator.clone(),
+            sticky: sticky.map(ToString::to_string),
+            exclude: req.exclude.iter().map(ToString::to_string).collect(),
+            now_ms: wall_ms(),
+        };
         let cfg = self.cfg.clone();
-        let views: Vec<_> = self
+        let views: Vec<SimView> = self
             .modems
             .iter()
             .map(|(id, (_, s))| {
-                self.book
-                    .view(id.as_str(), s, self.leased.contains_key(id), &cfg, now)
+                self.book.view(
+                    id.as_str(),
+                    s,
+                    self.leased.contains_key(id),
+                    &cfg,
+                    facts.now_ms,
+                )
             })
             .collect();
-        let r = rank(&cfg.policy(), facts, &views, self.cursor);
-        (r, views)
+        let r = rank(&cfg.policy(), &facts, &views, self.cursor);
+        Choice {
+            best: r
+                .best()
+                .and_then(|s| Some((ModemId::parse(&s.id).ok()?, s.limits.max_call_s))),
+            sticky_busy: sticky.is_some_and(|s| r.is_busy(s.as_str())),
+            status: r.no_route_status(),
+            why: r.explain(EXPLAIN_TOP),
+        }
     }
 
     /// Leases `id` to a call.
@@ -131,41 +167,17 @@ impl Router {
         Some(d)
     }
 
-    /// Ranks the SIMs for the call.
-    fn rank_call(
-        &mut self,
-        req: &RouteRequest,
-        sticky: Option<&ModemId>,
-    ) -> (Ranking, Vec<SimView>) {
-        let now = tokio::time::Instant::now();
-        self.leased
-            .retain(|_, t| now.duration_since(*t) < LEASE_TTL);
-        let facts = CallFacts {
-            callee_operator: req.operator.clone(),
-            sticky: sticky.map(ToString::to_string),
-            exclude: req.exclude.iter().map(ToString::to_string).collect(),
-            now_ms: wall_ms(),
-        };
-        self.rank_now(&facts)
-    }
-
-    /// Leases the best SIM of a ranking, or says why there is none.
-    fn take(&mut self, ranking: &Ranking, views: &[SimView]) -> RouteDecision {
+    /// Leases the chosen SIM, or says why there is none.
+    fn take(&mut self, c: Choice) -> RouteDecision {
         self.decisions += 1;
         self.cursor = self.cursor.wrapping_add(1);
-        let mut why = ranking.explain();
-        if let Some((first, _)) = ranking.ranked.first() {
-            let max_call = views
-                .iter()
-                .find(|v| &v.id == first)
-                .and_then(|v| v.limits.max_call_s);
-            if let Ok(id) = ModemId::parse(first) {
-                if let Some(d) = self.lease(&id, max_call, why.clone()) {
-                    return d;
-                }
+        let mut why = c.why;
+        if let Some((id, max_call)) = c.best {
+            if let Some(d) = self.lease(&id, max_call, std::mem::take(&mut why)) {
+                return d;
             }
         }
-        let status = ranking.no_route_status();
+        let status = c.status;
         let reason = if status == 480 {
             "every SIM is at a limit or resting"
         } else {
@@ -195,8 +207,8 @@ impl Router {
             let Some(w) = self.waiting.pop(id) else {
                 return;
             };
-            let (ranking, views) = self.rank_call(&w.req, Some(id));
-            let d = self.take(&ranking, &views);
+            let choice = self.rank_call(&w.req, Some(id));
+            let d = self.take(choice);
             let leased = match &d.route {
                 Route::Modem { id, .. } => Some(id.clone()),
                 _ => None,
@@ -358,12 +370,10 @@ impl Handler<RouteRequest> for Router {
             .then(
                 move |target, act, _| -> ResponseActFuture<Self, RouteDecision> {
                     let sticky = target.as_deref().and_then(|t| act.resolve(t));
-                    let (ranking, views) = act.rank_call(&msg, sticky.as_ref());
-                    let wait_for = sticky.filter(|s| {
-                        act.cfg.sticky_mode == StickyMode::Strict && ranking.is_busy(s.as_str())
-                    });
-                    let Some(wait_for) = wait_for else {
-                        let d = act.take(&ranking, &views);
+                    let choice = act.rank_call(&msg, sticky.as_ref());
+                    let strict = act.cfg.sticky_mode == StickyMode::Strict && choice.sticky_busy;
+                    let Some(wait_for) = sticky.filter(|_| strict) else {
+                        let d = act.take(choice);
                         debug!(route = ?std::mem::discriminant(&d.route), "Routed.");
                         return Box::pin(fut::ready(d));
                     };
@@ -411,8 +421,8 @@ impl Handler<RouteRequest> for Router {
                                 return d;
                             }
                             let mut d = if act.cfg.sticky_fallback {
-                                let (ranking, views) = act.rank_call(&msg, None);
-                                act.take(&ranking, &views)
+                                let choice = act.rank_call(&msg, None);
+                                act.take(choice)
                             } else {
                                 RouteDecision::to(
                                     Route::Reject {

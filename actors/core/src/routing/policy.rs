@@ -118,7 +118,7 @@ pub struct CallFacts {
 }
 
 /// Why a SIM was removed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Removal {
     /// It failed this call already.
     Excluded,
@@ -126,66 +126,147 @@ pub enum Removal {
     Unavailable,
     /// Leased to another call.
     Leased,
-    /// Rested by SIM protection.
-    Rested(String),
-    /// A limit is reached.
-    Limit(String),
+    /// Rested by SIM protection (the reason is the SIM's).
+    Rested,
+    /// Daily calls reached (count, limit).
+    CallsToday(u32, u32),
+    /// Daily minutes reached.
+    MinutesToday(u32, u32),
+    /// Monthly calls reached.
+    CallsMonth(u32, u32),
+    /// Monthly minutes reached.
+    MinutesMonth(u32, u32),
+    /// The minimum pause is not over (seconds since the last call, pause).
+    Pause(u64, u32),
 }
 
 impl Removal {
     /// Whether the SIM will be free by itself shortly (busy, not blocked).
-    fn is_busy(&self) -> bool {
+    pub fn is_busy(self) -> bool {
         matches!(self, Self::Unavailable | Self::Leased)
     }
 
+    /// Whether a limit or protection removed it (it stays out for a while).
+    pub fn is_blocked(self) -> bool {
+        !self.is_busy() && self != Self::Excluded
+    }
+
     /// For "why this SIM".
-    pub fn describe(&self) -> String {
+    pub fn describe(self, sim: &SimView) -> String {
         match self {
             Self::Excluded => "failed this call already".into(),
             Self::Unavailable => "not available".into(),
             Self::Leased => "in use by another call".into(),
-            Self::Rested(why) => format!("rested: {why}"),
-            Self::Limit(why) => why.clone(),
+            Self::Rested => format!(
+                "rested: {}",
+                sim.rested.as_ref().map_or("", |(_, why)| why.as_str())
+            ),
+            Self::CallsToday(n, max) => format!("daily calls reached ({n}/{max})"),
+            Self::MinutesToday(n, max) => format!("daily minutes reached ({n}/{max})"),
+            Self::CallsMonth(n, max) => format!("monthly calls reached ({n}/{max})"),
+            Self::MinutesMonth(n, max) => format!("monthly minutes reached ({n}/{max})"),
+            Self::Pause(since, p) => {
+                format!("pause: last call ended {since} s ago (at least {p} s)")
+            }
         }
     }
 }
 
-/// The policy's answer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ranking {
-    /// SIMs that may take the call, best first, each with why it is there.
-    pub ranked: Vec<(String, String)>,
-    /// SIMs left out, and why.
-    pub removed: Vec<(String, Removal)>,
+/// Why a SIM is where it is in the order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Tier {
+    /// The call's sticky SIM.
+    Sticky,
+    /// Of the callee's operator.
+    OnNet,
+    /// Of the n-th fallback operator.
+    Fallback(usize),
+    /// Any other.
+    Free,
 }
 
-impl Ranking {
-    /// Whether `id` was left out only because it is busy (it may free up shortly).
-    pub fn is_busy(&self, id: &str) -> bool {
-        self.removed.iter().any(|(r, why)| r == id && why.is_busy())
+/// The policy's answer; it borrows the views it ranked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ranking<'a> {
+    balance: Balance,
+    /// SIMs that may take the call, best first.
+    pub ranked: Vec<(&'a SimView, Tier)>,
+    /// SIMs left out, and why.
+    pub removed: Vec<(&'a SimView, Removal)>,
+}
+
+impl<'a> Ranking<'a> {
+    /// The best SIM.
+    pub fn best(&self) -> Option<&'a SimView> {
+        self.ranked.first().map(|(s, _)| *s)
     }
 
-    /// "Why this SIM": one line per candidate, the ranked ones first.
-    pub fn explain(&self) -> Vec<String> {
-        let ranked = self
-            .ranked
+    /// Ids in rank order.
+    pub fn order(&self) -> Vec<&'a str> {
+        self.ranked.iter().map(|(s, _)| s.id.as_str()).collect()
+    }
+
+    /// Whether `id` was left out only because it is busy (it may free up shortly).
+    pub fn is_busy(&self, id: &str) -> bool {
+        self.removed
             .iter()
-            .enumerate()
-            .map(|(i, (id, why))| format!("#{} {id}: {why}", i + 1));
-        let removed = self
-            .removed
-            .iter()
-            .map(|(id, r)| format!("- {id}: {}", r.describe()));
-        ranked.chain(removed).collect()
+            .any(|(s, why)| s.id == id && why.is_busy())
+    }
+
+    /// The reason for the `k`-th ranked SIM.
+    pub fn reason(&self, k: usize) -> Option<String> {
+        let (s, tier) = self.ranked.get(k)?;
+        let op = s.operator.as_deref().unwrap_or_default();
+        let why = match tier {
+            Tier::Sticky => "sticky route".to_string(),
+            Tier::OnNet => format!("on-net ({op})"),
+            Tier::Fallback(p) => format!("operator fallback #{} ({op})", p + 1),
+            Tier::Free => "free".to_string(),
+        };
+        let bal = match self.balance {
+            Balance::LeastCalls => format!("{} calls today", s.calls_today),
+            Balance::LeastMinutes => format!("{} min today", s.minutes_today),
+            Balance::RoundRobin => "in turn".to_string(),
+            Balance::Weighted => {
+                format!("{} calls today, weight {}", s.calls_today, s.weight.max(1))
+            }
+        };
+        Some(format!("{why}; {bal}"))
+    }
+
+    /// "Why this SIM": the first `top` ranked SIMs with their reason (and how many more
+    /// were ranked), then every SIM left out with its reason, those left out for the same
+    /// reason on one line.
+    pub fn explain(&self, top: usize) -> Vec<String> {
+        let mut out: Vec<String> = (0..self.ranked.len().min(top))
+            .filter_map(|k| {
+                let id = &self.ranked[k].0.id;
+                self.reason(k).map(|r| format!("#{} {id}: {r}", k + 1))
+            })
+            .collect();
+        if self.ranked.len() > top {
+            out.push(format!("... {} more ranked", self.ranked.len() - top));
+        }
+        let mut groups: Vec<(String, Vec<&str>)> = Vec::new();
+        for (s, r) in &self.removed {
+            let why = r.describe(s);
+            match groups.iter_mut().find(|(w, _)| *w == why) {
+                Some((_, ids)) => ids.push(&s.id),
+                None => groups.push((why, vec![&s.id])),
+            }
+        }
+        out.extend(
+            groups
+                .into_iter()
+                .map(|(why, ids)| format!("- {}: {why}", ids.join(", "))),
+        );
+        out
     }
 
     /// The status for a call nothing can take: 480 when limits or protection removed the
     /// SIMs, 503 when they are busy or there are none.
     pub fn no_route_status(&self) -> u16 {
-        let blocked = self
-            .removed
-            .iter()
-            .any(|(_, r)| matches!(r, Removal::Rested(_) | Removal::Limit(_)));
+        let blocked = self.removed.iter().any(|(_, r)| r.is_blocked());
         let busy = self.removed.iter().any(|(_, r)| r.is_busy());
         if blocked && !busy {
             480
@@ -199,43 +280,30 @@ fn removal(s: &SimView, call: &CallFacts) -> Option<Removal> {
     if call.exclude.contains(&s.id) {
         return Some(Removal::Excluded);
     }
-    if let Some((until, why)) = &s.rested {
-        if *until > call.now_ms {
-            return Some(Removal::Rested(why.clone()));
-        }
+    if s.rested
+        .as_ref()
+        .is_some_and(|(until, _)| *until > call.now_ms)
+    {
+        return Some(Removal::Rested);
     }
     let l = &s.limits;
-    if let Some(max) = l.calls_per_day.filter(|m| s.calls_today >= *m) {
-        return Some(Removal::Limit(format!(
-            "daily calls reached ({}/{max})",
-            s.calls_today
-        )));
+    let reached = |n: u32, max: Option<u32>| max.filter(|m| n >= *m).map(|m| (n, m));
+    if let Some((n, m)) = reached(s.calls_today, l.calls_per_day) {
+        return Some(Removal::CallsToday(n, m));
     }
-    if let Some(max) = l.minutes_per_day.filter(|m| s.minutes_today >= *m) {
-        return Some(Removal::Limit(format!(
-            "daily minutes reached ({}/{max})",
-            s.minutes_today
-        )));
+    if let Some((n, m)) = reached(s.minutes_today, l.minutes_per_day) {
+        return Some(Removal::MinutesToday(n, m));
     }
-    if let Some(max) = l.calls_per_month.filter(|m| s.calls_month >= *m) {
-        return Some(Removal::Limit(format!(
-            "monthly calls reached ({}/{max})",
-            s.calls_month
-        )));
+    if let Some((n, m)) = reached(s.calls_month, l.calls_per_month) {
+        return Some(Removal::CallsMonth(n, m));
     }
-    if let Some(max) = l.minutes_per_month.filter(|m| s.minutes_month >= *m) {
-        return Some(Removal::Limit(format!(
-            "monthly minutes reached ({}/{max})",
-            s.minutes_month
-        )));
+    if let Some((n, m)) = reached(s.minutes_month, l.minutes_per_month) {
+        return Some(Removal::MinutesMonth(n, m));
     }
     if let (Some(p), Some(end)) = (l.min_pause_s, s.last_end_ms) {
         let since = call.now_ms.saturating_sub(end);
         if since < u64::from(p) * 1000 {
-            return Some(Removal::Limit(format!(
-                "pause: last call ended {} s ago (at least {p} s)",
-                since / 1000
-            )));
+            return Some(Removal::Pause(since / 1000, p));
         }
     }
     if s.leased {
@@ -247,40 +315,43 @@ fn removal(s: &SimView, call: &CallFacts) -> Option<Removal> {
     None
 }
 
-/// Ranks `sims` for `call`. `cursor` is the round-robin position (the caller advances it).
-pub fn rank(cfg: &PolicyConfig, call: &CallFacts, sims: &[SimView], cursor: usize) -> Ranking {
-    let mut removed = Vec::new();
-    let mut left: Vec<(usize, &SimView)> = Vec::new();
-    for (i, s) in sims.iter().enumerate() {
-        match removal(s, call) {
-            Some(r) => removed.push((s.id.clone(), r)),
-            None => left.push((i, s)),
-        }
+fn tier(cfg: &PolicyConfig, call: &CallFacts, s: &SimView) -> Tier {
+    if call.sticky.as_deref() == Some(s.id.as_str()) {
+        return Tier::Sticky;
     }
-    let tier = |s: &SimView| -> (u8, usize) {
-        if call.sticky.as_deref() == Some(s.id.as_str()) {
-            return (0, 0);
-        }
-        if !cfg.operator_affinity {
-            return (3, 0);
-        }
-        match (&call.callee_operator, &s.operator) {
-            (Some(c), Some(o)) if c.eq_ignore_ascii_case(o) => (1, 0),
-            (_, Some(o)) => match cfg
-                .operator_fallback
-                .iter()
-                .position(|f| f.eq_ignore_ascii_case(o))
-            {
-                Some(p) => (2, p),
-                None => (3, 0),
-            },
-            _ => (3, 0),
-        }
-    };
+    if !cfg.operator_affinity {
+        return Tier::Free;
+    }
+    match (&call.callee_operator, &s.operator) {
+        (Some(c), Some(o)) if c.eq_ignore_ascii_case(o) => Tier::OnNet,
+        (_, Some(o)) => cfg
+            .operator_fallback
+            .iter()
+            .position(|f| f.eq_ignore_ascii_case(o))
+            .map_or(Tier::Free, Tier::Fallback),
+        _ => Tier::Free,
+    }
+}
+
+/// Tier, two balancing keys, then the id.
+type SortKey<'a> = (Tier, u64, u64, &'a str);
+
+/// Ranks `sims` for `call`. `cursor` is the round-robin position (the caller advances it).
+pub fn rank<'a>(
+    cfg: &PolicyConfig,
+    call: &CallFacts,
+    sims: &'a [SimView],
+    cursor: usize,
+) -> Ranking<'a> {
+    let mut removed = Vec::new();
     let n = sims.len().max(1);
-    left.sort_by_key(|(i, s)| {
-        let t = tier(s);
-        let bal: (u64, u64) = match cfg.balance {
+    let mut left: Vec<(SortKey<'a>, &'a SimView)> = Vec::with_capacity(sims.len());
+    for (i, s) in sims.iter().enumerate() {
+        if let Some(r) = removal(s, call) {
+            removed.push((s, r));
+            continue;
+        }
+        let (a, b) = match cfg.balance {
             Balance::LeastCalls => (u64::from(s.calls_today), s.last_end_ms.unwrap_or(0)),
             Balance::LeastMinutes => (u64::from(s.minutes_today), s.last_end_ms.unwrap_or(0)),
             Balance::RoundRobin => (((i + n - cursor % n) % n) as u64, 0),
@@ -289,33 +360,14 @@ pub fn rank(cfg: &PolicyConfig, call: &CallFacts, sims: &[SimView], cursor: usiz
                 s.last_end_ms.unwrap_or(0),
             ),
         };
-        (t, bal, s.id.clone())
-    });
-    let ranked = left
-        .into_iter()
-        .map(|(_, s)| {
-            let why = match tier(s) {
-                (0, _) => "sticky route".to_string(),
-                (1, _) => format!("on-net ({})", s.operator.clone().unwrap_or_default()),
-                (2, p) => format!(
-                    "operator fallback #{} ({})",
-                    p + 1,
-                    s.operator.clone().unwrap_or_default()
-                ),
-                _ => "free".to_string(),
-            };
-            let bal = match cfg.balance {
-                Balance::LeastCalls => format!("{} calls today", s.calls_today),
-                Balance::LeastMinutes => format!("{} min today", s.minutes_today),
-                Balance::RoundRobin => "in turn".to_string(),
-                Balance::Weighted => {
-                    format!("{} calls today, weight {}", s.calls_today, s.weight.max(1))
-                }
-            };
-            (s.id.clone(), format!("{why}; {bal}"))
-        })
-        .collect();
-    Ranking { ranked, removed }
+        left.push(((tier(cfg, call, s), a, b, s.id.as_str()), s));
+    }
+    left.sort_unstable_by(|x, y| x.0.cmp(&y.0));
+    Ranking {
+        balance: cfg.balance,
+        ranked: left.into_iter().map(|((t, ..), s)| (s, t)).collect(),
+        removed,
+    }
 }
 
 #[cfg(test)]

@@ -79,8 +79,12 @@ fn kind(r: &Removal) -> &'static str {
         Removal::Excluded => "excluded",
         Removal::Unavailable => "unavailable",
         Removal::Leased => "leased",
-        Removal::Rested(_) => "rested",
-        Removal::Limit(_) => "limit",
+        Removal::Rested => "rested",
+        Removal::CallsToday(..)
+        | Removal::MinutesToday(..)
+        | Removal::CallsMonth(..)
+        | Removal::MinutesMonth(..)
+        | Removal::Pause(..) => "limit",
     }
 }
 
@@ -124,12 +128,11 @@ fn policy_cases() {
             })
             .collect();
         let r = rank(&cfg, &call, &sims, c.cursor);
-        let order: Vec<&str> = r.ranked.iter().map(|(id, _)| id.as_str()).collect();
-        assert_eq!(order, c.order, "{}: {:?}", c.name, r.ranked);
+        assert_eq!(r.order(), c.order, "{}: {:?}", c.name, r.explain(99));
         let removed: BTreeMap<String, String> = r
             .removed
             .iter()
-            .map(|(id, why)| (id.clone(), kind(why).to_string()))
+            .map(|(s, why)| (s.id.clone(), kind(why).to_string()))
             .collect();
         assert_eq!(removed, c.removed, "{}", c.name);
         if let Some(st) = c.status {
@@ -137,8 +140,8 @@ fn policy_cases() {
             assert_eq!(r.no_route_status(), st, "{}", c.name);
         }
         // Every rank and removal says why.
-        assert!(r.ranked.iter().all(|(_, why)| !why.is_empty()));
-        assert!(r.removed.iter().all(|(_, why)| !why.describe().is_empty()));
+        assert!((0..r.ranked.len()).all(|k| r.reason(k).is_some_and(|w| !w.is_empty())));
+        assert!(r.removed.iter().all(|(s, why)| !why.describe(s).is_empty()));
     }
 }
 
@@ -163,14 +166,25 @@ fn reasons_read_as_sentences() {
         exclude: Vec::new(),
         now_ms: 0,
     };
-    let r = rank(
-        &cfg,
-        &call,
-        &[sim("a", "Claro"), sim("b", "TIM"), sim("s", "Vivo")],
-        0,
-    );
+    let mut sims = vec![sim("a", "Claro"), sim("b", "TIM"), sim("s", "Vivo")];
+    sims.push(SimView {
+        rested: Some((10, "3 unanswered calls in a row".into())),
+        ..sim("r1", "TIM")
+    });
+    sims.push(SimView {
+        rested: Some((10, "3 unanswered calls in a row".into())),
+        ..sim("r2", "TIM")
+    });
+    sims.push(SimView {
+        leased: true,
+        ..sim("l", "TIM")
+    });
+    let r = rank(&cfg, &call, &sims, 0);
+    let reasons: Vec<(String, String)> = (0..r.ranked.len())
+        .map(|k| (r.ranked[k].0.id.clone(), r.reason(k).unwrap_or_default()))
+        .collect();
     assert_eq!(
-        r.ranked,
+        reasons,
         [
             ("s".to_string(), "sticky route; 3 calls today".to_string()),
             ("b".to_string(), "on-net (TIM); 3 calls today".to_string()),
@@ -178,6 +192,37 @@ fn reasons_read_as_sentences() {
                 "a".to_string(),
                 "operator fallback #1 (Claro); 3 calls today".to_string()
             ),
+        ]
+    );
+    assert_eq!(
+        r.explain(9)[3..],
+        [
+            "- r1, r2: rested: 3 unanswered calls in a row",
+            "- l: in use by another call",
+        ]
+    );
+}
+
+#[test]
+fn explanations_are_bounded_and_group_removals_by_reason() {
+    let cfg = PolicyConfig::default();
+    let sims: Vec<SimView> = (0..6)
+        .map(|i| SimView {
+            id: format!("m{i}"),
+            available: true,
+            leased: i >= 4,
+            calls_today: i,
+            ..SimView::default()
+        })
+        .collect();
+    let r = rank(&cfg, &CallFacts::default(), &sims, 0);
+    assert_eq!(
+        r.explain(2),
+        [
+            "#1 m0: free; 0 calls today",
+            "#2 m1: free; 1 calls today",
+            "... 2 more ranked",
+            "- m4, m5: in use by another call",
         ]
     );
 }
