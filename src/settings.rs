@@ -189,6 +189,45 @@ mod tests {
     }
 
     #[test]
+    fn the_routing_examples_in_the_default_config_are_valid() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let text = std::fs::read_to_string(root.join("default.toml")).expect("default.toml");
+        let start = text.find("\n[routing]").expect("a [routing] section");
+        let end = text.find("\n[http]").expect("an [http] section");
+        // Every commented setting and table header, uncommented (prose lines are not TOML).
+        let setting = |l: &str| {
+            l.starts_with("[routing")
+                || l.split_once(" = ").is_some_and(|(k, _)| {
+                    !k.is_empty() && k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                })
+        };
+        let body: String = text[start..end]
+            .lines()
+            .filter_map(|l| match l.strip_prefix("# ") {
+                Some(rest) if setting(rest) => Some(rest),
+                Some(_) => None,
+                None => Some(l),
+            })
+            .map(|l| format!("{l}\n"))
+            .collect();
+        #[derive(serde::Deserialize)]
+        struct W {
+            routing: e173gw_core::config::routing::RoutingConfig,
+        }
+        let w: W = toml::from_str(&body).unwrap_or_else(|e| panic!("{e}\n{body}"));
+        let r = w.routing;
+        assert_eq!(r.validate(true), Vec::new(), "{body}");
+        assert_eq!(r.sim_operator.len(), 4);
+        assert_eq!(r.weight.get("modem0"), Some(&2));
+        let l = r.limits.for_sim("m", Some("724020001000000"), Some("TIM"));
+        assert_eq!(
+            (l.calls_per_day, l.minutes_per_day, l.max_call_s),
+            (Some(100), Some(60), Some(1800))
+        );
+        assert_eq!(r.protection.unanswered_streak, Some(5));
+    }
+
+    #[test]
     fn shipped_configs_load() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         for f in [
