@@ -314,3 +314,52 @@ after_ms = 3000
     let gap = failover_gap_ms(&r).expect("two routings in the history");
     eprintln!("unplug: failover to the next modem in {gap} ms");
 }
+
+#[test]
+fn agent_delivery_by_redirect_answers_302_with_the_agents_contact() {
+    // Trunk "test" is redirected; the agent never hears from the gateway.
+    let gw = Gateway::start(Options {
+        modems: 1,
+        target: "agent".into(),
+        extra: "[agent]\nuri = \"sip:agent@127.0.0.1:5999\"\n[routing]\nagent_delivery_by_trunk = { test = \"redirect\" }\n"
+            .into(),
+        ..Options::default()
+    });
+    let raw = common::gw::RawSip::new("127.0.0.1", gw.udp);
+    let inv = common::gw::invite(
+        raw.local(),
+        gw.udp,
+        "5511912340001",
+        "redir-1@test",
+        "z9hG4bKr1",
+        4000,
+    );
+    raw.send(&inv);
+    let (resp, _) = raw.recv_until("SIP/2.0 302", Duration::from_secs(5));
+    assert_eq!(
+        common::gw::header(&resp, "Contact"),
+        Some("<sip:agent@127.0.0.1:5999>"),
+        "{resp}"
+    );
+    // The ACK for the 302 (same branch, RFC 3261 §17.1.1.3) ends the transaction.
+    let to = common::gw::header(&resp, "To")
+        .unwrap_or_default()
+        .to_string();
+    let local = raw.local();
+    raw.send(&format!(
+        "ACK sip:5511912340001@{gw} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKr1;rport\r\nFrom: <sip:5511977776666@{local}>;tag=raw1\r\n\
+         To: {to}\r\nCall-ID: redir-1@test\r\nCSeq: 1 ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+        gw = gw.udp
+    ));
+    let r = gw.wait_records(1, Duration::from_secs(10)).remove(0);
+    assert_eq!(r["sip_status"], 302, "{r}");
+    assert_eq!(r["end_reason"], "redirected");
+    assert_eq!(r["target"]["kind"], "agent");
+    assert_eq!(r["target"]["uri"], "sip:agent@127.0.0.1:5999");
+    // No retransmission of the 302 after the ACK.
+    let later = raw.recv_for(Duration::from_millis(1200));
+    assert!(
+        later.iter().all(|m| !m.starts_with("SIP/2.0 302")),
+        "{later:?}"
+    );
+}

@@ -53,6 +53,8 @@ pub enum EndReason {
     Rejected,
     /// No modem or agent could take it.
     NoRoute,
+    /// Redirected to the agent (`302`): the trunk calls the agent itself.
+    Redirected,
     /// The callee side failed before answer (busy, no answer, ...).
     Failed,
     /// The caller cancelled before answer.

@@ -151,6 +151,7 @@ impl CallActor {
             }
             Action::Route {
                 target,
+                trunk,
                 caller,
                 callee,
                 age_ms,
@@ -160,6 +161,7 @@ impl CallActor {
             } => {
                 let req = RouteRequest {
                     target,
+                    trunk,
                     caller,
                     callee,
                     exclude,

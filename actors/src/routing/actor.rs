@@ -49,6 +49,8 @@ struct Choice {
     status: u16,
     /// "Why this SIM".
     why: Vec<String>,
+    /// The call's trunk (agent delivery).
+    trunk: String,
 }
 
 /// The router actor.
@@ -85,11 +87,12 @@ impl Router {
         }
     }
 
-    fn agent_or(&self, reason: &str, status: u16) -> Route {
+    fn agent_or(&self, trunk: &str, reason: &str, status: u16) -> Route {
         match &self.agent {
             Some(a) => Route::Agent {
                 agent: a.clone(),
                 reason: reason.to_string(),
+                redirect: self.cfg.redirects(trunk),
             },
             None => Route::Reject {
                 status,
@@ -143,6 +146,7 @@ impl Router {
             sticky_busy: sticky.is_some_and(|s| r.is_busy(s.as_str())),
             status: r.no_route_status(),
             why: r.explain(EXPLAIN_TOP),
+            trunk: req.trunk.clone(),
         }
     }
 
@@ -185,7 +189,7 @@ impl Router {
         };
         why.push(format!("no SIM left: {status} ({reason})"));
         let route = if self.cfg.agent_when_no_modem {
-            self.agent_or(reason, status)
+            self.agent_or(&c.trunk, reason, status)
         } else {
             Route::Reject {
                 status,
@@ -325,9 +329,9 @@ impl Handler<RouteRequest> for Router {
 
     fn handle(&mut self, msg: RouteRequest, _: &mut Context<Self>) -> Self::Result {
         let immediate = if let Some(reason) = &msg.divert {
-            Some(self.agent_or(reason, 503))
+            Some(self.agent_or(&msg.trunk, reason, 503))
         } else if msg.target == Target::Agent {
-            Some(self.agent_or("trunk routes to the agent", 503))
+            Some(self.agent_or(&msg.trunk, "trunk routes to the agent", 503))
         } else if msg.exclude.len() as u32 >= self.cfg.max_attempts {
             Some(Route::Reject {
                 status: 503,

@@ -40,6 +40,8 @@ pub struct ModemUpdate {
 pub struct RouteRequest {
     /// The trunk's default target.
     pub target: Target,
+    /// The trunk the call came in on.
+    pub trunk: String,
     /// The calling number (a sticky key may use it).
     pub caller: String,
     /// The number to dial.

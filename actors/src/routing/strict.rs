@@ -74,6 +74,7 @@ mod tests {
         let (tx, rx) = oneshot::channel();
         let req = RouteRequest {
             target: Target::Modems,
+            trunk: "t".into(),
             caller: "1".into(),
             callee: DialNumber::parse(n).expect("number"),
             exclude: Vec::new(),

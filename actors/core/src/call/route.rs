@@ -24,6 +24,7 @@ impl CallSession {
         let age_ms = self.clock.wall_ms(now).saturating_sub(self.rec.received_ms);
         self.push(Action::Route {
             target: self.target,
+            trunk: self.trunk_name.clone(),
             caller: self.rec.caller.clone(),
             callee: self.callee.clone(),
             age_ms,
@@ -31,6 +32,24 @@ impl CallSession {
             divert,
             operator,
         });
+    }
+
+    /// Hands the call to the agent by redirection: `302` with the agent's Contact; the
+    /// trunk calls the agent itself and the gateway leaves the call.
+    fn redirect_to(&mut self, now: Instant, agent: &crate::routing::AgentTarget, ev: &'static str) {
+        self.rec.target = crate::record::RecordTarget::Agent {
+            uri: agent.uri.clone(),
+        };
+        self.reject_with(
+            302,
+            vec![crate::sip::build::header(
+                "Contact",
+                format!("<{}>", agent.uri),
+            )],
+            now,
+            ev,
+        );
+        self.fail(302, None, EndReason::Redirected, now, ev);
     }
 
     pub(super) fn on_routed(
@@ -64,7 +83,12 @@ impl CallSession {
                 self.rec.max_call = max_call;
                 self.start_modem_leg(now, id, identity, ev)
             }
-            Route::Agent { agent, reason } => self.start_agent_leg(now, agent, &reason, ev),
+            Route::Agent {
+                agent,
+                redirect: true,
+                ..
+            } => self.redirect_to(now, &agent, ev),
+            Route::Agent { agent, reason, .. } => self.start_agent_leg(now, agent, &reason, ev),
             Route::Reject {
                 status,
                 retry_after_s,

@@ -105,16 +105,29 @@ impl CallSession {
         now: Instant,
         ev: &'static str,
     ) {
+        let mut extra = Vec::new();
+        if let Some(reason) = reason {
+            extra.push(header("Reason", reason));
+        }
+        if let (503, Some(s)) = (code, self.retry_after_s) {
+            extra.push(header("Retry-After", s.to_string()));
+        }
+        self.reject_with(code, extra, now, ev);
+    }
+
+    /// A final non-2xx response to the INVITE (once) with these extra headers.
+    pub(super) fn reject_with(
+        &mut self,
+        code: u16,
+        extra: Vec<crate::sip::Header>,
+        now: Instant,
+        ev: &'static str,
+    ) {
         if self.trunk.final_status.is_some() {
             return;
         }
         let mut r = self.response(code);
-        if let Some(reason) = reason {
-            r.headers.push(header("Reason", reason));
-        }
-        if let (503, Some(s)) = (code, self.retry_after_s) {
-            r.headers.push(header("Retry-After", s.to_string()));
-        }
+        r.headers.extend(extra);
         let tx = self.trunk.tx;
         self.push(Action::Respond { tx, resp: r });
         self.trunk.final_status = Some(code);

@@ -227,6 +227,8 @@ pub enum Action {
     Route {
         /// Where the trunk's calls go.
         target: Target,
+        /// The trunk the call came in on.
+        trunk: String,
         /// The calling number (a sticky key may use it).
         caller: String,
         /// The number to dial.

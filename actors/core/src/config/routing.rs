@@ -132,8 +132,10 @@ pub struct RoutingConfig {
     pub limits: LimitsConfig,
     /// SIM protection.
     pub protection: ProtectionConfig,
-    /// How agent-bound calls are handed over (a trunk may override it).
+    /// How agent-bound calls are handed over.
     pub agent_delivery: AgentDelivery,
+    /// Per trunk (by name), overriding `agent_delivery`.
+    pub agent_delivery_by_trunk: BTreeMap<String, AgentDelivery>,
 }
 
 impl Default for RoutingConfig {
@@ -158,6 +160,7 @@ impl Default for RoutingConfig {
             limits: LimitsConfig::default(),
             protection: ProtectionConfig::default(),
             agent_delivery: AgentDelivery::Proxy,
+            agent_delivery_by_trunk: BTreeMap::new(),
         }
     }
 }
@@ -170,6 +173,15 @@ impl RoutingConfig {
             operator_fallback: self.operator_fallback.clone(),
             balance: self.balance,
         }
+    }
+
+    /// Whether agent-bound calls from `trunk` are redirected (`302`) rather than proxied.
+    pub fn redirects(&self, trunk: &str) -> bool {
+        self.agent_delivery_by_trunk
+            .get(trunk)
+            .copied()
+            .unwrap_or(self.agent_delivery)
+            == AgentDelivery::Redirect
     }
 
     /// The operator of a SIM with home network `plmn` on a network called `name`.
@@ -203,7 +215,12 @@ impl RoutingConfig {
         if self.agent_when_no_modem && !agent {
             p.push(Problem::new(key("agent_when_no_modem"), "needs agent.uri"));
         }
-        if self.agent_delivery == AgentDelivery::Redirect && !agent {
+        let redirect = self.agent_delivery == AgentDelivery::Redirect
+            || self
+                .agent_delivery_by_trunk
+                .values()
+                .any(|d| *d == AgentDelivery::Redirect);
+        if redirect && !agent {
             p.push(Problem::new(key("agent_delivery"), "needs agent.uri"));
         }
         if self.failover_budget_ms < 1000 {

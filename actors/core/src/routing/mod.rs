@@ -39,6 +39,8 @@ pub enum Route {
         agent: AgentTarget,
         /// Why, for the agent's headers.
         reason: String,
+        /// Answer the caller `302` with the agent's Contact instead of calling the agent.
+        redirect: bool,
     },
     /// No route: answer the caller with this status.
     Reject {

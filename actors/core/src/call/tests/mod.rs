@@ -339,6 +339,7 @@ impl H {
                         answer_timeout: Duration::from_secs(20),
                     },
                     reason: "trunk routes to the agent".into(),
+                    redirect: false,
                 },
                 Vec::new(),
             )),
