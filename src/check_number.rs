@@ -1,5 +1,7 @@
 //! `e173gw check-number`: screen a number with the configured rules, without placing a
-//! call, and print the verdict with the trace of every stage.
+//! call, and print the verdict with the trace of every stage; then, for a number that
+//! would be routed, ask the running gateway (its `/route` page) which SIM would take it
+//! and why ("why this SIM" as a dry run: nothing is leased or counted).
 
 use std::time::Duration;
 
@@ -23,6 +25,10 @@ pub struct CheckNumberArgs {
     /// Print the verdict as JSON.
     #[arg(long)]
     pub json: bool,
+    /// The running gateway's HTTP address (`host:port`) to ask for the route; default:
+    /// `[http] listen` of the config. `off` does not ask.
+    #[arg(long)]
+    pub gateway: Option<String>,
 }
 
 /// Why a number could not be checked.
@@ -57,12 +63,98 @@ pub async fn check(s: &Settings, a: &CheckNumberArgs) -> Result<(Verdict, String
         Duration::from_millis(s.config.filter.budget_ms),
     )
     .await;
+    let gateway = match a.gateway.as_deref() {
+        Some("off") => None,
+        Some(g) => Some(g.to_string()),
+        None => s
+            .config
+            .http
+            .addr()
+            .filter(|a| a.port() != 0)
+            .map(|a| a.to_string()),
+    };
+    let route = match (&v.decision, gateway) {
+        (Decision::Allow, Some(g)) => {
+            let asked = route_dry_run(&g, a, v.annotations.operator.as_deref()).await;
+            Some((g, asked))
+        }
+        _ => None,
+    };
     let text = if a.json {
-        serde_json::to_string_pretty(&v)?
+        let mut j = serde_json::to_value(&v)?;
+        if let (Some((g, r)), Some(o)) = (&route, j.as_object_mut()) {
+            o.insert(
+                "route".into(),
+                match r {
+                    Ok(lines) => serde_json::json!({"gateway": g, "lines": lines}),
+                    Err(e) => serde_json::json!({"gateway": g, "error": e}),
+                },
+            );
+        }
+        serde_json::to_string_pretty(&j)?
     } else {
-        render(&v)
+        let mut t = render(&v);
+        match &route {
+            Some((g, Ok(lines))) => {
+                t.push_str(&format!("route (dry run on the gateway at {g}):\n"));
+                for l in lines {
+                    t.push_str(&format!("  {l}\n"));
+                }
+            }
+            Some((g, Err(e))) => {
+                t.push_str(&format!("route: the gateway at {g} did not answer: {e}\n"))
+            }
+            None if v.decision == Decision::Allow => t.push_str(
+                "route: not asked (no --gateway, and [http] listen names no fixed port)\n",
+            ),
+            None => {}
+        }
+        t
     };
     Ok((v, text))
+}
+
+/// Asks the running gateway at `addr` how it would route the call now.
+async fn route_dry_run(
+    addr: &str,
+    a: &CheckNumberArgs,
+    operator: Option<&str>,
+) -> Result<Vec<String>, String> {
+    // reqwest's TLS needs a crypto provider even for plain HTTP clients.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let url = reqwest::Url::parse_with_params(
+        &format!("http://{addr}/route"),
+        &[
+            ("callee", a.callee.as_str()),
+            ("caller", a.caller.as_str()),
+            ("trunk", a.trunk.as_deref().unwrap_or_default()),
+            ("operator", operator.unwrap_or_default()),
+        ],
+    )
+    .map_err(|e| e.to_string())?;
+    let body = client
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?
+        .text()
+        .await
+        .map_err(|e| e.to_string())?;
+    let v: serde_json::Value = serde_json::from_str(&body).map_err(|e| e.to_string())?;
+    match v["route"].as_array() {
+        Some(lines) => Ok(lines
+            .iter()
+            .filter_map(|l| l.as_str().map(str::to_string))
+            .collect()),
+        None => Err(v["error"]
+            .as_str()
+            .unwrap_or("unexpected answer")
+            .to_string()),
+    }
 }
 
 /// The verdict for people: one line per stage, the annotations, the decision.

@@ -363,3 +363,41 @@ fn agent_delivery_by_redirect_answers_302_with_the_agents_contact() {
         "{later:?}"
     );
 }
+
+#[test]
+fn check_number_asks_the_running_gateway_why_this_sim() {
+    let gw = gateway(2, "", None);
+    let sim = modem_of(&answered_call(&gw, "5511912340001"));
+    let cfg = gw.dir.path().join("gw.toml");
+    let out = std::process::Command::new(common::bin())
+        .args(["check-number", "--config"])
+        .arg(&cfg)
+        .args(["--callee", "5511912340001", "--gateway"])
+        .arg(gw.http.to_string())
+        .output()
+        .expect("check-number runs");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.contains("verdict: ALLOW"), "{text}");
+    assert!(text.contains("route (dry run on the gateway at"), "{text}");
+    assert!(text.contains(&format!("#1 {sim}: sticky route")), "{text}");
+    assert!(
+        text.contains(&format!("the call would take {sim}")),
+        "{text}"
+    );
+    // A dry run leases nothing and counts no decision.
+    assert_eq!(gw.metric("e173gw_routing_leases"), Some(0.0));
+    assert_eq!(gw.metric("e173gw_routing_decisions_total"), Some(1.0));
+    // Another number has no sticky route: the SIM with fewer calls today.
+    let (code, body) = gw.http_get("/route?callee=5511912340002");
+    assert_eq!(code, 200, "{body}");
+    let v: Value = serde_json::from_str(&body).expect("json");
+    let lines: Vec<&str> = v["route"]
+        .as_array()
+        .map(|a| a.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(lines[0], "no sticky route", "{lines:?}");
+    assert!(lines[1].contains("0 calls today"), "{lines:?}");
+    assert!(!lines[1].contains(&sim), "{lines:?}");
+    assert_eq!(gw.http_get("/route").0, 400);
+}

@@ -1,4 +1,5 @@
-//! The operations HTTP server (actix-web): `/metrics` (Prometheus) and `/healthz`.
+//! The operations HTTP server (actix-web): `/metrics` (Prometheus), `/healthz`, and
+//! `/route?callee=N` ("why this SIM" as a dry run on the live view; nothing is leased).
 //!
 //! Handlers ask the actors for their counters at each request; the server holds no state of
 //! its own. It runs one worker and leaves signal handling to the gateway.
@@ -18,7 +19,7 @@ use e173gw_actors::gateway::{ListModems, LocalGateway};
 use e173gw_actors::ingress::{GetStats, SipIngress};
 use e173gw_actors::modem::LinkState;
 use e173gw_actors::recorder::{Recorder, RecorderStatus};
-use e173gw_actors::routing::{GetRouterStats, Router};
+use e173gw_actors::routing::{ExplainRoute, GetRouterStats, Router};
 
 use crate::adapters::redis::RedisStore;
 use crate::adapters::resilient::Resilient;
@@ -99,6 +100,27 @@ async fn healthz(src: web::Data<Sources>) -> HttpResponse {
     }))
 }
 
+/// `/route?callee=N[&caller=N][&trunk=T][&operator=O]`: "why this SIM" as a dry run.
+async fn route_dry_run(
+    src: web::Data<Sources>,
+    q: web::Query<std::collections::HashMap<String, String>>,
+) -> HttpResponse {
+    let get = |k: &str| q.get(k).cloned().unwrap_or_default();
+    let Some(callee) = q.get("callee").filter(|c| !c.is_empty()).cloned() else {
+        return HttpResponse::BadRequest().json(json!({"error": "callee is required"}));
+    };
+    let ask = ExplainRoute {
+        trunk: get("trunk"),
+        caller: get("caller"),
+        callee: callee.clone(),
+        operator: q.get("operator").filter(|o| !o.is_empty()).cloned(),
+    };
+    match src.router.send(ask).await {
+        Ok(why) => HttpResponse::Ok().json(json!({"callee": callee, "route": why})),
+        Err(e) => HttpResponse::ServiceUnavailable().json(json!({"error": e.to_string()})),
+    }
+}
+
 /// Starts the server on `addr`; returns the bound address and a handle to stop it.
 /// Call inside an actix `System`.
 pub fn start(addr: SocketAddr, sources: Sources) -> std::io::Result<(SocketAddr, ServerHandle)> {
@@ -108,6 +130,7 @@ pub fn start(addr: SocketAddr, sources: Sources) -> std::io::Result<(SocketAddr,
             .app_data(data.clone())
             .route("/metrics", web::get().to(metrics_page))
             .route("/healthz", web::get().to(healthz))
+            .route("/route", web::get().to(route_dry_run))
     })
     .workers(1)
     .disable_signals()

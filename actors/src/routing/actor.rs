@@ -20,8 +20,8 @@ use super::book::{self, sim_key, SimBook};
 use super::strict::{Waiter, Waiters};
 use super::usage::Tally;
 use super::{
-    CallUsage, FlushUsage, GetRouterStats, ModemUpdate, Release, RouteDecision, RouteRequest,
-    RouterStats, SetRouting,
+    CallUsage, ExplainRoute, FlushUsage, GetRouterStats, ModemUpdate, Release, RouteDecision,
+    RouteRequest, RouterStats, SetRouting,
 };
 use crate::modem::{ModemActor, ModemStatus};
 use crate::wall_ms;
@@ -511,5 +511,72 @@ impl Handler<CallUsage> for Router {
         }
         .into_actor(self)
         .spawn(ctx);
+    }
+}
+
+impl Handler<ExplainRoute> for Router {
+    type Result = ResponseActFuture<Self, Vec<String>>;
+
+    fn handle(&mut self, msg: ExplainRoute, _: &mut Context<Self>) -> Self::Result {
+        let Ok(callee) = e173gw_core::domain::DialNumber::parse(&msg.callee) else {
+            return Box::pin(fut::ready(vec![format!(
+                "{:?} is not a number a modem can dial",
+                msg.callee
+            )]));
+        };
+        let req = RouteRequest {
+            target: Target::Modems,
+            trunk: msg.trunk,
+            caller: msg.caller,
+            callee,
+            exclude: Vec::new(),
+            age_ms: 0,
+            divert: None,
+            operator: msg.operator,
+        };
+        let sticky = self.cfg.sticky.then(|| self.stores.sticky.clone());
+        let key = self
+            .cfg
+            .sticky_key
+            .key(&req.caller, &req.callee.to_string());
+        Box::pin(
+            async move {
+                match sticky {
+                    Some(s) => s.get(&key, wall_ms()).await.map(|r| r.map(|r| r.target)),
+                    None => Ok(None),
+                }
+            }
+            .into_actor(self)
+            .map(move |target, act, _| {
+                let mut out = Vec::new();
+                let sticky = match &target {
+                    Ok(Some(t)) => {
+                        let m = act.resolve(t);
+                        out.push(match &m {
+                            Some(m) => format!("sticky route: {t} (in modem {m})"),
+                            None => format!("sticky route: {t} (not in any modem now)"),
+                        });
+                        m
+                    }
+                    Ok(None) => {
+                        out.push("no sticky route".into());
+                        None
+                    }
+                    Err(e) => {
+                        out.push(format!("sticky route not read: {e}"));
+                        None
+                    }
+                };
+                let c = act.rank_call(&req, sticky.as_ref());
+                let strict = act.cfg.sticky_mode == StickyMode::Strict && c.sticky_busy;
+                out.extend(c.why);
+                out.push(match (&c.best, strict) {
+                    (_, true) => "the call would wait for its sticky SIM (strict mode)".into(),
+                    (Some((id, _)), _) => format!("the call would take {id}"),
+                    (None, _) => format!("no SIM would take the call: {}", c.status),
+                });
+                out
+            }),
+        )
     }
 }

@@ -148,6 +148,21 @@ pub struct GetRouterStats;
 #[rtype(result = "()")]
 pub struct FlushUsage;
 
+/// "Why this SIM" as a dry run: how a call to `callee` would be routed now. Nothing is
+/// leased or counted.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "Vec<String>")]
+pub struct ExplainRoute {
+    /// Trunk name.
+    pub trunk: String,
+    /// Calling number.
+    pub caller: String,
+    /// Called number.
+    pub callee: String,
+    /// The callee's operator (as screening finds it).
+    pub operator: Option<String>,
+}
+
 /// New routing rules (a reload); calls in progress keep their lease.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "()")]
