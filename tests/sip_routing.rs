@@ -401,3 +401,50 @@ fn check_number_asks_the_running_gateway_why_this_sim() {
     assert!(!lines[1].contains(&sim), "{lines:?}");
     assert_eq!(gw.http_get("/route").0, 400);
 }
+
+#[test]
+fn strict_sticky_mode_waits_for_the_busy_sim_instead_of_taking_another() {
+    let gw = gateway(
+        2,
+        "[routing]\nsticky_mode = \"strict\"\nsticky_wait_ms = 8000\n",
+        None,
+    );
+    let number = "5511912340001";
+    let sim = modem_of(&answered_call(&gw, number));
+    // A long call holds the number's SIM; a second call to the number waits for it
+    // although the other SIM is free.
+    let mut long = common::sipp::Background::caller(
+        &[
+            "-sf",
+            scenario("uac_bye.xml").to_str().expect("utf8"),
+            "-s",
+            number,
+            "-m",
+            "1",
+            "-d",
+            "2500",
+        ],
+        gw.udp,
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while gw.metric("e173gw_routing_leases") != Some(1.0) {
+        assert!(Instant::now() < deadline, "the long call never started");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    answered_call(&gw, number);
+    assert!(long.wait(Duration::from_secs(20)).expect("ended").success());
+    // The waiting call ended after the long one: its record is not the one `one_call`
+    // saw first; take the call received last.
+    let r = gw
+        .wait_records(3, Duration::from_secs(5))
+        .into_iter()
+        .max_by_key(|x| x["received_ms"].as_u64())
+        .expect("records");
+    assert_eq!(modem_of(&r), sim, "{:?}", lines(&r, "route"));
+    let why = lines(&r, "route");
+    assert!(
+        why[0].contains(&format!("sticky SIM {sim} freed up while the call waited")),
+        "{why:?}"
+    );
+}

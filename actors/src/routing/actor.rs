@@ -17,6 +17,7 @@ use e173gw_core::routing::protection::{Change, Outcome};
 use e173gw_core::routing::{AgentTarget, Route};
 
 use super::book::{self, sim_key, SimBook};
+use super::recent::RecentRoutes;
 use super::strict::{Waiter, Waiters};
 use super::usage::Tally;
 use super::{
@@ -68,6 +69,8 @@ pub struct Router {
     /// Usage of calls finished since the last flush.
     usage: Tally,
     waiting: Waiters,
+    /// Sticky routes this node wrote lately.
+    recent: RecentRoutes,
 }
 
 impl Router {
@@ -84,6 +87,7 @@ impl Router {
             cursor: 0,
             usage: Tally::default(),
             waiting: Waiters::default(),
+            recent: RecentRoutes::default(),
         }
     }
 
@@ -351,15 +355,21 @@ impl Handler<RouteRequest> for Router {
             self.decisions += 1;
             return Box::pin(fut::ready(RouteDecision::to(route, Vec::new())));
         }
-        // A sticky route counts only for a first try; storage trouble just skips it.
-        let sticky =
-            (msg.exclude.is_empty() && self.cfg.sticky).then(|| self.stores.sticky.clone());
+        // A sticky route counts only for a first try; storage trouble just skips it. A
+        // route this node wrote in the last seconds is taken from memory: the store's
+        // write may still be under way when the next call to the number arrives.
         let key = self
             .cfg
             .sticky_key
             .key(&msg.caller, &msg.callee.to_string());
+        let first = msg.exclude.is_empty() && self.cfg.sticky;
+        let recent = first.then(|| self.recent.get(&key, wall_ms())).flatten();
+        let sticky = (first && recent.is_none()).then(|| self.stores.sticky.clone());
         Box::pin(
             async move {
+                if recent.is_some() {
+                    return recent;
+                }
                 match sticky {
                     Some(s) => s
                         .get(&key, wall_ms())
@@ -503,6 +513,7 @@ impl Handler<CallUsage> for Router {
         let stores = self.stores.clone();
         let sticky_key = cfg.sticky_key.key(&u.caller, &u.callee);
         let target = imsi.unwrap_or(modem);
+        self.recent.set(&sticky_key, &target, wall_ms());
         let ttl = Duration::from_secs(cfg.sticky_ttl_s);
         async move {
             if let Err(e) = stores.sticky.set(&sticky_key, &target, u.at_ms, ttl).await {
