@@ -9,11 +9,12 @@ use std::sync::Arc;
 
 use e173gw_actors::call::{self, CallEnv, PortPool};
 use e173gw_actors::filter::{FilterActor, Lookups};
+use e173gw_actors::gateway::PeerGateway;
 use e173gw_actors::gateway::{GatewaySpec, LocalGateway, Shutdown, SubscribeModems};
 use e173gw_actors::ingress::{IngressError, IngressSpec, SipIngress};
 use e173gw_actors::modem::{ModemSpec, PortPaths};
 use e173gw_actors::recorder::{DrainRecords, JsonlSink, LogSink, Recorder, RecorderSpec};
-use e173gw_actors::routing::{FlushUsage, Router};
+use e173gw_actors::routing::{FlushUsage, NodeViewCell, Router};
 use e173gw_actors::sim::{self, SimHandle};
 use e173gw_core::at::recovery::ExponentialBackoff;
 use e173gw_core::call::CallConfig;
@@ -184,7 +185,19 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
     );
     let filter_active = filter.active_flag();
     let filter = filter.start();
-    let router = Router::new(c.routing.clone(), agent, stores).start();
+    let node_view = NodeViewCell::default();
+    let router = Router::new(c.routing.clone(), agent, stores)
+        .serving(node_view.clone(), c.sip.node_id.clone())
+        .start();
+    for p in &c.peer {
+        match PeerGateway::new(p.clone(), c.sip.node_id.clone(), router.clone().recipient()) {
+            Some(g) => {
+                info!(peer = %p.name, uri = %p.uri, "Checking peer node.");
+                g.start();
+            }
+            None => warn!(peer = %p.name, uri = %p.uri, "Peer node without an address; not used."),
+        }
+    }
     crate::reload::Reloader::new(
         s,
         filter.clone(),
@@ -214,6 +227,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         calls,
         journal,
         agent_ip,
+        node_view,
     })
     .await?;
     let http = match c.http.addr() {

@@ -182,6 +182,18 @@ impl Collector for Snapshot {
                 "SIMs rested by SIM protection now.",
                 r.rested as i64,
             )?;
+            gauge(
+                &mut e,
+                "e173gw_peers_up",
+                "Peer nodes in rotation.",
+                r.peers_up as i64,
+            )?;
+            gauge(
+                &mut e,
+                "e173gw_peers",
+                "Peer nodes configured.",
+                r.peers as i64,
+            )?;
         }
         if let Some(r) = &self.recorder {
             counter(
@@ -358,6 +370,8 @@ mod tests {
                 decisions: 9,
                 waiting: 1,
                 rested: 2,
+                peers_up: 1,
+                peers: 2,
             }),
             filter: Some({
                 let mut f = e173gw_actors::filter::FilterStats {
@@ -406,6 +420,8 @@ mod tests {
             ("e173gw_routing_decisions_total", "9"),
             ("e173gw_routing_waiting", "1"),
             ("e173gw_routing_sims_rested", "2"),
+            ("e173gw_peers_up", "1"),
+            ("e173gw_peers", "2"),
             ("e173gw_records_spooled_total", "4"),
             ("e173gw_records_backlog", "1"),
             ("e173gw_record_store_degraded", "1"),

@@ -29,6 +29,8 @@ pub struct Options {
     pub target: String,
     /// Environment overrides.
     pub env: Vec<(String, String)>,
+    /// The UDP SIP listener (`ip:port`; port 0 picks one).
+    pub udp_listen: String,
 }
 
 impl Default for Options {
@@ -41,6 +43,7 @@ impl Default for Options {
             tcp: false,
             target: "modems".into(),
             env: Vec::new(),
+            udp_listen: "127.0.0.1:0".into(),
         }
     }
 }
@@ -86,9 +89,9 @@ impl Gateway {
             None => String::new(),
         };
         let listen = if o.tcp {
-            "[\"udp:127.0.0.1:0\", \"tcp:127.0.0.1:0\"]"
+            format!("[\"udp:{}\", \"tcp:127.0.0.1:0\"]", o.udp_listen)
         } else {
-            "[\"udp:127.0.0.1:0\"]"
+            format!("[\"udp:{}\"]", o.udp_listen)
         };
         let text = format!(
             r#"

@@ -28,6 +28,15 @@ pub enum RecordTarget {
         /// Its URI.
         uri: String,
     },
+    /// A SIM of a peer node (that node writes the modem's own record).
+    Peer {
+        /// The peer node.
+        node: String,
+        /// The modem's id there.
+        modem: String,
+        /// Its SIM's IMSI.
+        imsi: Option<String>,
+    },
 }
 
 /// One try on a modem (a call may try several on failover).

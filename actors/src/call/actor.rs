@@ -13,7 +13,7 @@ use super::media::{session_id, MediaSession, RtpIn};
 use super::CallEnv;
 use crate::ingress::{CallIn, NewCall, SipOut};
 use crate::modem::{AudioIn, AudioOut, Dial, Hangup, ModemActor, ModemCallEvent, SendDtmf};
-use crate::routing::{CallUsage, Release, RouteRequest};
+use crate::routing::{CallUsage, PeerDown, Release, RouteRequest};
 
 /// One call. See the module docs.
 pub(crate) struct CallActor {
@@ -68,6 +68,7 @@ impl CallActor {
             parties: new.parties,
             trunk: new.trunk,
             target: new.target,
+            from_peer: new.from_peer,
             received_ms: new.received_ms,
             ids: IdGen::new(id_seed(new.key), &env.node_id),
         };
@@ -152,6 +153,7 @@ impl CallActor {
             Action::Route {
                 target,
                 trunk,
+                from_peer,
                 caller,
                 callee,
                 age_ms,
@@ -162,12 +164,14 @@ impl CallActor {
                 let req = RouteRequest {
                     target,
                     trunk,
+                    from_peer,
                     caller,
                     callee,
                     exclude,
                     age_ms,
                     divert,
                     operator,
+                    call: Some(ctx.address().recipient()),
                 };
                 self.env
                     .router
@@ -360,6 +364,14 @@ impl Handler<CallIn> for CallActor {
             }
         };
         self.feed(ev, ctx);
+    }
+}
+
+impl Handler<PeerDown> for CallActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: PeerDown, ctx: &mut Context<Self>) {
+        self.feed(Event::PeerDown(msg.node), ctx);
     }
 }
 

@@ -40,6 +40,8 @@ pub struct IngressSpec {
     pub journal: Starts,
     /// The AI voice agent's address: its requests are taken like a trunk's.
     pub agent_ip: Option<IpAddr>,
+    /// This node's modems, for the `OPTIONS` checks of peer nodes.
+    pub node_view: crate::routing::NodeViewCell,
 }
 
 impl std::fmt::Debug for IngressSpec {
@@ -104,6 +106,7 @@ pub struct SipIngress {
     pub(super) stats: IngressStats,
     limits: Limits,
     agent_ip: Option<IpAddr>,
+    pub(super) node_view: crate::routing::NodeViewCell,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// Inside `flush`: a nested flush (a reply sent while handling an event) leaves its
     /// output to the outer one, so responses leave in the order they were produced.
@@ -193,6 +196,7 @@ impl SipIngress {
         let mut secret = seed().to_le_bytes().to_vec();
         secret.extend_from_slice(&seed().rotate_left(17).to_le_bytes());
         let agent_ip = spec.agent_ip;
+        let node_view = spec.node_view.clone();
         // The SIP path gets its own thread: sockets, parsing, transactions and the call
         // actors (which talk to the ingress for every message) live there; modems, the
         // router and the recorder stay on the main arbiter.
@@ -259,6 +263,7 @@ impl SipIngress {
                 stats: IngressStats::default(),
                 limits,
                 agent_ip,
+                node_view,
                 tasks,
                 flushing: false,
             }
@@ -510,6 +515,7 @@ impl SipIngress {
                 return;
             }
         };
+        let from_peer = self.trunks.is_peer(trunk);
         let recipient = (self.factory)(NewCall {
             key,
             tx,
@@ -517,6 +523,7 @@ impl SipIngress {
             from,
             trunk: name.to_string(),
             target,
+            from_peer,
             parties,
             received_ms,
             local: self.local.clone(),

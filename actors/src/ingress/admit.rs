@@ -1,6 +1,7 @@
 //! What the ingress does with a request that opened a server transaction.
 
 use actix::prelude::*;
+use e173gw_core::routing::node::NODE_VIEW_TYPE;
 use tracing::{debug, info, warn};
 
 use e173gw_core::config::sip::UnknownSource;
@@ -78,6 +79,24 @@ impl SipIngress {
                     ),
                     header("Accept", "application/sdp"),
                 ];
+                if wants_node_view(&req) {
+                    // A peer node's check: the answer carries this node's modems.
+                    let tag = self.ids.tag();
+                    let mut resp = build::response(&req, 200, Some(&tag));
+                    resp.headers.extend(extra);
+                    let view = self.node_view.get();
+                    build::set_body(
+                        &mut resp.headers,
+                        &mut resp.body,
+                        NODE_VIEW_TYPE,
+                        view.to_vec(),
+                    );
+                    if let Err(e) = self.layer.respond(now(), tx, resp) {
+                        debug!(error = %e, "Reply not sent.");
+                    }
+                    self.flush(ctx);
+                    return;
+                }
                 self.reply(tx, &req, 200, extra, ctx);
             }
             Method::Register => self.on_register(tx, req, trunk, ctx),
@@ -213,4 +232,14 @@ impl SipIngress {
         );
         self.reply(tx, &req, 200, extra, ctx);
     }
+}
+
+/// Whether an `OPTIONS` asks for this node's modems (a peer node's check).
+fn wants_node_view(req: &Request) -> bool {
+    req.headers.iter().any(|h| {
+        let text = h.to_string();
+        text.split_once(':').is_some_and(|(n, v)| {
+            n.trim().eq_ignore_ascii_case("Accept") && v.contains(NODE_VIEW_TYPE)
+        })
+    })
 }

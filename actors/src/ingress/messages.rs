@@ -119,6 +119,8 @@ pub struct NewCall {
     pub trunk: String,
     /// Where the trunk's calls go.
     pub target: Target,
+    /// The trunk is a peer e173gw node.
+    pub from_peer: bool,
     /// Caller and callee, parsed at admission.
     pub parties: Parties,
     /// When the INVITE arrived (Unix ms), as journaled.

@@ -12,17 +12,20 @@ use e173gw_core::config::routing::{RoutingConfig, StickyMode};
 use e173gw_core::config::sip::Target;
 use e173gw_core::domain::ModemId;
 use e173gw_core::ports::Stores;
+use e173gw_core::routing::node::{NodeView, RemoteModem};
 use e173gw_core::routing::policy::{rank, CallFacts, SimView};
 use e173gw_core::routing::protection::{Change, Outcome};
 use e173gw_core::routing::{AgentTarget, Route};
 
+use super::book::Sim;
 use super::book::{self, sim_key, SimBook};
+use super::peers::{NodeViewCell, PeerUpdate, Peers, PEER_ANSWER};
 use super::recent::RecentRoutes;
 use super::strict::{Waiter, Waiters};
 use super::usage::Tally;
 use super::{
-    CallUsage, ExplainRoute, FlushUsage, GetRouterStats, ModemUpdate, Release, RouteDecision,
-    RouteRequest, RouterStats, SetRouting,
+    CallUsage, ExplainRoute, FlushUsage, GetRouterStats, ModemUpdate, PeerDown, Release,
+    RouteDecision, RouteRequest, RouterStats, SetRouting,
 };
 use crate::modem::{ModemActor, ModemStatus};
 use crate::wall_ms;
@@ -34,6 +37,8 @@ const USAGE_FLUSH: Duration = Duration::from_millis(250);
 const REFRESH: Duration = Duration::from_secs(2);
 /// How long a lease lasts without a [`Release`] (a call that vanished).
 const LEASE_TTL: Duration = Duration::from_secs(7200);
+/// How often this node's view for its peers is rewritten (when it changed).
+const VIEW_PUBLISH: Duration = Duration::from_millis(100);
 /// `Retry-After` when every SIM is busy.
 const BUSY_RETRY_AFTER_S: u32 = 5;
 /// Ranked SIMs named in a record's "why this SIM" (the SIMs left out are all named).
@@ -52,6 +57,10 @@ struct Choice {
     why: Vec<String>,
     /// The call's trunk (agent delivery).
     trunk: String,
+    /// The number called.
+    callee: String,
+    /// The call (told if its peer goes down).
+    call: Option<Recipient<PeerDown>>,
 }
 
 /// The router actor.
@@ -71,6 +80,14 @@ pub struct Router {
     waiting: Waiters,
     /// Sticky routes this node wrote lately.
     recent: RecentRoutes,
+    /// Peer nodes and their SIMs.
+    peers: Peers,
+    /// Calls sent to a peer's SIM, by the SIM's routing id.
+    peer_calls: HashMap<ModemId, (String, Recipient<PeerDown>)>,
+    /// This node's view for its peers, and whether it changed since last written.
+    view_cell: NodeViewCell,
+    view_dirty: bool,
+    node_id: String,
 }
 
 impl Router {
@@ -88,6 +105,46 @@ impl Router {
             usage: Tally::default(),
             waiting: Waiters::default(),
             recent: RecentRoutes::default(),
+            peers: Peers::default(),
+            peer_calls: HashMap::new(),
+            view_cell: NodeViewCell::default(),
+            view_dirty: true,
+            node_id: String::new(),
+        }
+    }
+
+    /// Serves this node's view to peers through `cell`, as node `node_id`.
+    pub fn serving(mut self, cell: NodeViewCell, node_id: String) -> Self {
+        self.view_cell = cell;
+        self.node_id = node_id;
+        self
+    }
+
+    /// Writes this node's view for its peers (off the call path, at most every 100 ms).
+    fn publish_view(&mut self) {
+        if !std::mem::take(&mut self.view_dirty) {
+            return;
+        }
+        let cfg = self.cfg.clone();
+        let view = NodeView {
+            node: self.node_id.clone(),
+            modems: self
+                .modems
+                .iter()
+                .map(|(id, (_, s))| RemoteModem {
+                    id: id.to_string(),
+                    imsi: s.session.identity.imsi.as_ref().map(|i| i.to_string()),
+                    operator: cfg.operator_of(
+                        s.session.sim_plmn.as_deref(),
+                        s.session.operator.name.as_deref(),
+                    ),
+                    free: s.is_available() && !self.leased.contains_key(id),
+                })
+                .collect(),
+        };
+        match serde_json::to_vec(&view) {
+            Ok(json) => self.view_cell.set(json),
+            Err(e) => warn!(error = %e, "Node view not written."),
         }
     }
 
@@ -115,6 +172,11 @@ impl Router {
                     || s.session.identity.imsi.as_ref().map(|i| i.as_str()) == Some(target)
             })
             .map(|(id, _)| id.clone())
+            .or_else(|| {
+                self.peers
+                    .find_imsi(target)
+                    .and_then(|id| ModemId::parse(&id).ok())
+            })
     }
 
     /// Ranks the SIMs for the call and keeps what the decision needs.
@@ -129,7 +191,7 @@ impl Router {
             now_ms: wall_ms(),
         };
         let cfg = self.cfg.clone();
-        let views: Vec<SimView> = self
+        let mut views: Vec<SimView> = self
             .modems
             .iter()
             .map(|(id, (_, s))| {
@@ -142,6 +204,23 @@ impl Router {
                 )
             })
             .collect();
+        // A call from a peer is routed here only (no forwarding loops).
+        if req.from_peer.is_none() {
+            for p in self.peers.sims() {
+                let imsi = p.modem.imsi.as_deref();
+                let key = imsi.map_or_else(|| format!("modem:{}", p.id), str::to_string);
+                let leased = ModemId::parse(&p.id).is_ok_and(|m| self.leased.contains_key(&m));
+                let sim = Sim {
+                    id: &p.id,
+                    key: &key,
+                    imsi,
+                    operator: p.modem.operator.clone(),
+                    available: p.modem.free,
+                    leased,
+                };
+                views.push(self.book.view_of(sim, &cfg, facts.now_ms));
+            }
+        }
         let r = rank(&cfg.policy(), &facts, &views, self.cursor);
         Choice {
             best: r
@@ -151,6 +230,8 @@ impl Router {
             status: r.no_route_status(),
             why: r.explain(EXPLAIN_TOP),
             trunk: req.trunk.clone(),
+            callee: req.callee.to_string(),
+            call: req.call.clone(),
         }
     }
 
@@ -172,6 +253,7 @@ impl Router {
             why,
         };
         self.leased.insert(id.clone(), tokio::time::Instant::now());
+        self.view_dirty = true;
         Some(d)
     }
 
@@ -181,8 +263,29 @@ impl Router {
         self.cursor = self.cursor.wrapping_add(1);
         let mut why = c.why;
         if let Some((id, max_call)) = c.best {
-            if let Some(d) = self.lease(&id, max_call, std::mem::take(&mut why)) {
-                return d;
+            if self.modems.contains_key(&id) {
+                if let Some(d) = self.lease(&id, max_call, std::mem::take(&mut why)) {
+                    return d;
+                }
+            } else if let Some(p) = self.peers.find(id.as_str()) {
+                let route = Route::Peer {
+                    id: id.clone(),
+                    node: p.node.to_string(),
+                    modem: p.modem.id.clone(),
+                    imsi: p.modem.imsi.clone(),
+                    target: AgentTarget {
+                        uri: format!("sip:{}@{}", c.callee, p.target.peer.addr),
+                        peer: p.target.peer,
+                        answer_timeout: PEER_ANSWER,
+                    },
+                };
+                let node = p.node.to_string();
+                self.leased.insert(id.clone(), tokio::time::Instant::now());
+                if let Some(call) = c.call {
+                    self.peer_calls.insert(id, (node, call));
+                }
+                self.view_dirty = true;
+                return RouteDecision::to(route, why);
             }
         }
         let status = c.status;
@@ -287,6 +390,7 @@ impl Actor for Router {
                 act.flush_usage().into_actor(act).spawn(ctx);
             }
         });
+        ctx.run_interval(VIEW_PUBLISH, |act, _| act.publish_view());
         ctx.run_interval(REFRESH, |act, ctx| {
             for (key, change) in act.book.tick(wall_ms()) {
                 act.on_protection(&key, "-", change, ctx);
@@ -316,6 +420,7 @@ impl Handler<ModemUpdate> for Router {
         }
         let id = msg.id.clone();
         self.modems.insert(msg.id, (msg.addr, msg.status));
+        self.view_dirty = true;
         self.serve_waiting(&id);
     }
 }
@@ -383,7 +488,14 @@ impl Handler<RouteRequest> for Router {
             .into_actor(self)
             .then(
                 move |target, act, _| -> ResponseActFuture<Self, RouteDecision> {
-                    let sticky = target.as_deref().and_then(|t| act.resolve(t));
+                    // A call from a peer names the SIM it is for; else the sticky route.
+                    let pinned = msg
+                        .from_peer
+                        .clone()
+                        .flatten()
+                        .and_then(|m| ModemId::parse(&m).ok())
+                        .filter(|m| act.modems.contains_key(m));
+                    let sticky = pinned.or_else(|| target.as_deref().and_then(|t| act.resolve(t)));
                     let choice = act.rank_call(&msg, sticky.as_ref());
                     let strict = act.cfg.sticky_mode == StickyMode::Strict && choice.sticky_busy;
                     let Some(wait_for) = sticky.filter(|_| strict) else {
@@ -462,6 +574,8 @@ impl Handler<Release> for Router {
 
     fn handle(&mut self, msg: Release, _: &mut Context<Self>) {
         self.leased.remove(&msg.modem);
+        self.peer_calls.remove(&msg.modem);
+        self.view_dirty = true;
         self.serve_waiting(&msg.modem);
     }
 }
@@ -476,7 +590,10 @@ impl Handler<GetRouterStats> for Router {
             .iter()
             .filter(|(id, (_, s))| self.book.is_rested(&sim_key(id.as_str(), s), now))
             .count();
+        let (up, all) = self.peers.counts();
         MessageResult(RouterStats {
+            peers_up: up as u64,
+            peers: all as u64,
             leases: self.leased.len() as u64,
             decisions: self.decisions,
             waiting: self.waiting.len() as u64,
@@ -537,6 +654,8 @@ impl Handler<ExplainRoute> for Router {
         };
         let req = RouteRequest {
             target: Target::Modems,
+            from_peer: None,
+            call: None,
             trunk: msg.trunk,
             caller: msg.caller,
             callee,
@@ -589,5 +708,41 @@ impl Handler<ExplainRoute> for Router {
                 out
             }),
         )
+    }
+}
+
+impl Handler<PeerUpdate> for Router {
+    type Result = ();
+
+    /// A peer's check: its SIMs join the live view (their usage and rests come from the
+    /// shared store); a peer that went down takes its SIMs out at once, and calls on
+    /// their way to it move on.
+    fn handle(&mut self, u: PeerUpdate, ctx: &mut Context<Self>) {
+        let node = u.node.clone();
+        let (rtt, modems) = (u.rtt_ms, u.view.modems.len());
+        for imsi in u.view.modems.iter().filter_map(|m| m.imsi.clone()) {
+            if self.book.touch(&imsi) {
+                self.load_sim(imsi, ctx);
+            }
+        }
+        match self.peers.update(u) {
+            Some(true) => info!(peer = %node, modems, rtt_ms = ?rtt, "Peer node in rotation."),
+            Some(false) => {
+                warn!(peer = %node, "Peer node out of rotation.");
+                let gone: Vec<ModemId> = self
+                    .peer_calls
+                    .iter()
+                    .filter(|(_, (n, _))| *n == node)
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                for id in gone {
+                    self.leased.remove(&id);
+                    if let Some((_, call)) = self.peer_calls.remove(&id) {
+                        call.do_send(PeerDown { node: node.clone() });
+                    }
+                }
+            }
+            None => {}
+        }
     }
 }

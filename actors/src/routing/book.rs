@@ -60,6 +60,23 @@ impl SimLive {
     }
 }
 
+/// A SIM to view.
+#[derive(Debug)]
+pub(crate) struct Sim<'a> {
+    /// Its routing id.
+    pub(crate) id: &'a str,
+    /// Its key in the book.
+    pub(crate) key: &'a str,
+    /// IMSI.
+    pub(crate) imsi: Option<&'a str>,
+    /// Operator, as screening names them.
+    pub(crate) operator: Option<String>,
+    /// Can take a call now.
+    pub(crate) available: bool,
+    /// Leased by this node.
+    pub(crate) leased: bool,
+}
+
 /// Every SIM the router has seen.
 #[derive(Debug, Default)]
 pub(crate) struct SimBook {
@@ -157,7 +174,7 @@ impl SimBook {
             .is_some_and(|s| s.health.rested(now_ms).is_some())
     }
 
-    /// What the policy sees of the modem `id` holding SIM `key`.
+    /// What the policy sees of this node's modem `id`.
     pub(crate) fn view(
         &mut self,
         id: &str,
@@ -166,19 +183,39 @@ impl SimBook {
         cfg: &RoutingConfig,
         now_ms: u64,
     ) -> SimView {
-        let key = sim_key(id, status);
-        let s = self.sims.entry(key).or_default();
-        s.roll(now_ms.saturating_sub(cfg.day_offset_ms()));
         let imsi = status.session.identity.imsi.as_ref().map(|i| i.to_string());
         let operator = cfg.operator_of(
             status.session.sim_plmn.as_deref(),
             status.session.operator.name.as_deref(),
         );
-        SimView {
-            id: id.to_string(),
+        let sim = Sim {
+            id,
+            key: &sim_key(id, status),
+            imsi: imsi.as_deref(),
+            operator,
             available: status.is_available(),
             leased,
-            limits: cfg.limits.for_sim(id, imsi.as_deref(), operator.as_deref()),
+        };
+        self.view_of(sim, cfg, now_ms)
+    }
+
+    /// What the policy sees of a SIM (of this node or a peer's).
+    pub(crate) fn view_of(&mut self, sim: Sim<'_>, cfg: &RoutingConfig, now_ms: u64) -> SimView {
+        let Sim {
+            id,
+            key,
+            imsi,
+            operator,
+            available,
+            leased,
+        } = sim;
+        let s = self.sims.entry(key.to_string()).or_default();
+        s.roll(now_ms.saturating_sub(cfg.day_offset_ms()));
+        SimView {
+            id: id.to_string(),
+            available,
+            leased,
+            limits: cfg.limits.for_sim(id, imsi, operator.as_deref()),
             operator,
             calls_today: s.calls_day,
             minutes_today: minutes(s.secs_day),

@@ -17,11 +17,13 @@ use crate::modem::{ModemActor, ModemStatus};
 
 mod actor;
 mod book;
+mod peers;
 mod recent;
 mod strict;
 mod usage;
 
 pub use actor::Router;
+pub use peers::{NodeViewCell, PeerUpdate, PEER_ANSWER};
 
 /// A modem's status changed (from the gateway).
 #[derive(Message, Debug, Clone)]
@@ -43,6 +45,9 @@ pub struct RouteRequest {
     pub target: Target,
     /// The trunk the call came in on.
     pub trunk: String,
+    /// The call came from a peer node: route it to this node's SIMs only (the one it
+    /// names first, if any).
+    pub from_peer: Option<Option<String>>,
     /// The calling number (a sticky key may use it).
     pub caller: String,
     /// The number to dial.
@@ -55,6 +60,16 @@ pub struct RouteRequest {
     pub divert: Option<String>,
     /// The callee's operator as screening found it (for operator affinity).
     pub operator: Option<String>,
+    /// The call, told if the peer node its SIM is on goes down.
+    pub call: Option<Recipient<PeerDown>>,
+}
+
+/// A peer node went down (to the calls on their way to its SIMs).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct PeerDown {
+    /// The node.
+    pub node: String,
 }
 
 /// The answer to [`RouteRequest`].
@@ -117,7 +132,7 @@ impl From<&CallRecord> for CallUsage {
             callee: r.callee.clone(),
             modem: match &r.target {
                 RecordTarget::Modem { modem, imsi, .. } => Some((modem.clone(), imsi.clone())),
-                RecordTarget::None | RecordTarget::Agent { .. } => None,
+                RecordTarget::None | RecordTarget::Agent { .. } | RecordTarget::Peer { .. } => None,
             },
             answered: r.answered_ms.is_some(),
             gateway_fault: r.gsm_end.is_some_and(|k| k.is_gateway_fault()),
@@ -137,6 +152,10 @@ pub struct RouterStats {
     pub waiting: u64,
     /// SIMs rested by protection now.
     pub rested: u64,
+    /// Peer nodes in rotation.
+    pub peers_up: u64,
+    /// Peer nodes configured.
+    pub peers: u64,
 }
 
 /// Read the counters.

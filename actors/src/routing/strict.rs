@@ -75,6 +75,8 @@ mod tests {
         let req = RouteRequest {
             target: Target::Modems,
             trunk: "t".into(),
+            from_peer: None,
+            call: None,
             caller: "1".into(),
             callee: DialNumber::parse(n).expect("number"),
             exclude: Vec::new(),

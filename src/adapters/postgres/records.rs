@@ -110,6 +110,7 @@ impl Columns {
                 RecordTarget::None => ("none", None),
                 RecordTarget::Modem { modem, .. } => ("modem", Some(modem.clone())),
                 RecordTarget::Agent { .. } => ("agent", None),
+                RecordTarget::Peer { node, modem, .. } => ("peer", Some(format!("{node}.{modem}"))),
             };
             c.call_id.push(r.call_id.clone());
             c.received_ms.push(to_i64(r.received_ms, "received_ms")?);

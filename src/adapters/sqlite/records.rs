@@ -47,6 +47,11 @@ fn texts(r: &CallRecord) -> impl Iterator<Item = (&'static str, &str)> {
             .map(|s| ("target", s.as_str()))
             .collect(),
         RecordTarget::Agent { uri } => vec![("target", uri.as_str())],
+        RecordTarget::Peer { node, modem, imsi } => [Some(node), Some(modem), imsi.as_ref()]
+            .into_iter()
+            .flatten()
+            .map(|s| ("target", s.as_str()))
+            .collect(),
     };
     [
         ("call_id", r.call_id.as_str()),
@@ -63,6 +68,7 @@ fn texts(r: &CallRecord) -> impl Iterator<Item = (&'static str, &str)> {
         ]
     }))
     .chain(r.verdict.iter().map(|v| ("verdict", v.as_str())))
+    .chain(r.route.iter().map(|v| ("route", v.as_str())))
 }
 
 /// The columns of one record, checked; errors are [`StoreError::Invalid`].

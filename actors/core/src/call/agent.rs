@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use crate::record::{EndReason, RecordTarget};
+use crate::record::{Attempt, EndReason};
 use crate::routing::AgentTarget;
 use crate::sip::dialog::{new_invite, Dialog, Local, NewLeg};
 use crate::sip::transaction::{cancel_for, TxId};
@@ -12,9 +12,24 @@ use crate::sip::{headers, Method, Request, Response};
 use super::state::CallState;
 use super::{Action, CallSession, Leg, Timer};
 
-/// The agent leg.
+/// What makes an agent leg a leg to a peer node's SIM.
+#[derive(Debug, Clone)]
+pub(super) struct PeerLeg {
+    /// The SIM's routing id (leased; excluded on failure).
+    pub(super) id: crate::domain::ModemId,
+    /// The peer node.
+    pub(super) node: String,
+    /// The modem's id there.
+    pub(super) modem: String,
+}
+
+/// The agent leg (also the leg to a peer node, which is a SIP UAS like the agent).
 #[derive(Debug)]
 pub(super) struct AgentLeg {
+    /// Set for a leg to a peer node's SIM.
+    pub(super) peer: Option<PeerLeg>,
+    /// The peer SIM's lease was given back.
+    released: bool,
     pub(super) call_id: String,
     agent: AgentTarget,
     local: Local,
@@ -46,11 +61,9 @@ impl CallSession {
         now: Instant,
         agent: AgentTarget,
         reason: &str,
+        peer: Option<PeerLeg>,
         ev: &'static str,
     ) {
-        self.rec.target = RecordTarget::Agent {
-            uri: agent.uri.clone(),
-        };
         let local = self.local_for(agent.peer.transport);
         let call_id = self.ids.call_id();
         let from_tag = self.ids.tag();
@@ -69,6 +82,12 @@ impl CallSession {
             ("X-E173GW-Call-ID".to_string(), self.trunk.call_id.clone()),
         ];
         extra.extend(self.screening_headers());
+        if let Some(p) = &peer {
+            extra.push((
+                crate::routing::node::MODEM_HEADER.to_string(),
+                p.modem.clone(),
+            ));
+        }
         let body = (!self.invite().body.is_empty())
             .then(|| ("application/sdp", self.invite().body.clone()));
         let invite = new_invite(
@@ -92,6 +111,8 @@ impl CallSession {
         });
         self.arm(Timer::AgentAnswer, agent.answer_timeout, now);
         self.leg = Leg::Agent(Box::new(AgentLeg {
+            peer,
+            released: false,
             call_id,
             agent,
             local,
@@ -199,9 +220,14 @@ impl CallSession {
             }
             "INVITE" => {
                 a.final_received = true;
+                let to_peer = a.peer.is_some();
                 self.disarm(Timer::AgentAnswer);
                 if self.m.call == CallState::Ending || self.trunk.final_status.is_some() {
                     self.settle(now, ev);
+                    return;
+                }
+                if to_peer && peer_fault(code) {
+                    self.peer_failed(format!("peer answered {code}"), now, ev);
                     return;
                 }
                 let relay = if code < 400 { 480 } else { code };
@@ -271,7 +297,9 @@ impl CallSession {
         match method {
             Method::Invite => {
                 a.final_received = true;
-                if !a.answered && self.trunk.final_status.is_none() {
+                if !a.answered && self.trunk.final_status.is_none() && a.peer.is_some() {
+                    self.peer_failed("peer did not answer the INVITE".into(), now, ev);
+                } else if !a.answered && self.trunk.final_status.is_none() {
                     self.fail(408, None, EndReason::Failed, now, ev);
                 } else {
                     self.settle(now, ev);
@@ -292,5 +320,61 @@ impl CallSession {
             return;
         }
         self.fail(480, None, EndReason::Failed, now, ev);
+    }
+}
+
+/// Answers of a peer node that are its own trouble, not the callee's: the call moves on.
+fn peer_fault(code: u16) -> bool {
+    matches!(code, 408 | 500..=599)
+}
+
+impl CallSession {
+    /// The leg to a peer node's SIM failed before answer for a reason of the peer's own
+    /// (it refused with 5xx, timed out, or went down): the call asks for another SIM.
+    pub(super) fn peer_failed(&mut self, why: String, now: Instant, ev: &'static str) {
+        let Leg::Agent(a) = &mut self.leg else { return };
+        let Some(p) = a.peer.clone() else { return };
+        if a.answered {
+            return;
+        }
+        a.final_received = true;
+        a.ended = true;
+        self.disarm(Timer::AgentAnswer);
+        self.rec.attempts.push(Attempt {
+            modem: p.id.to_string(),
+            end: None,
+            q850: None,
+            detail: why,
+        });
+        self.failover(now, ev);
+    }
+
+    /// A peer node went down: a call on its way there moves on; one it carries ends.
+    pub(super) fn on_peer_down(&mut self, node: &str, now: Instant, ev: &'static str) {
+        let Leg::Agent(a) = &mut self.leg else { return };
+        if a.peer.as_ref().is_none_or(|p| p.node != node) {
+            return;
+        }
+        if a.answered {
+            a.ended = true;
+            self.end_reason.get_or_insert(EndReason::CalleeHangup);
+            self.m.call_to(CallState::Ending, now, ev);
+            self.bye_trunk();
+            self.arm(Timer::Teardown, self.cfg.teardown_grace, now);
+            self.settle(now, ev);
+        } else {
+            self.peer_failed(format!("peer {node} went down"), now, ev);
+        }
+    }
+
+    /// Gives back the lease of a peer SIM (once).
+    pub(super) fn release_peer(&mut self) {
+        if let Leg::Agent(a) = &mut self.leg {
+            if let (Some(p), false) = (&a.peer, a.released) {
+                a.released = true;
+                let id = p.id.clone();
+                self.push(Action::Release(id));
+            }
+        }
     }
 }

@@ -104,6 +104,9 @@ pub struct CallSession {
     /// A route was asked for and not yet answered.
     routing: bool,
     exclude: Vec<ModemId>,
+    /// A call from a peer node: the SIM it names (`X-E173GW-Modem`), and it is never
+    /// sent on to another peer.
+    from_peer: Option<Option<String>>,
     /// What screening decided and learned (`None` until screened, or unscreened).
     verdict: Option<Box<crate::filter::Verdict>>,
     /// The caller left before a final response (CANCEL, or BYE on the early dialog).
@@ -134,6 +137,10 @@ impl CallSession {
         let call_id = headers::call_id(&setup.invite.headers)
             .unwrap_or_default()
             .to_string();
+        let from_peer = setup.from_peer.then(|| {
+            headers::other(&setup.invite.headers, crate::routing::node::MODEM_HEADER)
+                .map(str::to_string)
+        });
         let rec = Draft {
             call_id: call_id.clone(),
             trunk: setup.trunk.clone(),
@@ -173,6 +180,7 @@ impl CallSession {
             clock: Clock::new(now, setup.received_ms),
             local: setup.local,
             target: setup.target,
+            from_peer,
             callee: setup.parties.callee,
             caller: setup.parties.caller.as_str().to_string(),
             trunk_name: setup.trunk,
@@ -250,6 +258,7 @@ impl CallSession {
             Event::Screened(v) => self.on_screened(now, *v, name),
             Event::ScreenGone => self.on_screen_gone(now, name),
             Event::Routed(route, why) => self.on_routed(now, route, why, name),
+            Event::PeerDown(node) => self.on_peer_down(&node, now, name),
             Event::RouterGone => {
                 self.routing = false;
                 if self.m.call == CallState::Routing {
@@ -437,6 +446,7 @@ impl CallSession {
             self.reject(code, None, now, ev);
         }
         self.release_modem();
+        self.release_peer();
         if self.media.take().is_some() || self.media_pending {
             self.push(Action::DropMedia);
         }
@@ -461,7 +471,8 @@ impl CallSession {
     fn after_end(&mut self, now: Instant, ev: Event) {
         match ev {
             Event::Timer(t) if self.fired(t, now) && t == Timer::Linger => self.push(Action::Done),
-            Event::Routed(crate::routing::Route::Modem { id, .. }, _) => {
+            Event::Routed(crate::routing::Route::Modem { id, .. }, _)
+            | Event::Routed(crate::routing::Route::Peer { id, .. }, _) => {
                 self.push(Action::Release(id));
             }
             Event::MediaBound { .. } => self.push(Action::DropMedia),

@@ -187,13 +187,16 @@ impl CallSession {
         self.failover(now, ev);
     }
 
-    /// The modem failed before answer for a reason of the gateway's own: ask for another.
-    fn failover(&mut self, now: Instant, ev: &'static str) {
+    /// The modem (or a peer's SIM) failed before answer for a reason of the gateway's
+    /// own: ask for another.
+    pub(super) fn failover(&mut self, now: Instant, ev: &'static str) {
         let failed = match &self.leg {
             Leg::Modem(m) => Some(m.id.clone()),
+            Leg::Agent(a) => a.peer.as_ref().map(|p| p.id.clone()),
             _ => None,
         };
         self.release_modem();
+        self.release_peer();
         self.leg = Leg::None;
         if self.m.call == CallState::Ending || self.trunk.final_status.is_some() {
             self.settle(now, ev);

@@ -25,6 +25,7 @@ impl CallSession {
         self.push(Action::Route {
             target: self.target,
             trunk: self.trunk_name.clone(),
+            from_peer: self.from_peer.clone(),
             caller: self.rec.caller.clone(),
             callee: self.callee.clone(),
             age_ms,
@@ -63,7 +64,7 @@ impl CallSession {
         self.routing = false;
         if self.m.call != CallState::Routing {
             // The caller left while the router was asked: give back what it leased.
-            if let Route::Modem { id, .. } = route {
+            if let Route::Modem { id, .. } | Route::Peer { id, .. } = route {
                 self.push(Action::Release(id));
             }
             self.settle(now, ev);
@@ -83,12 +84,32 @@ impl CallSession {
                 self.rec.max_call = max_call;
                 self.start_modem_leg(now, id, identity, ev)
             }
+            Route::Peer {
+                id,
+                node,
+                modem,
+                imsi,
+                target,
+            } => {
+                self.rec.target = crate::record::RecordTarget::Peer {
+                    node: node.clone(),
+                    modem: modem.clone(),
+                    imsi,
+                };
+                let leg = super::agent::PeerLeg { id, node, modem };
+                self.start_agent_leg(now, target, "", Some(leg), ev);
+            }
             Route::Agent {
                 agent,
                 redirect: true,
                 ..
             } => self.redirect_to(now, &agent, ev),
-            Route::Agent { agent, reason, .. } => self.start_agent_leg(now, agent, &reason, ev),
+            Route::Agent { agent, reason, .. } => {
+                self.rec.target = crate::record::RecordTarget::Agent {
+                    uri: agent.uri.clone(),
+                };
+                self.start_agent_leg(now, agent, &reason, None, ev)
+            }
             Route::Reject {
                 status,
                 retry_after_s,

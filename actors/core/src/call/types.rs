@@ -34,6 +34,9 @@ pub struct CallSetup {
     pub trunk: String,
     /// Where the trunk's calls go.
     pub target: Target,
+    /// The trunk is a peer e173gw node (the call may name its SIM; it is never sent on
+    /// to another peer).
+    pub from_peer: bool,
     /// When the INVITE arrived (Unix ms), as journaled.
     pub received_ms: u64,
     /// Tags, Call-IDs and branches for this call.
@@ -117,6 +120,8 @@ pub enum Event {
     Routed(Route, Vec<String>),
     /// The router could not be asked.
     RouterGone,
+    /// A peer node went out of rotation (its leg, if any, moves on or ends).
+    PeerDown(String),
     /// An RTP socket is bound for the modem leg.
     MediaBound {
         /// Address written in our SDP.
@@ -171,8 +176,10 @@ impl Event {
             Self::ScreenGone => "screen_gone",
             Self::Routed(Route::Modem { .. }, _) => "routed_modem",
             Self::Routed(Route::Agent { .. }, _) => "routed_agent",
+            Self::Routed(Route::Peer { .. }, _) => "routed_peer",
             Self::Routed(Route::Reject { .. }, _) => "no_route",
             Self::RouterGone => "router_gone",
+            Self::PeerDown(_) => "peer_down",
             Self::MediaBound { .. } => "media_bound",
             Self::MediaFailed(_) => "media_failed",
             Self::DialAccepted(_) => "dial_accepted",
@@ -229,6 +236,8 @@ pub enum Action {
         target: Target,
         /// The trunk the call came in on.
         trunk: String,
+        /// The call came from a peer node (route it here only), for this SIM if named.
+        from_peer: Option<Option<String>>,
         /// The calling number (a sticky key may use it).
         caller: String,
         /// The number to dial.

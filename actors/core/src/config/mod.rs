@@ -14,6 +14,7 @@ pub mod filter;
 pub mod http;
 pub mod load;
 pub mod lookup;
+pub mod peer;
 pub mod profile;
 pub mod routing;
 pub mod sim;
@@ -88,6 +89,8 @@ pub struct Config {
     pub storage: storage::StorageConfig,
     /// The operations HTTP server.
     pub http: http::HttpConfig,
+    /// Peer nodes (`[[peer]]`) whose SIMs calls may be routed to.
+    pub peer: Vec<peer::PeerConfig>,
 }
 
 /// Log output.
@@ -346,6 +349,7 @@ impl Config {
         p.extend(self.http.validate());
         p.extend(self.filter.validate());
         p.extend(self.routing.validate(!self.agent.uri.is_empty()));
+        p.extend(peer::validate(&self.peer, &self.sip.node_id));
         p
     }
 

@@ -125,10 +125,14 @@ pub struct TrunkConfig {
     /// Most new calls per second (0 = no limit).
     #[serde(default)]
     pub max_cps: u32,
-    /// Where this trunk's calls go until routing rules exist: `modems` (the first free
-    /// modem, then the agent when `routing.agent_when_no_modem`) or `agent`.
+    /// Where this trunk's calls go: `modems` (routed by `[routing]`; the agent when no SIM
+    /// can take the call and `routing.agent_when_no_modem`) or `agent`.
     #[serde(default)]
     pub target: Target,
+    /// The trunk is a peer e173gw node: its calls name the SIM they are for
+    /// (`X-E173GW-Modem`), and they are never sent on to another peer.
+    #[serde(default)]
+    pub peer: bool,
 }
 
 /// Digest credentials.

@@ -1,6 +1,7 @@
 //! Routing: the policy that ranks SIMs for a call ([`policy`]), SIM protection
 //! ([`protection`]), and the decision a call gets back ([`Route`]).
 
+pub mod node;
 pub mod policy;
 pub mod protection;
 
@@ -32,6 +33,19 @@ pub enum Route {
         identity: ModemIdentity,
         /// The SIM's longest call (its `max_call_s` limit).
         max_call: Option<Duration>,
+    },
+    /// Send the call to a SIM of a peer node (the peer dials it).
+    Peer {
+        /// The SIM's id in this node's routing (`node.modem`); leased until released.
+        id: ModemId,
+        /// The peer node.
+        node: String,
+        /// The modem's id on that node.
+        modem: String,
+        /// Its SIM's IMSI.
+        imsi: Option<String>,
+        /// Where the peer listens.
+        target: AgentTarget,
     },
     /// Send the call to the AI voice agent.
     Agent {

@@ -93,6 +93,11 @@ impl TrunkTable {
             .map(|t| (t.cfg.name.as_str(), t.cfg.target))
     }
 
+    /// Whether trunk `i` is a peer e173gw node.
+    pub fn is_peer(&self, i: usize) -> bool {
+        self.trunks.get(i).is_some_and(|t| t.cfg.peer)
+    }
+
     /// Checks credentials for a request from trunk `i` (any method). `authorization` is
     /// the `Authorization` header value, if any.
     pub fn authenticate(
@@ -193,6 +198,7 @@ mod tests {
             max_calls,
             max_cps,
             target: Target::Modems,
+            peer: false,
         }
     }
 

@@ -106,6 +106,7 @@ pub(super) fn setup(target: Target, body: Option<&str>) -> CallSetup {
     let req = invite(body);
     let local = LocalSip::from_listeners(None, &["127.0.0.1:5060".parse().expect("addr")], &[]);
     CallSetup {
+        from_peer: false,
         parties: Parties::from_invite(&req).expect("dialable"),
         invite: req,
         invite_tx: TxId::from_raw(1),
