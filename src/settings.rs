@@ -193,7 +193,9 @@ mod tests {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
         let text = std::fs::read_to_string(root.join("default.toml")).expect("default.toml");
         let start = text.find("\n[routing]").expect("a [routing] section");
-        let end = text.find("\n[http]").expect("an [http] section");
+        let end = text
+            .find("\n# Peer e173gw nodes")
+            .expect("the [[peer]] example");
         // Every commented setting and table header, uncommented (prose lines are not TOML).
         let setting = |l: &str| {
             l.starts_with("[routing")

