@@ -128,6 +128,7 @@ pub fn gateway_spec(s: &Settings) -> Result<GatewaySpec, AppError> {
         default_profile,
         backoff,
         inventory: None,
+        quarantine: c.recovery.quarantine(),
     })
 }
 

@@ -448,3 +448,42 @@ fn strict_sticky_mode_waits_for_the_busy_sim_instead_of_taking_another() {
         "{why:?}"
     );
 }
+
+#[test]
+fn a_modem_that_keeps_failing_is_quarantined_then_readmitted() {
+    let mut gw = gateway(
+        2,
+        "[routing]\nsticky = false\n[recovery]\nquarantine_after = 2\nquarantine_window_s = 60\nquarantine_s = 3\n",
+        None,
+    );
+    let id = ids(&gw);
+    let (first, second) = if id[0] < id[1] { (0, 1) } else { (1, 0) };
+    // A wedged modem fails a call and climbs its recovery ladder: soft reset, then reopen.
+    gw.sim(&format!("freeze modem{first}"));
+    let r = answered_call(&gw, "5511912340001");
+    assert_eq!(modem_of(&r), id[second]);
+    gw.run
+        .wait_for("Modem quarantined", 1, Duration::from_secs(10));
+    let (_, body) = gw.http_get("/route?callee=5511912340002");
+    assert!(
+        body.contains(&format!("{}: quarantined: 2 resets within 60 s", id[first])),
+        "{body}"
+    );
+    // It recovers at once, but stays out until the quarantine is over.
+    gw.sim(&format!("thaw modem{first}"));
+    gw.run.wait_for(
+        "Modem readmitted after quarantine.",
+        1,
+        Duration::from_secs(10),
+    );
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, body) = gw.http_get("/route?callee=5511912340002");
+        if body.contains(&format!("the call would take {}", id[first])) {
+            assert!(!body.contains("quarantined"), "{body}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never readmitted: {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

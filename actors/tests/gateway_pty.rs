@@ -11,6 +11,7 @@ use actix::prelude::*;
 use e173gw_actors::gateway::{GatewaySpec, ListModems, LocalGateway, Shutdown};
 use e173gw_actors::modem::{LinkState, ModemStatus};
 use e173gw_actors::sim;
+use e173gw_core::config::RecoveryConfig;
 use e173gw_core::config::{DiscoveryConfig, DiscoveryMode};
 use support::*;
 
@@ -31,6 +32,7 @@ fn gateway_for(dir: &std::path::Path, adopt: bool) -> GatewaySpec {
         default_profile: profile,
         backoff: backoff(),
         inventory: None,
+        quarantine: RecoveryConfig::default().quarantine(),
     }
 }
 

@@ -32,6 +32,7 @@ fn sims(n: usize) -> Vec<SimView> {
             weight: 1 + (i % 3) as u32,
             last_end_ms: Some(NOW - (i as u64 * 7_919 % 600_000)),
             rested: (i % 23 == 0).then(|| (NOW + 60_000, "5 unanswered calls in a row".into())),
+            quarantined: (i % 61 == 0).then(|| "quarantined: 3 resets within 600 s".into()),
             limits: SimLimits {
                 calls_per_day: Some(80),
                 minutes_per_day: Some(180),

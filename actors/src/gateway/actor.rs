@@ -8,6 +8,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use tracing::{debug, info, warn};
 
+use e173gw_core::at::quarantine::{Quarantine, QuarantineRule};
 use e173gw_core::at::recovery::ExponentialBackoff;
 use e173gw_core::config::profile::ModemProfile;
 use e173gw_core::config::{DiscoveryConfig, DiscoveryMode};
@@ -34,6 +35,8 @@ pub struct GatewaySpec {
     pub backoff: ExponentialBackoff,
     /// Where modems and SIMs seen are recorded.
     pub inventory: Option<std::sync::Arc<dyn e173gw_core::ports::InventoryStore>>,
+    /// When a modem that keeps failing is kept out of routing.
+    pub quarantine: QuarantineRule,
 }
 
 impl std::fmt::Debug for GatewaySpec {
@@ -52,6 +55,7 @@ struct Entry {
     inventoried: Option<(e173gw_core::ports::ModemSeen, tokio::time::Instant)>,
     /// The IMEI this modem is bound to (configured, or learned at init).
     imei: Option<Imei>,
+    quarantine: Quarantine,
 }
 
 /// This host's modems. See the module docs.
@@ -96,6 +100,7 @@ impl LocalGateway {
                 status: None,
                 imei,
                 inventoried: None,
+                quarantine: Quarantine::default(),
             },
         );
     }
@@ -242,6 +247,46 @@ impl Actor for LocalGateway {
     }
 }
 
+/// Why a modem is out of routing, while its quarantine is in force.
+fn quarantine_note(
+    q: &Quarantine,
+    rule: QuarantineRule,
+    now: std::time::Instant,
+) -> Option<String> {
+    q.in_force(now).map(|until| {
+        format!(
+            "quarantined: {} resets within {} s; readmitted in {} s",
+            rule.after,
+            rule.window.as_secs(),
+            until.saturating_duration_since(now).as_secs().max(1)
+        )
+    })
+}
+
+impl LocalGateway {
+    /// The quarantine of `id` is over: tell the subscribers it is back.
+    fn readmit(&mut self, id: &ModemId) {
+        let Some(entry) = self.modems.get(id) else {
+            return;
+        };
+        let now = tokio::time::Instant::now().into_std();
+        if entry.quarantine.in_force(now).is_some() {
+            return;
+        }
+        info!(modem = %id, "Modem readmitted after quarantine.");
+        if let Some(status) = &entry.status {
+            for sub in &self.subscribers {
+                sub.do_send(crate::routing::ModemUpdate {
+                    id: id.clone(),
+                    addr: entry.addr.clone(),
+                    status: status.clone(),
+                    quarantined: None,
+                });
+            }
+        }
+    }
+}
+
 impl Handler<ModemStatusChanged> for LocalGateway {
     type Result = ();
 
@@ -259,11 +304,23 @@ impl Handler<ModemStatusChanged> for LocalGateway {
                 entry.imei = Some(imei.clone());
             }
         }
+        let now = tokio::time::Instant::now().into_std();
+        if let Some(until) = entry
+            .quarantine
+            .on_resets(self.spec.quarantine, status.resets, now)
+        {
+            let hold = until.saturating_duration_since(now);
+            warn!(modem = %status.id, resets = status.resets, hold_s = hold.as_secs(), "Modem quarantined: too many faults; out of routing until it has held up.");
+            let id = status.id.clone();
+            ctx.run_later(hold, move |act, _| act.readmit(&id));
+        }
+        let quarantined = quarantine_note(&entry.quarantine, self.spec.quarantine, now);
         for sub in &self.subscribers {
             sub.do_send(crate::routing::ModemUpdate {
                 id: status.id.clone(),
                 addr: entry.addr.clone(),
                 status: status.clone(),
+                quarantined: quarantined.clone(),
             });
         }
         let lost = was_open && status.link != LinkState::Open;
@@ -350,10 +407,12 @@ impl Handler<SubscribeModems> for LocalGateway {
     fn handle(&mut self, msg: SubscribeModems, _: &mut Context<Self>) {
         for (id, e) in &self.modems {
             if let Some(status) = &e.status {
+                let now = tokio::time::Instant::now().into_std();
                 msg.0.do_send(crate::routing::ModemUpdate {
                     id: id.clone(),
                     addr: e.addr.clone(),
                     status: status.clone(),
+                    quarantined: quarantine_note(&e.quarantine, self.spec.quarantine, now),
                 });
             }
         }

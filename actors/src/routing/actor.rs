@@ -80,6 +80,8 @@ pub struct Router {
     waiting: Waiters,
     /// Sticky routes this node wrote lately.
     recent: RecentRoutes,
+    /// Modems their gateway keeps out of routing, and why.
+    quarantined: HashMap<ModemId, String>,
     /// Peer nodes and their SIMs.
     peers: Peers,
     /// Calls sent to a peer's SIM, by the SIM's routing id.
@@ -105,6 +107,7 @@ impl Router {
             usage: Tally::default(),
             waiting: Waiters::default(),
             recent: RecentRoutes::default(),
+            quarantined: HashMap::new(),
             peers: Peers::default(),
             peer_calls: HashMap::new(),
             view_cell: NodeViewCell::default(),
@@ -138,7 +141,9 @@ impl Router {
                         s.session.sim_plmn.as_deref(),
                         s.session.operator.name.as_deref(),
                     ),
-                    free: s.is_available() && !self.leased.contains_key(id),
+                    free: s.is_available()
+                        && !self.leased.contains_key(id)
+                        && !self.quarantined.contains_key(id),
                 })
                 .collect(),
         };
@@ -199,6 +204,7 @@ impl Router {
                     id.as_str(),
                     s,
                     self.leased.contains_key(id),
+                    self.quarantined.get(id).cloned(),
                     &cfg,
                     facts.now_ms,
                 )
@@ -217,6 +223,7 @@ impl Router {
                     operator: p.modem.operator.clone(),
                     available: p.modem.free,
                     leased,
+                    quarantined: None,
                 };
                 views.push(self.book.view_of(sim, &cfg, facts.now_ms));
             }
@@ -419,6 +426,10 @@ impl Handler<ModemUpdate> for Router {
             self.load_sim(key, ctx);
         }
         let id = msg.id.clone();
+        match msg.quarantined {
+            Some(why) => self.quarantined.insert(id.clone(), why),
+            None => self.quarantined.remove(&id),
+        };
         self.modems.insert(msg.id, (msg.addr, msg.status));
         self.view_dirty = true;
         self.serve_waiting(&id);

@@ -75,6 +75,8 @@ pub(crate) struct Sim<'a> {
     pub(crate) available: bool,
     /// Leased by this node.
     pub(crate) leased: bool,
+    /// Quarantined by its gateway, and why.
+    pub(crate) quarantined: Option<String>,
 }
 
 /// Every SIM the router has seen.
@@ -180,6 +182,7 @@ impl SimBook {
         id: &str,
         status: &ModemStatus,
         leased: bool,
+        quarantined: Option<String>,
         cfg: &RoutingConfig,
         now_ms: u64,
     ) -> SimView {
@@ -195,6 +198,7 @@ impl SimBook {
             operator,
             available: status.is_available(),
             leased,
+            quarantined,
         };
         self.view_of(sim, cfg, now_ms)
     }
@@ -208,6 +212,7 @@ impl SimBook {
             operator,
             available,
             leased,
+            quarantined,
         } = sim;
         let s = self.sims.entry(key.to_string()).or_default();
         s.roll(now_ms.saturating_sub(cfg.day_offset_ms()));
@@ -224,6 +229,7 @@ impl SimBook {
             weight: cfg.weight.get(id).copied().unwrap_or(1),
             last_end_ms: s.last_end_ms,
             rested: s.health.rested(now_ms).cloned(),
+            quarantined,
         }
     }
 }

@@ -35,6 +35,8 @@ pub struct ModemUpdate {
     pub addr: Addr<ModemActor>,
     /// Its status.
     pub status: ModemStatus,
+    /// Kept out of routing by its gateway, and why.
+    pub quarantined: Option<String>,
 }
 
 /// Asks where a call should go.

@@ -10,6 +10,7 @@
 pub mod cause;
 pub mod codec;
 pub mod command;
+pub mod quarantine;
 pub mod recovery;
 pub mod response;
 pub mod session;

@@ -235,6 +235,12 @@ pub struct RecoveryConfig {
     pub backoff_min_ms: u64,
     /// Longest retry delay, in milliseconds.
     pub backoff_max_ms: u64,
+    /// Resets within `quarantine_window_s` that take a modem out of routing (0: never).
+    pub quarantine_after: u32,
+    /// The window, seconds.
+    pub quarantine_window_s: u64,
+    /// How long a quarantined modem stays out, seconds.
+    pub quarantine_s: u64,
 }
 
 impl Default for RecoveryConfig {
@@ -242,6 +248,20 @@ impl Default for RecoveryConfig {
         Self {
             backoff_min_ms: 1000,
             backoff_max_ms: 60_000,
+            quarantine_after: 3,
+            quarantine_window_s: 600,
+            quarantine_s: 300,
+        }
+    }
+}
+
+impl RecoveryConfig {
+    /// The quarantine rule.
+    pub fn quarantine(&self) -> crate::at::quarantine::QuarantineRule {
+        crate::at::quarantine::QuarantineRule {
+            after: self.quarantine_after,
+            window: std::time::Duration::from_secs(self.quarantine_window_s),
+            hold: std::time::Duration::from_secs(self.quarantine_s),
         }
     }
 }

@@ -100,6 +100,8 @@ pub struct SimView {
     pub last_end_ms: Option<u64>,
     /// Rested by SIM protection until then (Unix ms), and why.
     pub rested: Option<(u64, String)>,
+    /// Its modem is quarantined by its gateway (repeated faults), and why.
+    pub quarantined: Option<String>,
     /// Its limits.
     pub limits: SimLimits,
 }
@@ -124,6 +126,8 @@ pub enum Removal {
     Excluded,
     /// Not available (not registered, no SIM, in a call, recovering).
     Unavailable,
+    /// Its modem is quarantined after repeated faults (the reason is the SIM's).
+    Quarantined,
     /// Leased to another call.
     Leased,
     /// Rested by SIM protection (the reason is the SIM's).
@@ -148,7 +152,7 @@ impl Removal {
 
     /// Whether a limit or protection removed it (it stays out for a while).
     pub fn is_blocked(self) -> bool {
-        !self.is_busy() && self != Self::Excluded
+        !self.is_busy() && !matches!(self, Self::Excluded | Self::Quarantined)
     }
 
     /// For "why this SIM".
@@ -156,6 +160,10 @@ impl Removal {
         match self {
             Self::Excluded => "failed this call already".into(),
             Self::Unavailable => "not available".into(),
+            Self::Quarantined => sim
+                .quarantined
+                .clone()
+                .unwrap_or_else(|| "quarantined".into()),
             Self::Leased => "in use by another call".into(),
             Self::Rested => format!(
                 "rested: {}",
@@ -279,6 +287,9 @@ impl<'a> Ranking<'a> {
 fn removal(s: &SimView, call: &CallFacts) -> Option<Removal> {
     if call.exclude.contains(&s.id) {
         return Some(Removal::Excluded);
+    }
+    if s.quarantined.is_some() {
+        return Some(Removal::Quarantined);
     }
     if s.rested
         .as_ref()

@@ -68,6 +68,8 @@ struct Sim {
     calls_per_month: Option<u32>,
     #[serde(default)]
     weight: u32,
+    #[serde(default)]
+    quarantined: Option<String>,
 }
 
 fn yes() -> bool {
@@ -78,6 +80,7 @@ fn kind(r: &Removal) -> &'static str {
     match r {
         Removal::Excluded => "excluded",
         Removal::Unavailable => "unavailable",
+        Removal::Quarantined => "quarantined",
         Removal::Leased => "leased",
         Removal::Rested => "rested",
         Removal::CallsToday(..)
@@ -116,6 +119,7 @@ fn policy_cases() {
                 calls_month: s.calls_month,
                 minutes_month: 0,
                 weight: s.weight,
+                quarantined: s.quarantined.clone(),
                 last_end_ms: s.last_end_ms,
                 rested: s.rested_until_ms.map(|u| (u, s.rested_why.clone())),
                 limits: SimLimits {
