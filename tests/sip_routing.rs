@@ -487,3 +487,15 @@ fn a_modem_that_keeps_failing_is_quarantined_then_readmitted() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_sims_longest_call_limit_hangs_the_call_up() {
+    let gw = gateway(1, "[routing.limits.default]\nmax_call_s = 1\n", None);
+    let started = Instant::now();
+    let r = gw.one_call(&scenario("uac_remote_bye.xml"), "5511912340001", &[]);
+    assert_eq!(r["sip_status"], 200, "{r}");
+    assert_eq!(r["end_reason"], "max_duration", "{r}");
+    let talk = r["talk_ms"].as_u64().unwrap_or(0);
+    assert!((900..3000).contains(&talk), "talked {talk} ms");
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
