@@ -17,6 +17,7 @@ use crate::modem::{ModemActor, ModemStatus};
 
 mod actor;
 mod book;
+mod handlers;
 mod peers;
 mod recent;
 mod strict;
