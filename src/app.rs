@@ -191,7 +191,22 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         .serving(node_view.clone(), c.sip.node_id.clone())
         .start();
     for p in &c.peer {
-        match PeerGateway::new(p.clone(), c.sip.node_id.clone(), router.clone().recipient()) {
+        // Checks leave from this node's SIP address, the one its peers know as a trunk.
+        let peer_ip = e173gw_core::sip::headers::uri_target(&p.uri).map(|a| a.ip());
+        let bind = c
+            .sip
+            .listen
+            .iter()
+            .filter_map(|l| e173gw_core::config::sip::parse_listen(l).ok())
+            .map(|l| l.addr.ip())
+            .find(|ip| peer_ip.is_none_or(|p| p.is_ipv4() == ip.is_ipv4()))
+            .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED.into());
+        match PeerGateway::new(
+            p.clone(),
+            c.sip.node_id.clone(),
+            bind,
+            router.clone().recipient(),
+        ) {
             Some(g) => {
                 info!(peer = %p.name, uri = %p.uri, "Checking peer node.");
                 g.start();

@@ -499,3 +499,45 @@ fn a_sims_longest_call_limit_hangs_the_call_up() {
     assert!((900..3000).contains(&talk), "talked {talk} ms");
     assert!(started.elapsed() < Duration::from_secs(10));
 }
+
+#[test]
+fn options_carry_the_node_view_only_to_peer_trunks() {
+    let gw = Gateway::start(Options {
+        modems: 1,
+        trunk_sources: "\"127.0.0.1/32\"".into(),
+        extra: "[[trunk]]\nname = \"peers\"\nsources = [\"127.0.0.5/32\"]\npeer = true\n".into(),
+        ..Options::default()
+    });
+    let id = ids(&gw).remove(0);
+    let options = |from: &str| {
+        let raw = common::gw::RawSip::new(from, gw.udp);
+        let local = raw.local();
+        raw.send(&format!(
+            "OPTIONS sip:{gw} SIP/2.0\r\nVia: SIP/2.0/UDP {local};branch=z9hG4bKo1;rport\r\nFrom: <sip:n@{local}>;tag=o1\r\n\
+             To: <sip:{gw}>\r\nCall-ID: opt-{from}@test\r\nCSeq: 1 OPTIONS\r\nAccept: application/x-e173gw-node+json\r\n\
+             Max-Forwards: 70\r\nContent-Length: 0\r\n\r\n",
+            gw = gw.udp
+        ));
+        raw.recv_until("SIP/2.0 200", Duration::from_secs(5)).0
+    };
+    // The view is rewritten at most every 100 ms: the modem shows free shortly after ready.
+    let deadline = Instant::now() + Duration::from_secs(3);
+    let view = loop {
+        let peer = options("127.0.0.5");
+        let body = peer.split("\r\n\r\n").nth(1).unwrap_or_default();
+        let view: Value = serde_json::from_str(body).expect("a node view");
+        if view["modems"][0]["free"] == true || Instant::now() > deadline {
+            break view;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(view["node"], "n1");
+    assert_eq!(view["modems"][0]["id"], id.as_str(), "{view}");
+    assert_eq!(view["modems"][0]["free"], true, "{view}");
+    let trunk = options("127.0.0.1");
+    assert_eq!(
+        common::gw::header(&trunk, "Content-Length"),
+        Some("0"),
+        "{trunk}"
+    );
+}

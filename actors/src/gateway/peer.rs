@@ -25,6 +25,9 @@ pub struct PeerGateway {
     node_id: String,
     addr: SocketAddr,
     router: Recipient<PeerUpdate>,
+    /// This node's SIP address, the checks' source (peers answer their view only to a
+    /// `peer` trunk).
+    bind: std::net::IpAddr,
     health: PeerHealth,
     cseq: u32,
     socket: Option<Arc<UdpSocket>>,
@@ -54,15 +57,21 @@ enum CheckError {
 }
 
 impl PeerGateway {
-    /// A checker of peer `cfg` for node `node_id`; `None` if its URI has no address
-    /// (config validation refuses that).
-    pub fn new(cfg: PeerConfig, node_id: String, router: Recipient<PeerUpdate>) -> Option<Self> {
+    /// A checker of peer `cfg` for node `node_id`, sending from `bind` (this node's SIP
+    /// address); `None` if the URI has no address (config validation refuses that).
+    pub fn new(
+        cfg: PeerConfig,
+        node_id: String,
+        bind: std::net::IpAddr,
+        router: Recipient<PeerUpdate>,
+    ) -> Option<Self> {
         let addr = e173gw_core::sip::headers::uri_target(&cfg.uri)?;
         Some(Self {
             cfg,
             node_id,
             addr,
             router,
+            bind,
             health: PeerHealth::default(),
             cseq: 0,
             socket: None,
@@ -87,17 +96,11 @@ impl PeerGateway {
         let timeout = Duration::from_millis(self.cfg.timeout_ms);
         let socket = self.socket.clone();
         let expect = self.cfg.name.clone();
+        let bind = SocketAddr::new(self.bind, 0);
         async move {
             let socket = match socket {
                 Some(s) => s,
-                None => {
-                    let bind: SocketAddr = if peer.is_ipv4() {
-                        ([0, 0, 0, 0], 0).into()
-                    } else {
-                        (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
-                    };
-                    Arc::new(UdpSocket::bind(bind).await?)
-                }
+                None => Arc::new(UdpSocket::bind(bind).await?),
             };
             let started = tokio::time::Instant::now();
             let result = options_round(&socket, peer, &node, cseq, timeout).await;

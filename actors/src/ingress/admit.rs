@@ -79,8 +79,9 @@ impl SipIngress {
                     ),
                     header("Accept", "application/sdp"),
                 ];
-                if wants_node_view(&req) {
-                    // A peer node's check: the answer carries this node's modems.
+                if wants_node_view(&req) && self.trunks.is_peer(trunk) {
+                    // A peer node's check: the answer carries this node's modems (only to
+                    // a `peer` trunk: it names SIMs by IMSI).
                     let tag = self.ids.tag();
                     let mut resp = build::response(&req, 200, Some(&tag));
                     resp.headers.extend(extra);
