@@ -145,6 +145,18 @@ fn two_nodes_share_one_sticky_map_route_across_and_a_killed_node_leaves_rotation
     );
     wait_metric(&a, "e173gw_peers_up", 1.0, Duration::from_secs(10));
     wait_metric(&b, "e173gw_peers_up", 1.0, Duration::from_secs(10));
+    assert_eq!(a.metric("e173gw_peer_up{peer=\"b\"}"), Some(1.0));
+    wait_metric(
+        &a,
+        "e173gw_peer_free_sims{peer=\"b\"}",
+        1.0,
+        Duration::from_secs(5),
+    );
+    assert!(
+        a.metric("e173gw_peer_rtt_ms{peer=\"b\"}")
+            .is_some_and(|ms| ms < 250.0),
+        "a check's round trip is under its timeout"
+    );
 
     // Equal SIMs are taken in id order, a node's own ids ("354...") before its peers'
     // ("a.354...", "b.354..."): the first number, called on node B, sticks to B's SIM; the
@@ -208,6 +220,7 @@ fn two_nodes_share_one_sticky_map_route_across_and_a_killed_node_leaves_rotation
     );
     // The figure is printed above; the bound here only catches a node left in rotation.
     assert!(out < Duration::from_secs(3), "{out:?}");
+    assert_eq!(a.metric("e173gw_peer_up{peer=\"b\"}"), Some(0.0));
     let st = caller.wait(Duration::from_secs(30)).expect("sipp ended");
     assert!(st.success(), "the caller saw one answered call");
     let recs = a.wait_records(before + 1, Duration::from_secs(10));

@@ -47,6 +47,8 @@ pub struct Snapshot {
     pub shared: Option<SharedStatus>,
     /// Every modem.
     pub modems: Vec<ModemRow>,
+    /// Every peer node.
+    pub peers: Vec<e173gw_actors::routing::PeerRow>,
 }
 
 fn counter(e: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::fmt::Result {
@@ -74,6 +76,41 @@ fn per_modem(
         if let Some(x) = v(r) {
             let labels = [("modem", r.id.as_str())];
             ConstGauge::new(x).encode(enc.encode_family(&labels)?)?;
+        }
+    }
+    Ok(())
+}
+
+/// One sample per peer node for each peer gauge.
+fn per_peer(
+    e: &mut DescriptorEncoder,
+    rows: &[e173gw_actors::routing::PeerRow],
+) -> std::fmt::Result {
+    type Value = fn(&e173gw_actors::routing::PeerRow) -> Option<i64>;
+    let gauges: [(&str, &str, Value); 3] = [
+        (
+            "e173gw_peer_up",
+            "1 while the peer node is in rotation.",
+            |r| Some(flag(r.up)),
+        ),
+        (
+            "e173gw_peer_rtt_ms",
+            "Round trip of the peer's last answered OPTIONS check, ms.",
+            |r| r.rtt_ms.and_then(|v| i64::try_from(v).ok()),
+        ),
+        (
+            "e173gw_peer_free_sims",
+            "The peer's SIMs free now, as it says.",
+            |r| i64::try_from(r.free).ok(),
+        ),
+    ];
+    for (name, help, v) in gauges {
+        let mut enc = e.encode_descriptor(name, help, None, ConstGauge::new(0i64).metric_type())?;
+        for r in rows {
+            if let Some(x) = v(r) {
+                let labels = [("peer", r.node.as_str())];
+                ConstGauge::new(x).encode(enc.encode_family(&labels)?)?;
+            }
         }
     }
     Ok(())
@@ -272,6 +309,7 @@ impl Collector for Snapshot {
                 s.dropped,
             )?;
         }
+        per_peer(&mut e, &self.peers)?;
         let m = &self.modems;
         gauge(
             &mut e,
@@ -352,6 +390,13 @@ mod tests {
     #[test]
     fn renders_every_source() {
         let snap = Snapshot {
+            peers: vec![e173gw_actors::routing::PeerRow {
+                node: "b".into(),
+                up: true,
+                rtt_ms: Some(3),
+                modems: 4,
+                free: 2,
+            }],
             ingress: Some(IngressStats {
                 received: 10,
                 calls: 4,
@@ -429,6 +474,9 @@ mod tests {
             ("e173gw_shared_store_pending_writes", "7"),
             ("e173gw_shared_store_outages_total", "1"),
             ("e173gw_modems", "2"),
+            ("e173gw_peer_up{peer=\"b\"}", "1"),
+            ("e173gw_peer_rtt_ms{peer=\"b\"}", "3"),
+            ("e173gw_peer_free_sims{peer=\"b\"}", "2"),
             ("e173gw_modem_available{modem=\"modem0\"}", "1"),
             ("e173gw_modem_available{modem=\"modem1\"}", "0"),
             ("e173gw_modem_rssi{modem=\"modem0\"}", "21"),

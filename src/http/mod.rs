@@ -19,7 +19,7 @@ use e173gw_actors::gateway::{ListModems, LocalGateway};
 use e173gw_actors::ingress::{GetStats, SipIngress};
 use e173gw_actors::modem::LinkState;
 use e173gw_actors::recorder::{Recorder, RecorderStatus};
-use e173gw_actors::routing::{ExplainRoute, GetRouterStats, Router};
+use e173gw_actors::routing::{ExplainRoute, GetPeers, GetRouterStats, Router};
 
 use crate::adapters::redis::RedisStore;
 use crate::adapters::resilient::Resilient;
@@ -71,6 +71,7 @@ impl Sources {
                 .await
                 .ok(),
             shared: self.shared.as_ref().map(|s| s.status()),
+            peers: self.router.send(GetPeers).await.unwrap_or_default(),
             modems,
         }
     }

@@ -276,7 +276,7 @@ impl Router {
                     modem: p.modem.id.clone(),
                     imsi: p.modem.imsi.clone(),
                     target: AgentTarget {
-                        uri: format!("sip:{}@{}", c.callee, p.target.peer.addr),
+                        uri: NodeView::peer_uri(&c.callee, p.target.peer.addr),
                         peer: p.target.peer,
                         answer_timeout: PEER_ANSWER,
                     },

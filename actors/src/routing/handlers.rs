@@ -19,7 +19,7 @@ use super::book::sim_key;
 use super::peers::PeerUpdate;
 use super::strict::Waiter;
 use super::{
-    CallUsage, ExplainRoute, FlushUsage, GetRouterStats, ModemUpdate, PeerDown, Release,
+    CallUsage, ExplainRoute, FlushUsage, GetPeers, GetRouterStats, ModemUpdate, PeerDown, Release,
     RouteDecision, RouteRequest, RouterStats, SetRouting,
 };
 use crate::wall_ms;
@@ -370,5 +370,13 @@ impl Handler<PeerUpdate> for Router {
             }
             None => {}
         }
+    }
+}
+
+impl Handler<GetPeers> for Router {
+    type Result = MessageResult<GetPeers>;
+
+    fn handle(&mut self, _: GetPeers, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.peers.rows())
     }
 }

@@ -24,7 +24,7 @@ mod strict;
 mod usage;
 
 pub use actor::Router;
-pub use peers::{NodeViewCell, PeerUpdate, PEER_ANSWER};
+pub use peers::{NodeViewCell, PeerRow, PeerUpdate, PEER_ANSWER};
 
 /// A modem's status changed (from the gateway).
 #[derive(Message, Debug, Clone)]
@@ -160,6 +160,11 @@ pub struct RouterStats {
     /// Peer nodes configured.
     pub peers: u64,
 }
+
+/// Read the peers' state.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Vec<PeerRow>")]
+pub struct GetPeers;
 
 /// Read the counters.
 #[derive(Message, Debug, Clone, Copy)]

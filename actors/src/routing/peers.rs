@@ -52,6 +52,22 @@ struct PeerState {
     up: bool,
     target: AgentTarget,
     view: NodeView,
+    rtt_ms: Option<u64>,
+}
+
+/// One peer, for the metrics.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PeerRow {
+    /// Node id.
+    pub node: String,
+    /// In rotation.
+    pub up: bool,
+    /// Round trip of its last answered check, ms.
+    pub rtt_ms: Option<u64>,
+    /// Its modems, and how many are free.
+    pub modems: usize,
+    /// Free ones.
+    pub free: usize,
 }
 
 /// Every peer.
@@ -73,10 +89,14 @@ impl Peers {
     /// Takes a check's result; `Some(up)` when the peer went up or down.
     pub(crate) fn update(&mut self, u: PeerUpdate) -> Option<bool> {
         let was = self.by_node.get(&u.node).is_some_and(|p| p.up);
+        let rtt_ms = u
+            .rtt_ms
+            .or_else(|| self.by_node.get(&u.node).and_then(|p| p.rtt_ms));
         let state = PeerState {
             up: u.up,
             target: u.target,
             view: u.view,
+            rtt_ms,
         };
         self.by_node.insert(u.node, state);
         (was != u.up).then_some(u.up)
@@ -107,6 +127,20 @@ impl Peers {
         self.sims()
             .find(|s| s.modem.imsi.as_deref() == Some(imsi))
             .map(|s| s.id)
+    }
+
+    /// Every peer, for the metrics.
+    pub(crate) fn rows(&self) -> Vec<PeerRow> {
+        self.by_node
+            .iter()
+            .map(|(node, p)| PeerRow {
+                node: node.clone(),
+                up: p.up,
+                rtt_ms: p.rtt_ms,
+                modems: p.view.modems.len(),
+                free: p.view.modems.iter().filter(|m| m.free).count(),
+            })
+            .collect()
     }
 
     /// Peers in rotation, and all.

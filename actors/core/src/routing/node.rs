@@ -43,6 +43,12 @@ impl NodeView {
         Ok(v)
     }
 
+    /// The Request-URI of a call forwarded to a peer at `addr` (`#` escaped: it may not
+    /// stand in a SIP URI's user part).
+    pub fn peer_uri(callee: &str, addr: std::net::SocketAddr) -> String {
+        format!("sip:{}@{addr}", callee.replace('#', "%23"))
+    }
+
     /// The id a peer's modem has in this node's routing (`node.modem`).
     pub fn routing_id(node: &str, modem: &str) -> String {
         format!("{node}.{modem}")
@@ -150,5 +156,14 @@ mod tests {
         assert!(NodeView::parse(b"not json").is_err());
         assert!(NodeView::parse(b"{}").is_err());
         assert_eq!(NodeView::routing_id("b", "m1"), "b.m1");
+        let addr: std::net::SocketAddr = "127.0.0.3:5060".parse().expect("addr");
+        assert_eq!(
+            NodeView::peer_uri("+5511912345678", addr),
+            "sip:+5511912345678@127.0.0.3:5060"
+        );
+        assert_eq!(
+            NodeView::peer_uri("*100#", addr),
+            "sip:*100%23@127.0.0.3:5060"
+        );
     }
 }
