@@ -184,7 +184,7 @@ pub fn render(v: &Verdict) -> String {
     out.push_str(&match &v.decision {
         Decision::Allow => "verdict: ALLOW\n".to_string(),
         Decision::Reject { status, reason } => format!("verdict: REJECT {status} {reason}\n"),
-        Decision::Divert { reason } => format!("verdict: DIVERT to the agent ({reason})\n"),
+        Decision::Divert { reason, .. } => format!("verdict: DIVERT to the agent ({reason})\n"),
     });
     out
 }

@@ -541,3 +541,29 @@ fn options_carry_the_node_view_only_to_peer_trunks() {
         "{trunk}"
     );
 }
+
+#[test]
+fn a_screening_rule_can_redirect_its_calls_to_the_agent() {
+    let gw = Gateway::start(Options {
+        modems: 1,
+        extra: r#"
+[agent]
+uri = "sip:agent@127.0.0.1:5998"
+[filter]
+[[filter.stage]]
+kind = "blacklist"
+entry = [{ prefix = "55119000", reason = "suspect range" }]
+on_match = { action = "divert", reason = "suspect", delivery = "redirect" }
+"#
+        .into(),
+        ..Options::default()
+    });
+    let sc = final_scenario(gw.dir.path(), 302);
+    let r = gw.one_call(&sc, "5511900001234", &[]);
+    assert_eq!(r["sip_status"], 302, "{r}");
+    assert_eq!(r["end_reason"], "redirected");
+    assert_eq!(r["target"]["uri"], "sip:agent@127.0.0.1:5998");
+    // Calls the rule does not divert go to a modem as usual.
+    let r = answered_call(&gw, "5511912340001");
+    assert_eq!(r["target"]["kind"], "modem");
+}

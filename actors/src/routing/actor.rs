@@ -7,7 +7,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use tracing::{debug, info, warn};
 
-use e173gw_core::config::routing::RoutingConfig;
+use e173gw_core::config::routing::{AgentDelivery, RoutingConfig};
 use e173gw_core::domain::ModemId;
 use e173gw_core::ports::Stores;
 use e173gw_core::routing::node::{NodeView, RemoteModem};
@@ -149,11 +149,26 @@ impl Router {
     }
 
     pub(super) fn agent_or(&self, trunk: &str, reason: &str, status: u16) -> Route {
+        self.agent_by(trunk, reason, status, None)
+    }
+
+    /// The agent, handed over as `delivery` says (else as `[routing]` says for `trunk`).
+    pub(super) fn agent_by(
+        &self,
+        trunk: &str,
+        reason: &str,
+        status: u16,
+        delivery: Option<AgentDelivery>,
+    ) -> Route {
+        let redirect = match delivery {
+            Some(d) => d == AgentDelivery::Redirect,
+            None => self.cfg.redirects(trunk),
+        };
         match &self.agent {
             Some(a) => Route::Agent {
                 agent: a.clone(),
                 reason: reason.to_string(),
-                redirect: self.cfg.redirects(trunk),
+                redirect,
             },
             None => Route::Reject {
                 status,

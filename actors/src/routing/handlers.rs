@@ -63,8 +63,8 @@ impl Handler<RouteRequest> for Router {
     type Result = ResponseActFuture<Self, RouteDecision>;
 
     fn handle(&mut self, msg: RouteRequest, _: &mut Context<Self>) -> Self::Result {
-        let immediate = if let Some(reason) = &msg.divert {
-            Some(self.agent_or(&msg.trunk, reason, 503))
+        let immediate = if let Some((reason, delivery)) = &msg.divert {
+            Some(self.agent_by(&msg.trunk, reason, 503, *delivery))
         } else if msg.target == Target::Agent {
             Some(self.agent_or(&msg.trunk, "trunk routes to the agent", 503))
         } else if msg.exclude.len() as u32 >= self.cfg.max_attempts {

@@ -59,8 +59,9 @@ pub struct RouteRequest {
     pub exclude: Vec<ModemId>,
     /// How long ago the call arrived, ms.
     pub age_ms: u64,
-    /// Screening sends the call to the agent, for this reason.
-    pub divert: Option<String>,
+    /// Screening sends the call to the agent, for this reason (and with this delivery,
+    /// when its rule names one).
+    pub divert: Option<(String, Option<e173gw_core::config::routing::AgentDelivery>)>,
     /// The callee's operator as screening found it (for operator affinity).
     pub operator: Option<String>,
     /// The call, told if the peer node its SIM is on goes down.

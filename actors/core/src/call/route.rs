@@ -14,7 +14,9 @@ impl CallSession {
         let (divert, operator) = match self.verdict.as_deref() {
             Some(v) => (
                 match &v.decision {
-                    crate::filter::Decision::Divert { reason } => Some(reason.clone()),
+                    crate::filter::Decision::Divert { reason, delivery } => {
+                        Some((reason.clone(), *delivery))
+                    }
                     _ => None,
                 },
                 v.annotations.operator.clone(),

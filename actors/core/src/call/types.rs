@@ -246,8 +246,9 @@ pub enum Action {
         age_ms: u64,
         /// Modems tried for this call.
         exclude: Vec<ModemId>,
-        /// Screening diverted the call to the agent, for this reason.
-        divert: Option<String>,
+        /// Screening diverted the call to the agent, for this reason (and with this
+        /// delivery, when its rule names one).
+        divert: Option<(String, Option<crate::config::routing::AgentDelivery>)>,
         /// The callee's operator, as screening found it (for operator affinity).
         operator: Option<String>,
     },

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::config::routing::AgentDelivery;
 use crate::config::Problem;
 
 /// The action configured for one finding of a stage, e.g.
@@ -24,6 +25,9 @@ pub enum Act {
         /// Why (sent to the agent; default: the finding).
         #[serde(default)]
         reason: Option<String>,
+        /// `proxy` or `redirect` for these calls (default: `[routing]`'s for the trunk).
+        #[serde(default)]
+        delivery: Option<AgentDelivery>,
     },
 }
 
@@ -40,6 +44,7 @@ impl Act {
     pub fn divert(reason: &str) -> Self {
         Self::Divert {
             reason: Some(reason.to_string()),
+            delivery: None,
         }
     }
 
@@ -71,7 +76,10 @@ impl Act {
                 ));
             }
         }
-        if let Self::Divert { reason: Some(r) } = self {
+        if let Self::Divert {
+            reason: Some(r), ..
+        } = self
+        {
             if r.chars().any(char::is_control) {
                 p.push(Problem::new(
                     format!("{key}.reason"),

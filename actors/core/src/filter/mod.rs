@@ -76,6 +76,9 @@ pub enum Decision {
     Divert {
         /// Why (sent to the agent).
         reason: String,
+        /// How the call is handed over, when the rule says (else `[routing]` decides).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        delivery: Option<crate::config::routing::AgentDelivery>,
     },
 }
 
@@ -176,7 +179,7 @@ impl Verdict {
         v.push(match &self.decision {
             Decision::Allow => "verdict: allow".to_string(),
             Decision::Reject { status, reason } => format!("verdict: reject {status} {reason}"),
-            Decision::Divert { reason } => format!("verdict: divert ({reason})"),
+            Decision::Divert { reason, .. } => format!("verdict: divert ({reason})"),
         });
         v
     }

@@ -354,9 +354,10 @@ impl Screening {
                     reason: reason.unwrap_or_else(|| f.finding.replace('_', " ")),
                 });
             }
-            Act::Divert { reason } => {
+            Act::Divert { reason, delivery } => {
                 self.decision = Some(Decision::Divert {
                     reason: reason.unwrap_or_else(|| f.finding.replace('_', " ")),
+                    delivery,
                 });
             }
         }

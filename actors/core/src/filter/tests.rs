@@ -272,7 +272,8 @@ fn a_verdict_explains_itself() {
     assert_eq!(
         v.decision,
         Decision::Divert {
-            reason: "no whatsapp".into()
+            reason: "no whatsapp".into(),
+            delivery: None,
         }
     );
 }

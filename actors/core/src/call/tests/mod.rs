@@ -222,7 +222,8 @@ impl H {
             Action::Watch(_) => return None,
             Action::Screen(r) => format!("screen {}", r.callee),
             Action::Route {
-                divert: Some(why), ..
+                divert: Some((why, _)),
+                ..
             } => format!("route divert {why}"),
             Action::Route { exclude, .. } => {
                 if exclude.is_empty() {

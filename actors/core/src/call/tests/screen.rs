@@ -85,6 +85,7 @@ fn a_screened_call_waits_for_its_verdict_then_routes_rejects_or_diverts() {
     let mut h = screening();
     h.ev(verdict(Decision::Divert {
         reason: "no whatsapp".into(),
+        delivery: None,
     }));
     assert_eq!(h.trace[1], "route divert no whatsapp");
     h.step(RouteAgent);
