@@ -108,14 +108,7 @@ fn wait_route(gw: &Gateway, number: &str, what: &str) {
 }
 
 fn lines(r: &Value) -> Vec<String> {
-    r["route"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
+    common::gw::strings(&r["route"])
 }
 
 #[test]
@@ -203,15 +196,7 @@ fn two_nodes_share_one_sticky_map_route_across_and_a_killed_node_leaves_rotation
         ],
         a.udp,
     );
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let st = b.sim("status modem0");
-        if !st["modems"][0]["call"].is_null() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "B's modem never rang: {st}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    b.wait_sim_call("modem0", Duration::from_secs(10));
     b.kill9();
     let out = wait_metric(&a, "e173gw_peers_up", 0.0, Duration::from_secs(5));
     eprintln!(

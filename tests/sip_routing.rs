@@ -42,14 +42,7 @@ fn modem_of(r: &Value) -> String {
 }
 
 fn lines(r: &Value, field: &str) -> Vec<String> {
-    r[field]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
+    common::gw::strings(&r[field])
 }
 
 fn answered_call(gw: &Gateway, number: &str) -> Value {
@@ -291,18 +284,7 @@ after_ms = 3000
         gw.udp,
     );
     // Wait until the first modem rings, then pull it.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let st = gw.sim(&format!("status modem{first}"));
-        if !st["modems"][0]["call"].is_null() {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "modem{first} never dialled: {st}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    gw.wait_sim_call(&format!("modem{first}"), Duration::from_secs(10));
     gw.sim(&format!("unplug modem{first}"));
     let status = caller.wait(Duration::from_secs(20)).expect("sipp ended");
     assert!(status.success(), "the caller saw one answered call");

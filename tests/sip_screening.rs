@@ -35,14 +35,7 @@ fn gateway(filter: &str) -> Gateway {
 }
 
 fn verdict(r: &serde_json::Value) -> Vec<String> {
-    r["verdict"]
-        .as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(String::from))
-                .collect()
-        })
-        .unwrap_or_default()
+    common::gw::strings(&r["verdict"])
 }
 
 #[test]

@@ -259,6 +259,19 @@ rssi_interval_ms = 2000
         serde_json::from_str(&line).expect("json reply")
     }
 
+    /// Waits until simulated modem `name` has a call up (dialled, ringing or answered).
+    pub fn wait_sim_call(&self, name: &str, within: Duration) {
+        let deadline = Instant::now() + within;
+        loop {
+            let st = self.sim(&format!("status {name}"));
+            if !st["modems"][0]["call"].is_null() {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{name} never dialled: {st}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits until no simulated modem has a call up.
     pub fn wait_modems_idle(&self, within: Duration) -> Value {
         let deadline = Instant::now() + within;
@@ -345,6 +358,18 @@ impl RawSip {
         }
         panic!("no {prefix:?} within {within:?}; got {seen:#?}");
     }
+}
+
+/// The strings of a JSON array (a record's `verdict` or `route` lines); none if it is
+/// not one.
+pub fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The first line of a message.
