@@ -120,10 +120,7 @@ async fn route_dry_run(
     a: &CheckNumberArgs,
     operator: Option<&str>,
 ) -> Result<Vec<String>, String> {
-    // reqwest's TLS needs a crypto provider even for plain HTTP clients.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(3))
+    let client = crate::providers::http::client_builder(Duration::from_secs(3))
         .build()
         .map_err(|e| e.to_string())?;
     let url = reqwest::Url::parse_with_params(

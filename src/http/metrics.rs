@@ -63,6 +63,25 @@ fn gauge(e: &mut DescriptorEncoder, name: &str, help: &str, v: i64) -> std::fmt:
     m.encode(enc)
 }
 
+/// A gauge with one sample per row, labelled `label` = `key(row)`.
+fn labelled<R>(
+    e: &mut DescriptorEncoder,
+    (name, help): (&str, &str),
+    label: &str,
+    rows: &[R],
+    key: impl Fn(&R) -> &str,
+    v: impl Fn(&R) -> Option<i64>,
+) -> std::fmt::Result {
+    let mut enc = e.encode_descriptor(name, help, None, ConstGauge::new(0i64).metric_type())?;
+    for r in rows {
+        if let Some(x) = v(r) {
+            let labels = [(label, key(r))];
+            ConstGauge::new(x).encode(enc.encode_family(&labels)?)?;
+        }
+    }
+    Ok(())
+}
+
 /// A gauge with one sample per modem.
 fn per_modem(
     e: &mut DescriptorEncoder,
@@ -71,14 +90,7 @@ fn per_modem(
     rows: &[ModemRow],
     v: impl Fn(&ModemRow) -> Option<i64>,
 ) -> std::fmt::Result {
-    let mut enc = e.encode_descriptor(name, help, None, ConstGauge::new(0i64).metric_type())?;
-    for r in rows {
-        if let Some(x) = v(r) {
-            let labels = [("modem", r.id.as_str())];
-            ConstGauge::new(x).encode(enc.encode_family(&labels)?)?;
-        }
-    }
-    Ok(())
+    labelled(e, (name, help), "modem", rows, |r| r.id.as_str(), v)
 }
 
 /// One sample per peer node for each peer gauge.
@@ -105,13 +117,7 @@ fn per_peer(
         ),
     ];
     for (name, help, v) in gauges {
-        let mut enc = e.encode_descriptor(name, help, None, ConstGauge::new(0i64).metric_type())?;
-        for r in rows {
-            if let Some(x) = v(r) {
-                let labels = [("peer", r.node.as_str())];
-                ConstGauge::new(x).encode(enc.encode_family(&labels)?)?;
-            }
-        }
+        labelled(e, (name, help), "peer", rows, |r| r.node.as_str(), v)?;
     }
     Ok(())
 }

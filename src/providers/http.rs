@@ -31,6 +31,17 @@ pub enum ProviderError {
     BadAnswer(String),
 }
 
+/// An HTTP client that gives up after `timeout` and follows no redirect (a service
+/// answers itself; a redirect is an answer we do not follow).
+pub(crate) fn client_builder(timeout: Duration) -> reqwest::ClientBuilder {
+    // reqwest's TLS needs a crypto provider; installing it twice is harmless.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .connect_timeout(timeout)
+        .redirect(reqwest::redirect::Policy::none())
+}
+
 /// One configured provider.
 #[derive(Debug, Clone)]
 pub struct HttpLookup {
@@ -43,8 +54,6 @@ impl HttpLookup {
     /// A provider for `cfg`, reading its credential from the environment now; requests
     /// give up after `timeout`.
     pub fn new(cfg: HttpLookupConfig, timeout: Duration) -> Result<Self, ProviderError> {
-        // reqwest's TLS needs a crypto provider; installing it twice is harmless.
-        let _ = rustls::crypto::ring::default_provider().install_default();
         let auth = match (&cfg.auth_header, &cfg.auth_env) {
             (Some(h), Some(var)) => {
                 let v = std::env::var(var)
@@ -53,12 +62,8 @@ impl HttpLookup {
             }
             _ => None,
         };
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
+        let client = client_builder(timeout)
             .pool_max_idle_per_host(32)
-            // A provider answers itself; a redirect is an answer we do not follow.
-            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ProviderError::Client(e.to_string()))?;
         Ok(Self { cfg, auth, client })

@@ -62,11 +62,8 @@ impl PortTasks {
     }
 
     pub(crate) async fn close(mut self) {
-        let handles = std::mem::take(&mut self.handles);
-        for h in &handles {
-            h.abort();
-        }
-        for h in handles {
+        self.abort();
+        for h in std::mem::take(&mut self.handles) {
             // A cancelled task's error is the expected outcome.
             let _ = h.await;
         }

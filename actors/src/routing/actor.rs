@@ -9,7 +9,7 @@ use tracing::{debug, info, warn};
 
 use e173gw_core::config::routing::{AgentDelivery, RoutingConfig};
 use e173gw_core::domain::ModemId;
-use e173gw_core::ports::Stores;
+use e173gw_core::ports::{StoreError, Stores};
 use e173gw_core::routing::node::{NodeView, RemoteModem};
 use e173gw_core::routing::policy::{rank, CallFacts, SimView};
 use e173gw_core::routing::protection::Change;
@@ -178,6 +178,26 @@ impl Router {
         }
     }
 
+    /// The sticky route's target (IMSI or modem id) for a call from `caller` to `callee`,
+    /// `None` without one or with sticky routing off. A route this node wrote in the last
+    /// seconds is taken from memory: the store's write may still be under way when the
+    /// next call to the number arrives.
+    pub(super) fn sticky_target(
+        &self,
+        caller: &str,
+        callee: &str,
+    ) -> futures_util::future::BoxFuture<'static, Result<Option<String>, StoreError>> {
+        if !self.cfg.sticky {
+            return Box::pin(std::future::ready(Ok(None)));
+        }
+        let key = self.cfg.sticky_key.key(caller, callee);
+        if let Some(t) = self.recent.get(&key, wall_ms()) {
+            return Box::pin(std::future::ready(Ok(Some(t))));
+        }
+        let store = self.stores.sticky.clone();
+        Box::pin(async move { Ok(store.get(&key, wall_ms()).await?.map(|r| r.target)) })
+    }
+
     /// The modem a sticky route's target (IMSI or modem id) is in now.
     pub(super) fn resolve(&self, target: &str) -> Option<ModemId> {
         self.modems
@@ -224,7 +244,7 @@ impl Router {
         if req.from_peer.is_none() {
             for p in self.peers.sims() {
                 let imsi = p.modem.imsi.as_deref();
-                let key = imsi.map_or_else(|| format!("modem:{}", p.id), str::to_string);
+                let key = book::key_of(&p.id, imsi);
                 let leased = ModemId::parse(&p.id).is_ok_and(|m| self.leased.contains_key(&m));
                 let sim = Sim {
                     id: &p.id,

@@ -16,15 +16,44 @@ use crate::modem::ModemStatus;
 /// Cache namespace of SIM rests (shared by nodes, kept across restarts).
 const REST_NS: &str = "sim_rest";
 
+/// Calls and talk time in one window (a day or a month).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Counts {
+    /// The window ([`Window::bucket`]).
+    bucket: String,
+    calls: u32,
+    secs: u64,
+}
+
+impl Counts {
+    /// Starts from zero when `bucket` is another window.
+    fn roll(&mut self, bucket: String) {
+        if bucket != self.bucket {
+            *self = Self {
+                bucket,
+                ..Self::default()
+            };
+        }
+    }
+
+    /// Takes in the store's counts of the same window (or of any, on the first load):
+    /// counters only grow, so the larger of ours and the store's is right (the store has
+    /// other nodes' calls; ours may not be flushed yet).
+    fn merge(&mut self, stored: Self, first: bool) {
+        if self.bucket != stored.bucket && !first {
+            return;
+        }
+        self.roll(stored.bucket);
+        self.calls = self.calls.max(stored.calls);
+        self.secs = self.secs.max(stored.secs);
+    }
+}
+
 /// One SIM as the router sees it.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SimLive {
-    day: String,
-    calls_day: u32,
-    secs_day: u64,
-    month: String,
-    calls_month: u32,
-    secs_month: u64,
+    day: Counts,
+    month: Counts,
     last_end_ms: Option<u64>,
     pub(crate) health: SimHealth,
     loaded: bool,
@@ -33,30 +62,16 @@ pub(crate) struct SimLive {
 /// What the store says of a SIM.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Loaded {
-    day: String,
-    month: String,
-    calls_day: u32,
-    secs_day: u64,
-    calls_month: u32,
-    secs_month: u64,
+    day: Counts,
+    month: Counts,
     rest: Option<(u64, String)>,
 }
 
 impl SimLive {
     /// Starts new windows when the day or month turned (`at` is shifted by the day start).
     fn roll(&mut self, at: u64) {
-        let day = Window::Day.bucket(at);
-        if day != self.day {
-            self.day = day;
-            self.calls_day = 0;
-            self.secs_day = 0;
-        }
-        let month = Window::Month.bucket(at);
-        if month != self.month {
-            self.month = month;
-            self.calls_month = 0;
-            self.secs_month = 0;
-        }
+        self.day.roll(Window::Day.bucket(at));
+        self.month.roll(Window::Month.bucket(at));
     }
 }
 
@@ -87,7 +102,16 @@ pub(crate) struct SimBook {
 
 /// The key of the SIM in a modem.
 pub(crate) fn sim_key(modem: &str, status: &ModemStatus) -> String {
-    match &status.session.identity.imsi {
+    key_of(
+        modem,
+        status.session.identity.imsi.as_ref().map(|i| i.as_str()),
+    )
+}
+
+/// The key of a SIM with this IMSI in modem `modem` (the modem's while the IMSI is not
+/// known).
+pub(crate) fn key_of(modem: &str, imsi: Option<&str>) -> String {
+    match imsi {
         Some(imsi) => imsi.to_string(),
         None => format!("modem:{modem}"),
     }
@@ -112,28 +136,11 @@ impl SimBook {
             .collect()
     }
 
-    /// Takes in what the store says: counters only grow, so the larger of ours and the
-    /// store's is right (the store has other nodes' calls; ours may not be flushed yet).
+    /// Takes in what the store says ([`Counts::merge`]), and a rest it knows of.
     pub(crate) fn merge(&mut self, key: &str, l: Loaded, now_ms: u64) {
         let s = self.sims.entry(key.to_string()).or_default();
-        if s.day == l.day || !s.loaded {
-            if s.day != l.day {
-                s.day = l.day;
-                s.calls_day = 0;
-                s.secs_day = 0;
-            }
-            s.calls_day = s.calls_day.max(l.calls_day);
-            s.secs_day = s.secs_day.max(l.secs_day);
-        }
-        if s.month == l.month || !s.loaded {
-            if s.month != l.month {
-                s.month = l.month;
-                s.calls_month = 0;
-                s.secs_month = 0;
-            }
-            s.calls_month = s.calls_month.max(l.calls_month);
-            s.secs_month = s.secs_month.max(l.secs_month);
-        }
+        s.day.merge(l.day, !s.loaded);
+        s.month.merge(l.month, !s.loaded);
         s.loaded = true;
         if let Some((until, why)) = l.rest {
             if until > now_ms && s.health.rested(now_ms).is_none() {
@@ -153,10 +160,10 @@ impl SimBook {
     ) -> Option<Change> {
         let s = self.sims.entry(key.to_string()).or_default();
         s.roll(at_ms.saturating_sub(cfg.day_offset_ms()));
-        s.calls_day += 1;
-        s.calls_month += 1;
-        s.secs_day += talk_s;
-        s.secs_month += talk_s;
+        for c in [&mut s.day, &mut s.month] {
+            c.calls += 1;
+            c.secs += talk_s;
+        }
         s.last_end_ms = Some(s.last_end_ms.map_or(at_ms, |l| l.max(at_ms)));
         outcome.and_then(|o| s.health.record(&cfg.protection, o, at_ms))
     }
@@ -222,10 +229,10 @@ impl SimBook {
             leased,
             limits: cfg.limits.for_sim(id, imsi, operator.as_deref()),
             operator,
-            calls_today: s.calls_day,
-            minutes_today: minutes(s.secs_day),
-            calls_month: s.calls_month,
-            minutes_month: minutes(s.secs_month),
+            calls_today: s.day.calls,
+            minutes_today: minutes(s.day.secs),
+            calls_month: s.month.calls,
+            minutes_month: minutes(s.month.secs),
             weight: cfg.weight.get(id).copied().unwrap_or(1),
             last_end_ms: s.last_end_ms,
             rested: s.health.rested(now_ms).cloned(),
@@ -259,12 +266,16 @@ pub(crate) async fn load(
         .await?
         .and_then(|v| parse_rest(&v));
     Ok(Loaded {
-        day: Window::Day.bucket(at),
-        month: Window::Month.bucket(at),
-        calls_day: n(get("calls", Window::Day).await?),
-        secs_day: s(get("seconds", Window::Day).await?),
-        calls_month: n(get("calls", Window::Month).await?),
-        secs_month: s(get("seconds", Window::Month).await?),
+        day: Counts {
+            bucket: Window::Day.bucket(at),
+            calls: n(get("calls", Window::Day).await?),
+            secs: s(get("seconds", Window::Day).await?),
+        },
+        month: Counts {
+            bucket: Window::Month.bucket(at),
+            calls: n(get("calls", Window::Month).await?),
+            secs: s(get("seconds", Window::Month).await?),
+        },
         rest,
     })
 }
@@ -320,21 +331,25 @@ mod tests {
         book.on_call("724", &cfg, day1 + 2 * 3_600_000, 30, None);
         book.on_call("724", &cfg, day1 + 4 * 3_600_000, 61, None);
         let s = &book.sims["724"];
-        assert_eq!((s.calls_day, s.secs_day), (1, 61));
+        assert_eq!((s.day.calls, s.day.secs), (1, 61));
         // The store knows more (another node's calls): the larger count wins.
         let at = day1 + 4 * 3_600_000 - 3 * 3_600_000;
         let l = Loaded {
-            day: Window::Day.bucket(at),
-            month: Window::Month.bucket(at),
-            calls_day: 5,
-            secs_day: 10,
-            calls_month: 1,
-            secs_month: 0,
+            day: Counts {
+                bucket: Window::Day.bucket(at),
+                calls: 5,
+                secs: 10,
+            },
+            month: Counts {
+                bucket: Window::Month.bucket(at),
+                calls: 1,
+                secs: 0,
+            },
             rest: Some((day1 + DAY, "5 unanswered calls in a row".into())),
         };
         book.merge("724", l, day1 + 5 * 3_600_000);
         let s = &book.sims["724"];
-        assert_eq!((s.calls_day, s.secs_day, s.calls_month), (5, 61, 2));
+        assert_eq!((s.day.calls, s.day.secs, s.month.calls), (5, 61, 2));
         assert!(s.health.rested(day1 + 6 * 3_600_000).is_some());
     }
 }

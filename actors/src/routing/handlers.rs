@@ -15,7 +15,7 @@ use e173gw_core::routing::protection::Outcome;
 use e173gw_core::routing::Route;
 
 use super::actor::{Router, BUSY_RETRY_AFTER_S};
-use super::book::sim_key;
+use super::book::{self, sim_key};
 use super::peers::PeerUpdate;
 use super::strict::Waiter;
 use super::{
@@ -86,28 +86,15 @@ impl Handler<RouteRequest> for Router {
             self.decisions += 1;
             return Box::pin(fut::ready(RouteDecision::to(route, Vec::new())));
         }
-        // A sticky route counts only for a first try; storage trouble just skips it. A
-        // route this node wrote in the last seconds is taken from memory: the store's
-        // write may still be under way when the next call to the number arrives.
-        let key = self
-            .cfg
-            .sticky_key
-            .key(&msg.caller, &msg.callee.to_string());
-        let first = msg.exclude.is_empty() && self.cfg.sticky;
-        let recent = first.then(|| self.recent.get(&key, wall_ms())).flatten();
-        let sticky = (first && recent.is_none()).then(|| self.stores.sticky.clone());
+        // A sticky route counts only for a first try; storage trouble just skips it.
+        let lookup = msg
+            .exclude
+            .is_empty()
+            .then(|| self.sticky_target(&msg.caller, &msg.callee.to_string()));
         Box::pin(
             async move {
-                if recent.is_some() {
-                    return recent;
-                }
-                match sticky {
-                    Some(s) => s
-                        .get(&key, wall_ms())
-                        .await
-                        .ok()
-                        .flatten()
-                        .map(|r| r.target),
+                match lookup {
+                    Some(l) => l.await.ok().flatten(),
                     None => None,
                 }
             }
@@ -129,69 +116,73 @@ impl Handler<RouteRequest> for Router {
                         debug!(route = ?std::mem::discriminant(&d.route), "Routed.");
                         return Box::pin(fut::ready(d));
                     };
-                    let (tx, rx) = oneshot::channel();
-                    let max = act.cfg.sticky_queue as usize;
-                    let wait = Duration::from_millis(act.cfg.sticky_wait_ms);
-                    let queued = act.waiting.push(
-                        wait_for.clone(),
-                        Waiter {
-                            tx,
-                            req: msg.clone(),
-                        },
-                        max,
-                    );
-                    let (note, rx) = match queued {
-                        true => (
-                            format!(
-                                "sticky SIM {wait_for} busy: waited up to {} ms",
-                                wait.as_millis()
-                            ),
-                            Some(rx),
-                        ),
-                        false => (
-                            format!("sticky SIM {wait_for} busy and its queue is full"),
-                            None,
-                        ),
-                    };
-                    Box::pin(
-                        async move {
-                            match rx {
-                                Some(rx) => tokio::time::timeout(wait, rx)
-                                    .await
-                                    .ok()
-                                    .and_then(Result::ok),
-                                None => None,
-                            }
-                        }
-                        .into_actor(act)
-                        .map(move |served, act, _| {
-                            if let Some(mut d) = served {
-                                d.why.insert(
-                                    0,
-                                    format!("sticky SIM {wait_for} freed up while the call waited"),
-                                );
-                                return d;
-                            }
-                            let mut d = if act.cfg.sticky_fallback {
-                                let choice = act.rank_call(&msg, None);
-                                act.take(choice)
-                            } else {
-                                RouteDecision::to(
-                                    Route::Reject {
-                                        status: 503,
-                                        reason: "sticky SIM busy".into(),
-                                        retry_after_s: Some(BUSY_RETRY_AFTER_S),
-                                    },
-                                    Vec::new(),
-                                )
-                            };
-                            d.why.insert(0, note);
-                            d
-                        }),
-                    )
+                    act.wait_for_sticky(msg, wait_for)
                 },
             ),
         )
+    }
+}
+
+impl Router {
+    /// Strict sticky mode: the call waits (in the SIM's bounded queue) up to
+    /// `sticky_wait_ms` for its busy sticky SIM, then takes another SIM
+    /// (`sticky_fallback`) or gets 503.
+    fn wait_for_sticky(
+        &mut self,
+        msg: RouteRequest,
+        sim: ModemId,
+    ) -> ResponseActFuture<Self, RouteDecision> {
+        let (tx, rx) = oneshot::channel();
+        let wait = Duration::from_millis(self.cfg.sticky_wait_ms);
+        let waiter = Waiter {
+            tx,
+            req: msg.clone(),
+        };
+        let (note, rx) = if self
+            .waiting
+            .push(sim.clone(), waiter, self.cfg.sticky_queue as usize)
+        {
+            let note = format!(
+                "sticky SIM {sim} busy: waited up to {} ms",
+                wait.as_millis()
+            );
+            (note, Some(rx))
+        } else {
+            (format!("sticky SIM {sim} busy and its queue is full"), None)
+        };
+        let served = async move {
+            match rx {
+                Some(rx) => tokio::time::timeout(wait, rx)
+                    .await
+                    .ok()
+                    .and_then(Result::ok),
+                None => None,
+            }
+        };
+        Box::pin(served.into_actor(self).map(move |served, act, _| {
+            if let Some(mut d) = served {
+                d.why.insert(
+                    0,
+                    format!("sticky SIM {sim} freed up while the call waited"),
+                );
+                return d;
+            }
+            let mut d = if act.cfg.sticky_fallback {
+                let choice = act.rank_call(&msg, None);
+                act.take(choice)
+            } else {
+                RouteDecision::to(
+                    Route::Reject {
+                        status: 503,
+                        reason: "sticky SIM busy".into(),
+                        retry_after_s: Some(BUSY_RETRY_AFTER_S),
+                    },
+                    Vec::new(),
+                )
+            };
+            d.why.insert(0, note);
+            d
+        }))
     }
 }
 
@@ -241,7 +232,7 @@ impl Handler<CallUsage> for Router {
         let Some((modem, imsi)) = u.modem.clone() else {
             return;
         };
-        let key = imsi.clone().unwrap_or_else(|| format!("modem:{modem}"));
+        let key = book::key_of(&modem, imsi.as_deref());
         let outcome = match (u.gateway_fault, u.answered) {
             (true, _) => None,
             (false, true) => Some(Outcome::Answered(u.talk_s)),
@@ -290,50 +281,37 @@ impl Handler<ExplainRoute> for Router {
             divert: None,
             operator: msg.operator,
         };
-        let sticky = self.cfg.sticky.then(|| self.stores.sticky.clone());
-        let key = self
-            .cfg
-            .sticky_key
-            .key(&req.caller, &req.callee.to_string());
-        Box::pin(
-            async move {
-                match sticky {
-                    Some(s) => s.get(&key, wall_ms()).await.map(|r| r.map(|r| r.target)),
-                    None => Ok(None),
+        let lookup = self.sticky_target(&req.caller, &req.callee.to_string());
+        Box::pin(lookup.into_actor(self).map(move |target, act, _| {
+            let mut out = Vec::new();
+            let sticky = match &target {
+                Ok(Some(t)) => {
+                    let m = act.resolve(t);
+                    out.push(match &m {
+                        Some(m) => format!("sticky route: {t} (in modem {m})"),
+                        None => format!("sticky route: {t} (not in any modem now)"),
+                    });
+                    m
                 }
-            }
-            .into_actor(self)
-            .map(move |target, act, _| {
-                let mut out = Vec::new();
-                let sticky = match &target {
-                    Ok(Some(t)) => {
-                        let m = act.resolve(t);
-                        out.push(match &m {
-                            Some(m) => format!("sticky route: {t} (in modem {m})"),
-                            None => format!("sticky route: {t} (not in any modem now)"),
-                        });
-                        m
-                    }
-                    Ok(None) => {
-                        out.push("no sticky route".into());
-                        None
-                    }
-                    Err(e) => {
-                        out.push(format!("sticky route not read: {e}"));
-                        None
-                    }
-                };
-                let c = act.rank_call(&req, sticky.as_ref());
-                let strict = act.cfg.sticky_mode == StickyMode::Strict && c.sticky_busy;
-                out.extend(c.why);
-                out.push(match (&c.best, strict) {
-                    (_, true) => "the call would wait for its sticky SIM (strict mode)".into(),
-                    (Some((id, _)), _) => format!("the call would take {id}"),
-                    (None, _) => format!("no SIM would take the call: {}", c.status),
-                });
-                out
-            }),
-        )
+                Ok(None) => {
+                    out.push("no sticky route".into());
+                    None
+                }
+                Err(e) => {
+                    out.push(format!("sticky route not read: {e}"));
+                    None
+                }
+            };
+            let c = act.rank_call(&req, sticky.as_ref());
+            let strict = act.cfg.sticky_mode == StickyMode::Strict && c.sticky_busy;
+            out.extend(c.why);
+            out.push(match (&c.best, strict) {
+                (_, true) => "the call would wait for its sticky SIM (strict mode)".into(),
+                (Some((id, _)), _) => format!("the call would take {id}"),
+                (None, _) => format!("no SIM would take the call: {}", c.status),
+            });
+            out
+        }))
     }
 }
 

@@ -356,12 +356,9 @@ impl CallSession {
             return;
         }
         if a.answered {
+            // Nothing to send that way: the leg is over; the caller gets a BYE.
             a.ended = true;
-            self.end_reason.get_or_insert(EndReason::CalleeHangup);
-            self.m.call_to(CallState::Ending, now, ev);
-            self.bye_trunk();
-            self.arm(Timer::Teardown, self.cfg.teardown_grace, now);
-            self.settle(now, ev);
+            self.hang_up_both(EndReason::CalleeHangup, now, ev);
         } else {
             self.peer_failed(format!("peer {node} went down"), now, ev);
         }
