@@ -214,13 +214,14 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
             None => warn!(peer = %p.name, uri = %p.uri, "Peer node without an address; not used."),
         }
     }
-    crate::reload::Reloader::new(
+    let reload = crate::reload::Reloader::new(
         s,
         filter.clone(),
         router.clone().recipient(),
         Box::new(e173gw_core::config::env::ProcessEnv),
     )
     .spawn();
+    let board = e173gw_actors::board::CallBoard::default().start();
     gateway.do_send(SubscribeModems(router.clone().recipient()));
     let calls = call::factory(CallEnv {
         filter: Some((filter.clone().recipient(), filter_active)),
@@ -236,6 +237,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
             screen: true,
             ..CallConfig::default()
         },
+        board: Some(board.clone().recipient()),
     });
     let ingress = SipIngress::start(IngressSpec {
         sip: c.sip.clone(),
@@ -255,10 +257,15 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
                 filter: filter.clone(),
                 gateway: gateway.clone(),
                 shared: opened.shared.clone(),
+                board,
+                stores: opened.stores.clone(),
+                reload: Some(reload),
+                node_id: c.sip.node_id.clone(),
+                sticky_ttl: Duration::from_secs(c.routing.sticky_ttl_s),
             };
-            let (bound, handle) =
-                crate::http::start(addr, sources).map_err(|e| AppError::Http(addr, e))?;
-            info!(addr = %bound, "HTTP server ready (/metrics, /healthz).");
+            let (bound, handle) = crate::http::start(addr, sources, c.http.api_token.clone())
+                .map_err(|e| AppError::Http(addr, e))?;
+            info!(addr = %bound, writes = !c.http.api_token.is_empty(), "HTTP server ready (the page at /, the API under /api/, /metrics, /healthz, /readyz).");
             Some((bound, handle))
         }
         None => None,

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use actix::prelude::*;
+use tokio::sync::oneshot;
 use tracing::{info, warn};
 
 use e173gw_actors::filter::{FilterActor, ReloadRefused, SwapRules};
@@ -167,11 +168,11 @@ impl Reloader {
     /// Reloads on a blocking thread: reading and checking the files (a large blacklist or
     /// prefix table) must not hold up the router and the filter on this thread.
     /// `None` if that thread failed.
-    async fn reload_aside(self, why: &'static str) -> Option<Self> {
+    async fn reload_aside(self, why: &'static str) -> Option<(Self, Reloaded)> {
         let done = tokio::task::spawn_blocking(move || {
             let mut me = self;
-            me.reload(why);
-            me
+            let r = me.reload(why);
+            (me, r)
         })
         .await;
         match done {
@@ -183,8 +184,10 @@ impl Reloader {
         }
     }
 
-    /// Runs until the system stops: a reload on every change and on SIGHUP.
-    pub fn spawn(self) {
+    /// Runs until the system stops: a reload on every change, on SIGHUP and on request
+    /// through the handle it returns.
+    pub fn spawn(self) -> ReloadHandle {
+        let (tx, mut asks) = tokio::sync::mpsc::channel::<oneshot::Sender<Reloaded>>(8);
         actix::spawn(async move {
             let mut hup =
                 match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
@@ -202,8 +205,13 @@ impl Reloader {
                         None => std::future::pending().await,
                     }
                 };
+                let mut reply = None;
                 let why = tokio::select! {
                     _ = hup_recv => "SIGHUP",
+                    Some(r) = asks.recv() => {
+                        reply = Some(r);
+                        "API request"
+                    }
                     () = tokio::time::sleep(POLL) => {
                         if !me.changed() {
                             continue;
@@ -214,10 +222,30 @@ impl Reloader {
                     }
                 };
                 match me.reload_aside(why).await {
-                    Some(next) => me = next,
+                    Some((next, done)) => {
+                        me = next;
+                        if let Some(r) = reply {
+                            // The asker may have gone; the reload happened anyway.
+                            let _ = r.send(done);
+                        }
+                    }
                     None => return,
                 }
             }
         });
+        ReloadHandle(tx)
+    }
+}
+
+/// Asks the running reloader for a reload now.
+#[derive(Debug, Clone)]
+pub struct ReloadHandle(tokio::sync::mpsc::Sender<oneshot::Sender<Reloaded>>);
+
+impl ReloadHandle {
+    /// Reloads and answers what happened; `None` if the reloader has stopped.
+    pub async fn reload(&self) -> Option<Reloaded> {
+        let (tx, rx) = oneshot::channel();
+        self.0.send(tx).await.ok()?;
+        rx.await.ok()
     }
 }

@@ -1,4 +1,5 @@
 //! Actix actors of e173gw.
+pub mod board;
 pub mod call;
 pub mod filter;
 pub mod gateway;

@@ -30,6 +30,17 @@ pub struct ModemRow {
     pub resets: u64,
     /// Recovery rung (0 = healthy).
     pub recovery_rung: u32,
+    /// Registered on a network (home or roaming).
+    pub registered: bool,
+    /// A SIM is present and ready.
+    pub sim_ready: bool,
+}
+
+impl ModemRow {
+    /// Open, with a ready SIM on a network: it can take calls (now or after the one it has).
+    pub fn usable(&self) -> bool {
+        self.link_open && self.sim_ready && self.registered
+    }
 }
 
 /// What one scrape reports. A source that did not answer is left out.

@@ -1,11 +1,15 @@
-//! The operations HTTP server (actix-web): `/metrics` (Prometheus), `/healthz`, and
-//! `/route?callee=N` ("why this SIM" as a dry run on the live view; nothing is leased).
+//! The operations HTTP server (actix-web): the web page (`/`), the API (`/api/...`, with
+//! its OpenAPI document at `/api/openapi.json`), `/metrics` (Prometheus), `/healthz`,
+//! `/readyz`, and `/route?callee=N` ("why this SIM" as a dry run on the live view).
 //!
-//! Handlers ask the actors for their counters at each request; the server holds no state of
+//! Handlers ask the actors and the stores at each request; the server holds no state of
 //! its own. It runs one worker and leaves signal handling to the gateway.
 
+pub mod api;
+pub mod auth;
 mod filter_metrics;
 pub mod metrics;
+mod page;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,8 +25,12 @@ use e173gw_actors::modem::LinkState;
 use e173gw_actors::recorder::{Recorder, RecorderStatus};
 use e173gw_actors::routing::{ExplainRoute, GetPeers, GetRouterStats, Router};
 
+use e173gw_actors::board::CallBoard;
+use e173gw_core::ports::Stores;
+
 use crate::adapters::redis::RedisStore;
 use crate::adapters::resilient::Resilient;
+use crate::reload::ReloadHandle;
 use metrics::{ModemRow, Snapshot};
 
 /// What the handlers read from.
@@ -40,6 +48,16 @@ pub struct Sources {
     pub gateway: Addr<LocalGateway>,
     /// The shared store wrapper (production storage).
     pub shared: Option<Arc<Resilient<RedisStore>>>,
+    /// Calls in progress.
+    pub board: Addr<CallBoard>,
+    /// The stores (records, blacklist, sticky routes).
+    pub stores: Stores,
+    /// Asks for a config reload (`None`: reloads are off).
+    pub reload: Option<ReloadHandle>,
+    /// This node's id.
+    pub node_id: String,
+    /// How long a pinned sticky route lasts by default.
+    pub sticky_ttl: std::time::Duration,
 }
 
 impl Sources {
@@ -59,6 +77,12 @@ impl Sources {
                 rssi: m.session.signal.map(|s| s.rssi),
                 resets: m.resets,
                 recovery_rung: m.recovery_rung,
+                registered: m
+                    .session
+                    .registration
+                    .as_ref()
+                    .is_some_and(|r| r.state.is_registered()),
+                sim_ready: m.session.sim == e173gw_core::at::session::SimState::Ready,
             })
             .collect();
         Snapshot {
@@ -122,16 +146,61 @@ async fn route_dry_run(
     }
 }
 
+/// `/readyz`: 200 when the gateway can take calls (config valid, as it is running;
+/// records reachable or spooling; at least one modem usable), 503 with the reasons when not.
+async fn readyz(src: web::Data<Sources>) -> HttpResponse {
+    let s = src.snapshot().await;
+    let mut why = Vec::new();
+    // A failing record store is fine while the spool takes the records.
+    if s.recorder.is_none() {
+        why.push("the recorder does not answer".to_string());
+    }
+    if !s.modems.iter().any(|m| m.usable()) {
+        why.push(format!(
+            "no modem is usable ({} known, none open with a SIM on a network)",
+            s.modems.len()
+        ));
+    }
+    let body = json!({"ready": why.is_empty(), "reasons": why});
+    if why.is_empty() {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// Anything else: JSON under `/api`, text elsewhere.
+async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
+    if req.path().starts_with("/api/") {
+        return actix_web::ResponseError::error_response(&api::ApiError::NotFound(
+            "no such API path (see /api/openapi.json)".into(),
+        ));
+    }
+    HttpResponse::NotFound()
+        .content_type("text/plain; charset=utf-8")
+        .body("not found: the page is at /, the API under /api/\n")
+}
+
 /// Starts the server on `addr`; returns the bound address and a handle to stop it.
 /// Call inside an actix `System`.
-pub fn start(addr: SocketAddr, sources: Sources) -> std::io::Result<(SocketAddr, ServerHandle)> {
+pub fn start(
+    addr: SocketAddr,
+    sources: Sources,
+    token: String,
+) -> std::io::Result<(SocketAddr, ServerHandle)> {
     let data = web::Data::new(sources);
+    let token = web::Data::new(auth::ApiToken(token));
     let server = HttpServer::new(move || {
         actix_web::App::new()
             .app_data(data.clone())
+            .app_data(token.clone())
+            .route("/", web::get().to(page::index))
             .route("/metrics", web::get().to(metrics_page))
             .route("/healthz", web::get().to(healthz))
+            .route("/readyz", web::get().to(readyz))
             .route("/route", web::get().to(route_dry_run))
+            .configure(api::configure)
+            .default_service(web::to(not_found))
     })
     .workers(1)
     .disable_signals()

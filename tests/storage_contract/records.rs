@@ -155,6 +155,14 @@ pub(crate) async fn records_search_and_count(s: &Stores) {
         (q(&|q| q.trunk = Some("t1".into())), 10),
         (q(&|q| q.modem = Some("m1".into())), 20),
         (q(&|q| q.sip_status = Some(486)), 15),
+        (q(&|q| q.answered = Some(true)), 15),
+        (
+            q(&|q| {
+                q.answered = Some(false);
+                q.trunk = Some("t1".into());
+            }),
+            5,
+        ),
         (
             q(&|q| {
                 q.from_ms = Some(T0 + 10 * MIN);
@@ -208,6 +216,20 @@ pub(crate) async fn records_search_and_count(s: &Stores) {
         20,
         "count ignores the limit"
     );
+    let next = q(&|q| {
+        q.limit = 7;
+        q.offset = 7;
+        q.trunk = Some("t2".into());
+    });
+    let found = s.records.search(&next).await.expect("search");
+    let ids: Vec<_> = found.iter().map(|r| r.call_id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["s22@x", "s21@x", "s20@x", "s19@x", "s18@x", "s17@x", "s16@x"],
+        "the second page follows the first"
+    );
+    let past = q(&|q| q.offset = 30);
+    assert!(s.records.search(&past).await.expect("search").is_empty());
     assert_eq!(
         s.records
             .search(&q(&|q| q.limit = 5000))

@@ -208,3 +208,151 @@ impl CallStart {
         }
     }
 }
+
+/// How a call came out, for operations (metrics, the record search, the web page): one
+/// word per call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Answered.
+    Answered,
+    /// The callee was busy.
+    Busy,
+    /// Nobody answered (or the callee was out of reach).
+    NoAnswer,
+    /// The caller gave up before answer.
+    Cancelled,
+    /// Refused before a leg was set up: screening, admission, no route.
+    Rejected,
+    /// Handed back to the trunk with a redirect to the agent.
+    Redirected,
+    /// Any other failure before answer (number, network, modem, SIM).
+    Failed,
+}
+
+impl Outcome {
+    /// Every outcome, in a stable order.
+    pub const ALL: [Self; 7] = [
+        Self::Answered,
+        Self::Busy,
+        Self::NoAnswer,
+        Self::Cancelled,
+        Self::Rejected,
+        Self::Redirected,
+        Self::Failed,
+    ];
+
+    /// The word.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Answered => "answered",
+            Self::Busy => "busy",
+            Self::NoAnswer => "no_answer",
+            Self::Cancelled => "cancelled",
+            Self::Rejected => "rejected",
+            Self::Redirected => "redirected",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl CallRecord {
+    /// How the call came out.
+    pub fn outcome(&self) -> Outcome {
+        if self.answered_ms.is_some() {
+            return Outcome::Answered;
+        }
+        match self.end_reason {
+            EndReason::Screened | EndReason::Rejected | EndReason::NoRoute => {
+                return Outcome::Rejected
+            }
+            EndReason::Redirected => return Outcome::Redirected,
+            EndReason::Cancelled => return Outcome::Cancelled,
+            _ => {}
+        }
+        match (self.gsm_end, self.sip_status) {
+            (Some(EndKind::Busy), _) | (None, 486 | 600) => Outcome::Busy,
+            (Some(EndKind::NoAnswer | EndKind::Unreachable), _) | (None, 408 | 480) => {
+                Outcome::NoAnswer
+            }
+            _ => Outcome::Failed,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes() {
+        let base = CallStart {
+            call_id: "c".into(),
+            trunk: None,
+            caller: "1".into(),
+            callee: "2".into(),
+            received_ms: 0,
+        }
+        .refused(503);
+        type Edit = fn(&mut CallRecord);
+        let cases: [(Edit, Outcome); 11] = [
+            (|r| r.answered_ms = Some(5), Outcome::Answered),
+            (
+                |r| {
+                    r.answered_ms = Some(5);
+                    r.end_reason = EndReason::Shutdown;
+                },
+                Outcome::Answered,
+            ),
+            (|r| r.end_reason = EndReason::Screened, Outcome::Rejected),
+            (|r| r.end_reason = EndReason::NoRoute, Outcome::Rejected),
+            (
+                |r| r.end_reason = EndReason::Redirected,
+                Outcome::Redirected,
+            ),
+            (|r| r.end_reason = EndReason::Cancelled, Outcome::Cancelled),
+            (
+                |r| {
+                    r.end_reason = EndReason::Failed;
+                    r.gsm_end = Some(EndKind::Busy);
+                },
+                Outcome::Busy,
+            ),
+            (
+                |r| {
+                    r.end_reason = EndReason::Failed;
+                    r.sip_status = 486;
+                },
+                Outcome::Busy,
+            ),
+            (
+                |r| {
+                    r.end_reason = EndReason::Failed;
+                    r.gsm_end = Some(EndKind::NoAnswer);
+                },
+                Outcome::NoAnswer,
+            ),
+            (
+                |r| {
+                    r.end_reason = EndReason::Failed;
+                    r.gsm_end = Some(EndKind::SimBarred);
+                    r.sip_status = 480;
+                },
+                Outcome::Failed,
+            ),
+            (
+                |r| {
+                    r.end_reason = EndReason::CallerLost;
+                    r.sip_status = 408;
+                },
+                Outcome::NoAnswer,
+            ),
+        ];
+        for (i, (edit, want)) in cases.into_iter().enumerate() {
+            let mut r = base.clone();
+            edit(&mut r);
+            assert_eq!(r.outcome(), want, "case {i}: {r:?}");
+        }
+        assert_eq!(base.outcome(), Outcome::Rejected, "refused is rejected");
+    }
+}

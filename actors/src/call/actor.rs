@@ -11,6 +11,7 @@ use e173gw_core::sip::ids::IdGen;
 
 use super::media::{session_id, MediaSession, RtpIn};
 use super::CallEnv;
+use crate::board::{ActiveCall, BoardEvent};
 use crate::ingress::{CallIn, NewCall, SipOut};
 use crate::modem::{AudioIn, AudioOut, Dial, Hangup, ModemActor, ModemCallEvent, SendDtmf};
 use crate::routing::{CallUsage, PeerDown, Release, RouteRequest};
@@ -60,6 +61,16 @@ impl CallActor {
         let span = info_span!("call", call_id = %call_id, modem = tracing::field::Empty, trunk = %new.trunk);
         debug!(parent: &span, caller = %new.parties.caller, callee = %new.parties.callee, "New call.");
         let sip_host = new.local.host.clone();
+        let shown = env.board.as_ref().map(|_| ActiveCall {
+            call_id: call_id.clone(),
+            trunk: new.trunk.clone(),
+            caller: new.parties.caller.to_string(),
+            callee: new.parties.callee.as_str().to_string(),
+            received_ms: new.received_ms,
+            state: "",
+            state_since_ms: new.received_ms,
+            modem: None,
+        });
         let setup = CallSetup {
             invite: new.invite,
             invite_tx: new.tx,
@@ -72,8 +83,13 @@ impl CallActor {
             received_ms: new.received_ms,
             ids: IdGen::new(id_seed(new.key), &env.node_id),
         };
+        let session = CallSession::new(setup, env.timing, now());
+        if let (Some(b), Some(mut shown)) = (&env.board, shown) {
+            shown.state = session.state().as_str();
+            b.do_send(BoardEvent::Started(new.key, shown));
+        }
         Self {
-            session: CallSession::new(setup, env.timing, now()),
+            session,
             key: new.key,
             sip: new.sip,
             sip_host,
@@ -93,6 +109,7 @@ impl CallActor {
         self.session.handle(now(), ev);
         let after = self.session.state();
         if before != after {
+            self.tell_board(after.as_str(), None);
             debug!(parent: &self.span, from = before.as_str(), to = after.as_str(), event = name, "Call state changed.");
             if after == CallState::Answered {
                 info!(parent: &self.span, "Call answered.");
@@ -216,6 +233,7 @@ impl CallActor {
                 forms,
             } => {
                 self.span.record("modem", modem.as_str());
+                self.tell_board(self.session.state().as_str(), Some(modem.to_string()));
                 let Some(addr) = self.modem.clone() else {
                     self.feed(Event::DialRefused("the modem has no actor".into()), ctx);
                     return;
@@ -275,6 +293,9 @@ impl CallActor {
             }
             Action::Done => {
                 self.finished = true;
+                if let Some(b) = &self.env.board {
+                    b.do_send(BoardEvent::Ended(self.key));
+                }
                 self.sip.do_send(SipOut::Finished { call: self.key });
                 ctx.stop();
             }
@@ -310,6 +331,18 @@ impl CallActor {
         .spawn(ctx);
     }
 
+    /// Shows the call's state (and modem) on the board.
+    fn tell_board(&self, state: &'static str, modem: Option<String>) {
+        if let Some(b) = &self.env.board {
+            b.do_send(BoardEvent::State {
+                key: self.key,
+                state,
+                modem,
+                at_ms: crate::wall_ms(),
+            });
+        }
+    }
+
     fn media_tick(&mut self) {
         let (Some(m), Some((_, call)), Some(modem)) =
             (&mut self.media, self.session.audio_call(), &self.modem)
@@ -337,6 +370,9 @@ impl Actor for CallActor {
         }
         if !self.finished {
             self.finished = true;
+            if let Some(b) = &self.env.board {
+                b.do_send(BoardEvent::Ended(self.key));
+            }
             self.sip.do_send(SipOut::Finished { call: self.key });
         }
         Running::Stop

@@ -49,6 +49,8 @@ pub struct CallEnv {
     pub node_id: String,
     /// Timing of calls.
     pub timing: CallConfig,
+    /// Where calls show their state to operations (`None`: nowhere).
+    pub board: Option<Recipient<crate::board::BoardEvent>>,
 }
 
 impl CallEnv {

@@ -15,7 +15,9 @@ use e173gw_core::filter::{
 };
 use e173gw_core::ports::{BlacklistEntry, Stores};
 
-use super::messages::{FilterStats, GetFilterStats, ReloadRefused, Screen, SwapRules};
+use super::messages::{
+    DryRun, FilterStats, GetFilterStats, RefreshBlacklist, ReloadRefused, Screen, SwapRules,
+};
 use crate::wall_ms;
 
 /// How often the store's blacklist is read again.
@@ -196,6 +198,28 @@ impl Handler<Screen> for FilterActor {
         let started = now();
         let s = Screening::new(self.rules.clone(), msg.0);
         self.step(s, started)
+    }
+}
+
+impl Handler<DryRun> for FilterActor {
+    type Result = ResponseFuture<Verdict>;
+
+    fn handle(&mut self, msg: DryRun, _: &mut Context<Self>) -> Self::Result {
+        let (rules, stores, lookups, budget) = (
+            self.rules.clone(),
+            self.stores.clone(),
+            self.lookups.clone(),
+            self.budget,
+        );
+        Box::pin(async move { screen_once(rules, &stores, &lookups, msg.0, budget).await })
+    }
+}
+
+impl Handler<RefreshBlacklist> for FilterActor {
+    type Result = ();
+
+    fn handle(&mut self, _: RefreshBlacklist, ctx: &mut Context<Self>) {
+        self.refresh_blacklist(ctx);
     }
 }
 

@@ -13,6 +13,17 @@ use e173gw_core::filter::{Request, Rules, Verdict};
 #[rtype(result = "Verdict")]
 pub struct Screen(pub Request);
 
+/// Screen a number with the rules in force without counting it: the operations dry run
+/// ("what would happen to this number, and why").
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "Verdict")]
+pub struct DryRun(pub Request);
+
+/// Read the store's blacklist again now (it was edited).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct RefreshBlacklist;
+
 /// New rules (a reload): calls being screened keep the rules they started with. New
 /// lookups come with them when their providers changed.
 #[derive(Message, Debug)]

@@ -77,6 +77,8 @@ pub struct Router {
     pub(super) recent: RecentRoutes,
     /// Modems their gateway keeps out of routing, and why.
     pub(super) quarantined: HashMap<ModemId, String>,
+    /// Modems an operator disabled, and why.
+    pub(super) disabled: HashMap<ModemId, String>,
     /// Peer nodes and their SIMs.
     pub(super) peers: Peers,
     /// Calls sent to a peer's SIM, by the SIM's routing id.
@@ -103,6 +105,7 @@ impl Router {
             waiting: Waiters::default(),
             recent: RecentRoutes::default(),
             quarantined: HashMap::new(),
+            disabled: HashMap::new(),
             peers: Peers::default(),
             peer_calls: HashMap::new(),
             view_cell: NodeViewCell::default(),
@@ -138,7 +141,7 @@ impl Router {
                     ),
                     free: s.is_available()
                         && !self.leased.contains_key(id)
-                        && !self.quarantined.contains_key(id),
+                        && self.held_out(id).is_none(),
                 })
                 .collect(),
         };
@@ -146,6 +149,12 @@ impl Router {
             Ok(json) => self.view_cell.set(json),
             Err(e) => warn!(error = %e, "Node view not written."),
         }
+    }
+
+    /// Why modem `id` is kept out of routing (disabled by an operator, or quarantined by
+    /// its gateway), if it is.
+    pub(super) fn held_out(&self, id: &ModemId) -> Option<String> {
+        held_out(&self.disabled, &self.quarantined, id)
     }
 
     pub(super) fn agent_or(&self, trunk: &str, reason: &str, status: u16) -> Route {
@@ -234,7 +243,7 @@ impl Router {
                     id.as_str(),
                     s,
                     self.leased.contains_key(id),
-                    self.quarantined.get(id).cloned(),
+                    held_out(&self.disabled, &self.quarantined, id),
                     &cfg,
                     facts.now_ms,
                 )
@@ -421,6 +430,18 @@ impl Router {
             ),
         }
     }
+}
+
+/// [`Router::held_out`], for when the router is partly borrowed.
+fn held_out(
+    disabled: &HashMap<ModemId, String>,
+    quarantined: &HashMap<ModemId, String>,
+    id: &ModemId,
+) -> Option<String> {
+    disabled
+        .get(id)
+        .map(|why| format!("disabled by an operator: {why}"))
+        .or_else(|| quarantined.get(id).cloned())
 }
 
 impl Actor for Router {

@@ -149,6 +149,15 @@ impl SimBook {
         }
     }
 
+    /// Rests the SIM until `until_ms` (an operator's action).
+    pub(crate) fn rest(&mut self, key: &str, until_ms: u64, why: String) {
+        self.sims
+            .entry(key.to_string())
+            .or_default()
+            .health
+            .adopt_rest(until_ms, why);
+    }
+
     /// Counts a finished call on the SIM; returns a protection change to act on.
     pub(crate) fn on_call(
         &mut self,

@@ -16,6 +16,7 @@ use e173gw_core::routing::Route;
 use crate::modem::{ModemActor, ModemStatus};
 
 mod actor;
+mod admin;
 mod book;
 mod handlers;
 mod peers;
@@ -24,6 +25,7 @@ mod strict;
 mod usage;
 
 pub use actor::Router;
+pub use admin::{AdminAction, AdminError, AdminModem, ListSims, SimRow};
 pub use peers::{NodeViewCell, PeerRow, PeerUpdate, PEER_ANSWER};
 
 /// A modem's status changed (from the gateway).

@@ -174,6 +174,11 @@ impl Filter {
             let i = f.push(i32::from(s));
             conds.push(format!("sip_status = ${i}"));
         }
+        match q.answered {
+            Some(true) => conds.push("answered_ms IS NOT NULL".into()),
+            Some(false) => conds.push("answered_ms IS NULL".into()),
+            None => {}
+        }
         if let Some(from) = q.from_ms {
             let i = f.push(clamp_i64(from));
             conds.push(format!("received_ms >= ${i}"));
@@ -340,9 +345,10 @@ impl RecordStore for PgStore {
     async fn search(&self, q: &RecordQuery) -> Result<Vec<CallRecord>> {
         let f = Filter::new(q);
         let sql = format!(
-            "SELECT record FROM call_records {} ORDER BY received_ms DESC, seq DESC LIMIT {}",
+            "SELECT record FROM call_records {} ORDER BY received_ms DESC, seq DESC LIMIT {} OFFSET {}",
             f.sql,
-            q.effective_limit()
+            q.effective_limit(),
+            q.offset
         );
         let rows = self.query(&sql, &f.refs()).await?;
         rows.iter().map(|r| decode(col(r, 0)?)).collect()

@@ -124,6 +124,11 @@ fn filter(q: &RecordQuery) -> Result<(String, Vec<Value>), StoreError> {
         conds.push("sip_status = ?{n}");
         args.push(Value::Integer(i64::from(s)));
     }
+    match q.answered {
+        Some(true) => conds.push("answered_ms IS NOT NULL"),
+        Some(false) => conds.push("answered_ms IS NULL"),
+        None => {}
+    }
     if let Some(t) = q.from_ms {
         conds.push("received_ms >= ?{n}");
         args.push(Value::Integer(bound(t)));
@@ -194,8 +199,9 @@ impl RecordStore for SqliteStore {
     async fn search(&self, q: &RecordQuery) -> Result<Vec<CallRecord>> {
         let (cond, args) = filter(q)?;
         let sql = format!(
-            "SELECT record FROM call_records {cond} ORDER BY received_ms DESC, rowid DESC LIMIT {}",
-            q.effective_limit()
+            "SELECT record FROM call_records {cond} ORDER BY received_ms DESC, rowid DESC LIMIT {} OFFSET {}",
+            q.effective_limit(),
+            q.offset
         );
         self.blocking(move |s| {
             s.db.read(|c| {

@@ -156,8 +156,12 @@ pub struct RecordQuery {
     pub from_ms: Option<u64>,
     /// Received before (Unix ms).
     pub to_ms: Option<u64>,
+    /// Answered (`true`) or not (`false`).
+    pub answered: Option<bool>,
     /// At most this many (capped at 1000; 0 means 100).
     pub limit: u32,
+    /// Skip this many first (newest first; for paging).
+    pub offset: u32,
 }
 
 impl RecordQuery {

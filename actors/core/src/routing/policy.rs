@@ -100,7 +100,8 @@ pub struct SimView {
     pub last_end_ms: Option<u64>,
     /// Rested by SIM protection until then (Unix ms), and why.
     pub rested: Option<(u64, String)>,
-    /// Its modem is quarantined by its gateway (repeated faults), and why.
+    /// Its modem is held out of routing (quarantined by its gateway after repeated
+    /// faults, or disabled by an operator), and why.
     pub quarantined: Option<String>,
     /// Its limits.
     pub limits: SimLimits,
@@ -126,7 +127,8 @@ pub enum Removal {
     Excluded,
     /// Not available (not registered, no SIM, in a call, recovering).
     Unavailable,
-    /// Its modem is quarantined after repeated faults (the reason is the SIM's).
+    /// Its modem is held out (quarantined after repeated faults, or disabled by an
+    /// operator; the reason is the SIM's).
     Quarantined,
     /// Leased to another call.
     Leased,
