@@ -21,6 +21,9 @@ command -v psql >/dev/null 2>&1 || need_pkgs+=(postgresql-client)
 command -v redis-server >/dev/null 2>&1 || need_pkgs+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need_pkgs+=(redis-tools)
 command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
+# The docker compose files' checks (scripts/check-docker): promtool and compose v1.
+command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
+command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || need_pkgs+=(docker-compose)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
     log "installing ${need_pkgs[*]}"
     as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
