@@ -262,6 +262,8 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
                 reload: Some(reload),
                 node_id: c.sip.node_id.clone(),
                 sticky_ttl: Duration::from_secs(c.routing.sticky_ttl_s),
+                http: Arc::default(),
+                started_ms: e173gw_actors::wall_ms(),
             };
             let (bound, handle) = crate::http::start(addr, sources, c.http.api_token.clone())
                 .map_err(|e| AppError::Http(addr, e))?;

@@ -1,44 +1,13 @@
 //! The filter pipeline's metrics: decisions, stage outcomes, stage latency, reloads.
 
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
 use prometheus_client::metrics::MetricType;
 
-use e173gw_actors::filter::{FilterStats, Latency, LATENCY_BOUNDS_US};
+use e173gw_actors::filter::{FilterStats, Latency};
 
-/// Per-bucket (not cumulative) counts in seconds, as the encoder wants them.
-fn buckets(l: &Latency) -> Vec<(f64, u64)> {
-    let mut out = Vec::with_capacity(LATENCY_BOUNDS_US.len() + 1);
-    let mut below = 0;
-    for (i, c) in l.buckets.iter().enumerate() {
-        let bound = LATENCY_BOUNDS_US
-            .get(i)
-            .map_or(f64::INFINITY, |b| *b as f64 / 1e6);
-        out.push((bound, c.saturating_sub(below)));
-        below = *c;
-    }
-    out
-}
-
-fn histogram(
-    e: &mut DescriptorEncoder,
-    name: &str,
-    help: &str,
-    rows: &[(Vec<(&str, &str)>, &Latency)],
-) -> std::fmt::Result {
-    let mut enc = e.encode_descriptor(name, help, None, MetricType::Histogram)?;
-    for (labels, l) in rows {
-        let b = buckets(l);
-        enc.encode_family(labels)?.encode_histogram::<NoLabelSet>(
-            l.sum_us as f64 / 1e6,
-            l.count,
-            &b,
-            None,
-        )?;
-    }
-    Ok(())
-}
+use super::metrics::{histogram, US};
 
 /// Encodes `s`.
 pub(crate) fn encode(e: &mut DescriptorEncoder, s: &FilterStats) -> std::fmt::Result {
@@ -76,14 +45,20 @@ pub(crate) fn encode(e: &mut DescriptorEncoder, s: &FilterStats) -> std::fmt::Re
         .collect();
     histogram(
         e,
-        "e173gw_filter_stage_seconds",
-        "Time per stage, lookups included.",
+        (
+            "e173gw_filter_stage_seconds",
+            "Time per stage, lookups included.",
+        ),
+        US,
         &rows,
     )?;
     histogram(
         e,
-        "e173gw_filter_screening_seconds",
-        "Time per whole screening.",
+        (
+            "e173gw_filter_screening_seconds",
+            "Time per whole screening.",
+        ),
+        US,
         &[(Vec::new(), &s.total)],
     )?;
     for (name, help, v) in [

@@ -2,14 +2,20 @@
 //! taken at each scrape and encoded here (nothing is counted twice: the actors own them).
 
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric, NoLabelSet};
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::gauge::ConstGauge;
+use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use e173gw_actors::ingress::IngressStats;
+use e173gw_actors::modem::LinkState;
 use e173gw_actors::recorder::RecorderStats;
 use e173gw_actors::routing::RouterStats;
+use e173gw_actors::routing::SimRow;
+use e173gw_core::at::session::SimState;
+
+use e173gw_core::stats::Histogram;
 
 use crate::adapters::resilient::SharedStatus;
 
@@ -34,12 +40,63 @@ pub struct ModemRow {
     pub registered: bool,
     /// A SIM is present and ready.
     pub sim_ready: bool,
+    /// Signal, dBm.
+    pub signal_dbm: Option<i16>,
+    /// Routing would consider it (not disabled, quarantined, rested or busy).
+    pub routable: bool,
+    /// Calls today (the limits' day).
+    pub calls_today: u32,
+    /// Minutes today.
+    pub minutes_today: u32,
+    /// AT commands that failed or timed out.
+    pub errors: u64,
+    /// What is left of each limit it has.
+    pub limit_left: Vec<(&'static str, u32)>,
 }
 
 impl ModemRow {
     /// Open, with a ready SIM on a network: it can take calls (now or after the one it has).
     pub fn usable(&self) -> bool {
         self.link_open && self.sim_ready && self.registered
+    }
+
+    /// The row of one modem as the router sees it.
+    pub fn of(r: &SimRow) -> Self {
+        let m = &r.status;
+        let l = &r.limits;
+        let left = |limit: Option<u32>, used: u32| limit.map(|l| l.saturating_sub(used));
+        Self {
+            id: m.id.to_string(),
+            available: m.is_available(),
+            link_open: m.link == LinkState::Open,
+            in_call: m.session.call.is_some(),
+            rssi: m.session.signal.map(|s| s.rssi),
+            signal_dbm: m.session.signal.and_then(|s| s.dbm()),
+            resets: m.resets,
+            recovery_rung: m.recovery_rung,
+            registered: m
+                .session
+                .registration
+                .as_ref()
+                .is_some_and(|g| g.state.is_registered()),
+            sim_ready: m.session.sim == SimState::Ready,
+            routable: r.routable && r.disabled.is_none() && r.quarantined.is_none(),
+            calls_today: r.calls_today,
+            minutes_today: r.minutes_today,
+            errors: m.session.stats.errors + m.session.stats.timeouts,
+            limit_left: [
+                ("calls_per_day", left(l.calls_per_day, r.calls_today)),
+                ("minutes_per_day", left(l.minutes_per_day, r.minutes_today)),
+                ("calls_per_month", left(l.calls_per_month, r.calls_month)),
+                (
+                    "minutes_per_month",
+                    left(l.minutes_per_month, r.minutes_month),
+                ),
+            ]
+            .into_iter()
+            .filter_map(|(k, v)| Some((k, v?)))
+            .collect(),
+        }
     }
 }
 
@@ -60,15 +117,47 @@ pub struct Snapshot {
     pub modems: Vec<ModemRow>,
     /// Every peer node.
     pub peers: Vec<e173gw_actors::routing::PeerRow>,
+    /// The HTTP server's counts.
+    pub http: Option<super::tally::Counts>,
+    /// The process.
+    pub process: Option<super::process::ProcessStats>,
+    /// When the gateway started (Unix ms).
+    pub started_ms: u64,
 }
 
-fn counter(e: &mut DescriptorEncoder, name: &str, help: &str, v: u64) -> std::fmt::Result {
+impl Snapshot {
+    /// Why the gateway cannot take calls now (empty: ready). The config is valid: it is
+    /// running. A failing record store is fine while the spool takes the records.
+    pub fn not_ready(&self) -> Vec<String> {
+        let mut why = Vec::new();
+        if self.recorder.is_none() {
+            why.push("the recorder does not answer".to_string());
+        }
+        if self.ingress.is_none() {
+            why.push("the SIP side does not answer".to_string());
+        }
+        if !self.modems.iter().any(ModemRow::usable) {
+            why.push(format!(
+                "no modem is usable ({} known, none open with a ready SIM on a network)",
+                self.modems.len()
+            ));
+        }
+        why
+    }
+}
+
+pub(crate) fn counter(
+    e: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    v: u64,
+) -> std::fmt::Result {
     let m = ConstCounter::new(v);
     let enc = e.encode_descriptor(name, help, None, m.metric_type())?;
     m.encode(enc)
 }
 
-fn gauge(e: &mut DescriptorEncoder, name: &str, help: &str, v: i64) -> std::fmt::Result {
+pub(crate) fn gauge(e: &mut DescriptorEncoder, name: &str, help: &str, v: i64) -> std::fmt::Result {
     let m = ConstGauge::new(v);
     let enc = e.encode_descriptor(name, help, None, m.metric_type())?;
     m.encode(enc)
@@ -133,6 +222,31 @@ fn per_peer(
     Ok(())
 }
 
+/// Divisor from µs to seconds.
+pub(crate) const US: f64 = 1e6;
+/// Divisor from ms to seconds.
+pub(crate) const MS: f64 = 1e3;
+
+/// A histogram family: one histogram per label set, its values divided by `unit` into
+/// the exported unit.
+pub(crate) fn histogram(
+    e: &mut DescriptorEncoder,
+    (name, help): (&str, &str),
+    unit: f64,
+    rows: &[(Vec<(&str, &str)>, &Histogram)],
+) -> std::fmt::Result {
+    let mut enc = e.encode_descriptor(name, help, None, MetricType::Histogram)?;
+    for (labels, h) in rows {
+        enc.encode_family(labels)?.encode_histogram::<NoLabelSet>(
+            h.sum as f64 / unit,
+            h.count,
+            &h.exposition(unit),
+            None,
+        )?;
+    }
+    Ok(())
+}
+
 fn flag(b: bool) -> i64 {
     i64::from(b)
 }
@@ -140,73 +254,10 @@ fn flag(b: bool) -> i64 {
 impl Collector for Snapshot {
     fn encode(&self, mut e: DescriptorEncoder) -> std::fmt::Result {
         if let Some(s) = &self.ingress {
-            counter(
-                &mut e,
-                "e173gw_sip_received",
-                "SIP messages received.",
-                s.received,
-            )?;
-            counter(
-                &mut e,
-                "e173gw_sip_malformed",
-                "SIP messages rejected by the inbound checks.",
-                s.malformed,
-            )?;
-            counter(
-                &mut e,
-                "e173gw_sip_unknown_source",
-                "Requests from sources no trunk allows.",
-                s.unknown_source,
-            )?;
-            counter(
-                &mut e,
-                "e173gw_sip_flooded",
-                "Requests dropped by the per-source flood limit.",
-                s.flooded,
-            )?;
-            counter(
-                &mut e,
-                "e173gw_sip_challenged",
-                "Digest challenges sent.",
-                s.challenged,
-            )?;
-            counter(
-                &mut e,
-                "e173gw_sip_auth_failed",
-                "Requests refused for bad credentials.",
-                s.auth_failed,
-            )?;
-            counter(
-                &mut e,
-                "e173gw_sip_over_limit",
-                "Calls refused by trunk caps.",
-                s.over_limit,
-            )?;
-            counter(
-                &mut e,
-                "e173gw_sip_send_failures",
-                "SIP sends that failed.",
-                s.send_failures,
-            )?;
-            counter(
-                &mut e,
-                "e173gw_sip_journal_refusals",
-                "Calls refused 503 because the call-start journal was behind the disk.",
-                s.journal_refusals,
-            )?;
-            counter(
-                &mut e,
-                "e173gw_sip_undialable",
-                "INVITEs refused because the callee is not a dialable number.",
-                s.undialable,
-            )?;
-            counter(&mut e, "e173gw_calls", "Calls started.", s.calls)?;
-            gauge(
-                &mut e,
-                "e173gw_calls_active",
-                "Calls in progress.",
-                s.active_calls as i64,
-            )?;
+            super::sip_metrics::encode(&mut e, s)?;
+        }
+        if let Some(r) = &self.recorder {
+            super::sip_metrics::encode_calls(&mut e, &r.calls)?;
         }
         if let Some(f) = &self.filter {
             super::filter_metrics::encode(&mut e, f)?;
@@ -327,6 +378,18 @@ impl Collector for Snapshot {
             )?;
         }
         per_peer(&mut e, &self.peers)?;
+        gauge(
+            &mut e,
+            "e173gw_ready",
+            "1 when the gateway can take calls (see /readyz for the reasons when not).",
+            flag(self.not_ready().is_empty()),
+        )?;
+        if let Some(h) = &self.http {
+            super::process::encode_http(&mut e, h)?;
+        }
+        if let Some(p) = &self.process {
+            super::process::encode(&mut e, p, self.started_ms)?;
+        }
         let m = &self.modems;
         gauge(
             &mut e,
@@ -362,6 +425,62 @@ impl Collector for Snapshot {
             m,
             |r| r.rssi.filter(|v| *v <= 31).map(i64::from),
         )?;
+        per_modem(
+            &mut e,
+            "e173gw_modem_signal_dbm",
+            "Signal, dBm (absent when unknown).",
+            m,
+            |r| r.signal_dbm.map(i64::from),
+        )?;
+        per_modem(
+            &mut e,
+            "e173gw_modem_registered",
+            "1 while the modem is registered on a network (home or roaming).",
+            m,
+            |r| Some(flag(r.registered)),
+        )?;
+        per_modem(
+            &mut e,
+            "e173gw_modem_routable",
+            "1 while routing would give the modem a call (not disabled, quarantined, rested or busy).",
+            m,
+            |r| Some(flag(r.routable)),
+        )?;
+        per_modem(
+            &mut e,
+            "e173gw_modem_calls_today",
+            "Calls on the modem's SIM today (the limits' day).",
+            m,
+            |r| Some(i64::from(r.calls_today)),
+        )?;
+        per_modem(
+            &mut e,
+            "e173gw_modem_minutes_today",
+            "Minutes on the modem's SIM today.",
+            m,
+            |r| Some(i64::from(r.minutes_today)),
+        )?;
+        per_modem(
+            &mut e,
+            "e173gw_modem_errors",
+            "AT commands that failed or timed out on the modem.",
+            m,
+            |r| i64::try_from(r.errors).ok(),
+        )?;
+        {
+            let mut enc = e.encode_descriptor(
+                "e173gw_modem_limit_left",
+                "What is left of each SIM limit (calls or minutes, per day or month).",
+                None,
+                MetricType::Gauge,
+            )?;
+            for r in m {
+                for (limit, v) in &r.limit_left {
+                    let labels = [("modem", r.id.as_str()), ("limit", limit)];
+                    ConstGauge::new(i64::from(*v)).encode(enc.encode_family(&labels)?)?;
+                }
+            }
+        }
         per_modem(
             &mut e,
             "e173gw_modem_resets",
@@ -469,13 +588,63 @@ mod tests {
                     id: "modem1".into(),
                     rssi: Some(99),
                     resets: 2,
+                    signal_dbm: Some(-91),
+                    calls_today: 7,
+                    limit_left: vec![("calls_per_day", 3)],
                     ..ModemRow::default()
                 },
             ],
+            http: Some(super::super::tally::Counts {
+                requests: [(("/api/modems".to_string(), 200), 5)]
+                    .into_iter()
+                    .collect(),
+                ..Default::default()
+            }),
+            process: Some(super::super::process::ProcessStats {
+                cpu_ns: 1_500_000_000,
+                rss_bytes: 4096,
+                threads: 3,
+                open_fds: 9,
+            }),
+            started_ms: 1_000_000,
         };
+        let mut snap = snap;
+        if let Some(i) = snap.ingress.as_mut() {
+            i.messages.count(
+                b"INVITE sip:1@h SIP/2.0\r\n",
+                e173gw_core::stats::Direction::In,
+            );
+            i.messages.count(
+                b"SIP/2.0 486 Busy Here\r\n",
+                e173gw_core::stats::Direction::Out,
+            );
+        }
+        if let Some(r) = snap.recorder.as_mut() {
+            let rec = e173gw_core::record::CallStart {
+                call_id: "c".into(),
+                trunk: None,
+                caller: "1".into(),
+                callee: "2".into(),
+                received_ms: 0,
+            }
+            .refused(403);
+            r.calls.observe(&rec);
+        }
         let t = snap.render();
         for (name, v) in [
             ("e173gw_sip_received_total", "10"),
+            ("e173gw_sip_messages_total{method=\"INVITE\",direction=\"in\"}", "1"),
+            ("e173gw_sip_responses_total{code=\"486\",direction=\"out\"}", "1"),
+            ("e173gw_call_outcomes_total{outcome=\"rejected\"}", "1"),
+            ("e173gw_call_outcomes_total{outcome=\"answered\"}", "0"),
+            ("e173gw_modem_signal_dbm{modem=\"modem1\"}", "-91"),
+            ("e173gw_modem_calls_today{modem=\"modem1\"}", "7"),
+            ("e173gw_modem_limit_left{modem=\"modem1\",limit=\"calls_per_day\"}", "3"),
+            ("e173gw_ready", "0"),
+            ("e173gw_http_requests_total{route=\"/api/modems\",status=\"200\"}", "5"),
+            ("process_cpu_seconds_total", "1.5"),
+            ("process_resident_memory_bytes", "4096"),
+            ("process_start_time_seconds", "1000"),
             ("e173gw_calls_total", "4"),
             ("e173gw_calls_active", "2"),
             ("e173gw_routing_leases", "3"),

@@ -10,6 +10,9 @@ pub mod auth;
 mod filter_metrics;
 pub mod metrics;
 mod page;
+pub mod process;
+mod sip_metrics;
+pub mod tally;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -19,11 +22,10 @@ use actix_web::dev::ServerHandle;
 use actix_web::{web, HttpResponse, HttpServer};
 use serde_json::json;
 
-use e173gw_actors::gateway::{ListModems, LocalGateway};
+use e173gw_actors::gateway::LocalGateway;
 use e173gw_actors::ingress::{GetStats, SipIngress};
-use e173gw_actors::modem::LinkState;
 use e173gw_actors::recorder::{Recorder, RecorderStatus};
-use e173gw_actors::routing::{ExplainRoute, GetPeers, GetRouterStats, Router};
+use e173gw_actors::routing::{ExplainRoute, GetPeers, GetRouterStats, ListSims, Router};
 
 use e173gw_actors::board::CallBoard;
 use e173gw_core::ports::Stores;
@@ -58,32 +60,22 @@ pub struct Sources {
     pub node_id: String,
     /// How long a pinned sticky route lasts by default.
     pub sticky_ttl: std::time::Duration,
+    /// The HTTP server's own counts.
+    pub http: Arc<tally::HttpTally>,
+    /// When the gateway started (Unix ms).
+    pub started_ms: u64,
 }
 
 impl Sources {
     /// Asks every source for its counters; one that does not answer is left out.
     pub async fn snapshot(&self) -> Snapshot {
         let modems = self
-            .gateway
-            .send(ListModems)
+            .router
+            .send(ListSims)
             .await
             .unwrap_or_default()
-            .into_iter()
-            .map(|m| ModemRow {
-                id: m.id.to_string(),
-                available: m.is_available(),
-                link_open: m.link == LinkState::Open,
-                in_call: m.session.call.is_some(),
-                rssi: m.session.signal.map(|s| s.rssi),
-                resets: m.resets,
-                recovery_rung: m.recovery_rung,
-                registered: m
-                    .session
-                    .registration
-                    .as_ref()
-                    .is_some_and(|r| r.state.is_registered()),
-                sim_ready: m.session.sim == e173gw_core::at::session::SimState::Ready,
-            })
+            .iter()
+            .map(ModemRow::of)
             .collect();
         Snapshot {
             ingress: self.ingress.send(GetStats).await.ok(),
@@ -97,6 +89,11 @@ impl Sources {
             shared: self.shared.as_ref().map(|s| s.status()),
             peers: self.router.send(GetPeers).await.unwrap_or_default(),
             modems,
+            http: Some(self.http.snapshot()),
+            process: Some(process::ProcessStats::read(std::path::Path::new(
+                "/proc/self",
+            ))),
+            started_ms: self.started_ms,
         }
     }
 }
@@ -116,8 +113,8 @@ async fn healthz(src: web::Data<Sources>) -> HttpResponse {
     };
     HttpResponse::Ok().json(json!({
         "status": "ok",
-        "record_store": state(s.recorder.map(|r| r.degraded)),
-        "records_backlog": s.recorder.map_or(0, |r| r.backlog),
+        "record_store": state(s.recorder.as_ref().map(|r| r.degraded)),
+        "records_backlog": s.recorder.as_ref().map_or(0, |r| r.backlog),
         "shared_store": state(s.shared.map(|r| r.degraded)),
         "modems": s.modems.len(),
         "modems_available": s.modems.iter().filter(|m| m.available).count(),
@@ -149,18 +146,7 @@ async fn route_dry_run(
 /// `/readyz`: 200 when the gateway can take calls (config valid, as it is running;
 /// records reachable or spooling; at least one modem usable), 503 with the reasons when not.
 async fn readyz(src: web::Data<Sources>) -> HttpResponse {
-    let s = src.snapshot().await;
-    let mut why = Vec::new();
-    // A failing record store is fine while the spool takes the records.
-    if s.recorder.is_none() {
-        why.push("the recorder does not answer".to_string());
-    }
-    if !s.modems.iter().any(|m| m.usable()) {
-        why.push(format!(
-            "no modem is usable ({} known, none open with a SIM on a network)",
-            s.modems.len()
-        ));
-    }
+    let why = src.snapshot().await.not_ready();
     let body = json!({"ready": why.is_empty(), "reasons": why});
     if why.is_empty() {
         HttpResponse::Ok().json(body)
@@ -188,10 +174,29 @@ pub fn start(
     sources: Sources,
     token: String,
 ) -> std::io::Result<(SocketAddr, ServerHandle)> {
+    let tally = sources.http.clone();
     let data = web::Data::new(sources);
     let token = web::Data::new(auth::ApiToken(token));
     let server = HttpServer::new(move || {
+        let tally = tally.clone();
         actix_web::App::new()
+            .wrap_fn(move |req, srv| {
+                let flight = tally.begin();
+                let tally = tally.clone();
+                let started = tokio::time::Instant::now();
+                let answer = actix_web::dev::Service::call(srv, req);
+                async move {
+                    let res = answer.await;
+                    let (route, status) = match &res {
+                        Ok(r) => (r.request().match_pattern(), r.status().as_u16()),
+                        Err(e) => (None, e.as_response_error().status_code().as_u16()),
+                    };
+                    let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                    tally.end(tally::route_label(route.as_deref()), status, us);
+                    drop(flight);
+                    res
+                }
+            })
             .app_data(data.clone())
             .app_data(token.clone())
             .route("/", web::get().to(page::index))

@@ -41,41 +41,9 @@ pub struct ReloadRefused;
 pub struct GetFilterStats;
 
 /// Latency of one stage: a histogram in µs.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Latency {
-    /// Cumulative counts per bound of [`LATENCY_BOUNDS_US`] (the last is +Inf).
-    pub buckets: Vec<u64>,
-    /// Sum of observations, µs.
-    pub sum_us: u64,
-    /// Observations.
-    pub count: u64,
-}
+pub type Latency = e173gw_core::stats::Histogram;
 
-/// Upper bounds of the latency buckets, µs.
-pub const LATENCY_BOUNDS_US: [u64; 10] = [
-    5, 20, 50, 200, 1_000, 5_000, 20_000, 100_000, 500_000, 2_000_000,
-];
-
-impl Latency {
-    /// Counts one observation.
-    pub fn observe(&mut self, us: u64) {
-        if self.buckets.len() != LATENCY_BOUNDS_US.len() + 1 {
-            self.buckets = vec![0; LATENCY_BOUNDS_US.len() + 1];
-        }
-        for (i, b) in LATENCY_BOUNDS_US.iter().enumerate() {
-            if us <= *b {
-                if let Some(x) = self.buckets.get_mut(i) {
-                    *x += 1;
-                }
-            }
-        }
-        if let Some(x) = self.buckets.last_mut() {
-            *x += 1;
-        }
-        self.sum_us = self.sum_us.saturating_add(us);
-        self.count += 1;
-    }
-}
+pub use e173gw_core::stats::LATENCY_BOUNDS_US;
 
 /// The filter's counters.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

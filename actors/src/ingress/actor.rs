@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use e173gw_core::stats::Direction;
 use tokio::net::{TcpListener, UdpSocket};
 use tokio::sync::mpsc;
 use tracing::{debug, info, warn};
@@ -276,6 +277,7 @@ impl SipIngress {
     // === sending ===
 
     pub(super) fn send(&mut self, to: Peer, bytes: &[u8]) {
+        self.stats.messages.count(bytes, Direction::Out);
         match to.transport {
             Transport::Udp => {
                 let sock = self
@@ -346,8 +348,23 @@ impl SipIngress {
     // === receiving ===
 
     pub(super) fn on_bytes(&mut self, bytes: &[u8], from: Peer, ctx: &mut Context<Self>) {
-        self.stats.received += 1;
         let t = now();
+        self.handle_bytes(bytes, from, t, ctx);
+        let us = now().saturating_duration_since(t).as_micros();
+        self.stats
+            .handler_us
+            .observe(u64::try_from(us).unwrap_or(u64::MAX));
+    }
+
+    fn handle_bytes(
+        &mut self,
+        bytes: &[u8],
+        from: Peer,
+        t: std::time::Instant,
+        ctx: &mut Context<Self>,
+    ) {
+        self.stats.received += 1;
+        self.stats.messages.count(bytes, Direction::In);
         if !self.flood.allow(from.addr.ip(), t) {
             self.stats.flooded += 1;
             return;

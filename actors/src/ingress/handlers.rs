@@ -117,6 +117,9 @@ impl Handler<GetListeners> for SipIngress {
 impl Handler<GetStats> for SipIngress {
     type Result = MessageResult<GetStats>;
     fn handle(&mut self, _: GetStats, _: &mut Context<Self>) -> Self::Result {
-        MessageResult(self.stats)
+        let c = self.layer.counts();
+        let mut s = self.stats.clone();
+        s.transactions = (c.server + c.client) as u64;
+        MessageResult(s)
     }
 }

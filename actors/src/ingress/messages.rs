@@ -141,7 +141,7 @@ pub type CallFactory = Arc<dyn Fn(NewCall) -> Recipient<CallIn> + Send + Sync>;
 pub struct GetListeners;
 
 /// Counters of the SIP side.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct IngressStats {
     /// Messages received.
     pub received: u64,
@@ -167,6 +167,14 @@ pub struct IngressStats {
     pub journal_refusals: u64,
     /// INVITEs refused because the callee is not a dialable number.
     pub undialable: u64,
+    /// SIP transactions in flight (read when asked).
+    pub transactions: u64,
+    /// Messages by method or status, each way.
+    #[serde(skip)]
+    pub messages: e173gw_core::stats::SipTally,
+    /// Time spent handling each received message, µs.
+    #[serde(skip)]
+    pub handler_us: e173gw_core::stats::Histogram,
 }
 
 /// Read the counters.

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::prelude::*;
-use serde::Serialize;
 use tracing::{error, info, warn};
 
 use e173gw_core::ports::{RecordSink, RecordStore};
@@ -29,7 +28,7 @@ const STARTS_IN_FLIGHT: u64 = 20_000;
 const GROUP: usize = 4096;
 
 /// Counters of the recorder.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecorderStats {
     /// Records journaled.
     pub spooled: u64,
@@ -49,6 +48,8 @@ pub struct RecorderStats {
     pub journal_errors: u64,
     /// The store is failing right now.
     pub degraded: bool,
+    /// Calls finished since the start (records replayed from the spool not counted).
+    pub calls: e173gw_core::stats::CallTally,
 }
 
 /// Read the counters.
@@ -184,6 +185,7 @@ impl Recorder {
             Ok(ends) => {
                 for (e, end) in entries.into_iter().zip(ends) {
                     if let Entry::Record(r) = e {
+                        self.stats.calls.observe(&r);
                         self.spooled(end, *r);
                     }
                 }
@@ -373,7 +375,7 @@ impl Recorder {
     }
 
     fn stats(&self) -> RecorderStats {
-        let mut s = self.stats;
+        let mut s = self.stats.clone();
         s.backlog = self.queue.len() as u64 + u64::from(self.lag_from.is_some());
         s.open_calls = self.spool.open_calls() as u64;
         s
