@@ -199,6 +199,7 @@ fn record(k: u64, s: &Shape) -> CallRecord {
         },
         route: Vec::new(),
         history: Vec::new(),
+        quality: None,
     }
 }
 

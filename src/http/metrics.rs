@@ -237,12 +237,14 @@ pub(crate) fn histogram(
 ) -> std::fmt::Result {
     let mut enc = e.encode_descriptor(name, help, None, MetricType::Histogram)?;
     for (labels, h) in rows {
-        enc.encode_family(labels)?.encode_histogram::<NoLabelSet>(
-            h.sum as f64 / unit,
-            h.count,
-            &h.exposition(unit),
-            None,
-        )?;
+        let (sum, buckets) = (h.sum as f64 / unit, h.exposition(unit));
+        if labels.is_empty() {
+            // No `{}` after the name when there is no label.
+            enc.encode_histogram::<NoLabelSet>(sum, h.count, &buckets, None)?;
+        } else {
+            enc.encode_family(labels)?
+                .encode_histogram::<NoLabelSet>(sum, h.count, &buckets, None)?;
+        }
     }
     Ok(())
 }

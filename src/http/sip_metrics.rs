@@ -161,5 +161,56 @@ pub(crate) fn encode_calls(e: &mut DescriptorEncoder, t: &CallTally) -> std::fmt
         ),
         1.0,
         &[(Vec::new(), &t.talk)],
-    )
+    )?;
+    histogram(
+        e,
+        (
+            "e173gw_call_mos",
+            "Estimated MOS of the trunk leg (E-model, G.107), calls with RTP from the trunk.",
+        ),
+        100.0,
+        &[(Vec::new(), &t.mos)],
+    )?;
+    histogram(
+        e,
+        (
+            "e173gw_call_jitter_seconds",
+            "Interarrival jitter of the trunk's RTP (RFC 3550), per call.",
+        ),
+        US,
+        &[(Vec::new(), &t.jitter)],
+    )?;
+    {
+        let mut enc = e.encode_descriptor(
+            "e173gw_call_one_way_audio",
+            "Calls with one-way audio, by the silent side (caller: nothing from the trunk; callee: nothing from the modem).",
+            None,
+            MetricType::Counter,
+        )?;
+        for side in ["caller", "callee"] {
+            let n = t.one_way.get(side).copied().unwrap_or(0);
+            ConstCounter::new(n).encode(enc.encode_family(&[("silent", side)])?)?;
+        }
+    }
+    let rtp: [(&str, &str, u64); 3] = [
+        (
+            "e173gw_rtp_packets_received",
+            "RTP packets received from trunks (finished calls).",
+            t.rtp_received,
+        ),
+        (
+            "e173gw_rtp_packets_lost",
+            "RTP packets from trunks that never arrived (finished calls).",
+            t.rtp_lost,
+        ),
+        (
+            "e173gw_rtp_packets_late",
+            "RTP packets from trunks too late to play, or duplicated (finished calls).",
+            t.rtp_late,
+        ),
+    ];
+    for (name, help, v) in rtp {
+        counter(e, name, help, v)?;
+    }
+    Ok(())
 }

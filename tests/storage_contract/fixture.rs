@@ -58,5 +58,6 @@ pub(crate) fn rec(
             to: "connecting".into(),
             event: "routed".into(),
         }],
+        quality: None,
     }
 }

@@ -130,6 +130,9 @@ pub struct CallRecord {
     /// call, e.g. after a crash).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<Transition>,
+    /// Media quality of the trunk leg (calls that had media).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quality: Option<crate::media::quality::MediaQuality>,
 }
 
 /// Which state machine of a call moved.
@@ -205,6 +208,7 @@ impl CallStart {
             verdict: Vec::new(),
             route: Vec::new(),
             history: Vec::new(),
+            quality: None,
         }
     }
 }

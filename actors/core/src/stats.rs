@@ -234,6 +234,11 @@ pub const SETUP_BOUNDS_MS: &[u64] = &[1_000, 2_000, 5_000, 10_000, 20_000, 30_00
 /// Talk time buckets, s.
 pub const TALK_BOUNDS_S: &[u64] = &[5, 15, 30, 60, 120, 300, 600, 1_800, 3_600];
 
+/// MOS × 100 buckets.
+pub const MOS_BOUNDS_X100: &[u64] = &[100, 200, 250, 300, 350, 380, 400, 420, 440, 450];
+/// Jitter buckets, µs.
+pub const JITTER_BOUNDS_US: &[u64] = &[1_000, 5_000, 10_000, 20_000, 40_000, 80_000, 160_000];
+
 /// Finished calls, for ASR, ACD, PDD and failures by cause.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallTally {
@@ -245,6 +250,18 @@ pub struct CallTally {
     pub setup: Histogram,
     /// Talk time of answered calls, s.
     pub talk: Histogram,
+    /// Estimated MOS × 100 of calls with media from the trunk.
+    pub mos: Histogram,
+    /// Interarrival jitter of calls with media from the trunk, µs.
+    pub jitter: Histogram,
+    /// Calls with one-way audio, by the silent side (`caller`, `callee`).
+    pub one_way: BTreeMap<String, u64>,
+    /// RTP packets received from the trunk, lost, and late or duplicated.
+    pub rtp_received: u64,
+    /// Lost.
+    pub rtp_lost: u64,
+    /// Late or duplicated.
+    pub rtp_late: u64,
 }
 
 impl Default for CallTally {
@@ -254,6 +271,12 @@ impl Default for CallTally {
             pdd: Histogram::new(PDD_BOUNDS_MS),
             setup: Histogram::new(SETUP_BOUNDS_MS),
             talk: Histogram::new(TALK_BOUNDS_S),
+            mos: Histogram::new(MOS_BOUNDS_X100),
+            jitter: Histogram::new(JITTER_BOUNDS_US),
+            one_way: BTreeMap::new(),
+            rtp_received: 0,
+            rtp_lost: 0,
+            rtp_late: 0,
         }
     }
 }
@@ -268,6 +291,18 @@ impl CallTally {
         if let Some(a) = r.answered_ms {
             self.setup.observe(a.saturating_sub(r.received_ms));
             self.talk.observe(r.talk_ms / 1000);
+        }
+        if let Some(q) = &r.quality {
+            if q.mos_x100 > 0 {
+                self.mos.observe(u64::from(q.mos_x100));
+                self.jitter.observe(u64::from(q.jitter_us));
+            }
+            if let Some(side) = &q.one_way {
+                *self.one_way.entry(side.clone()).or_default() += 1;
+            }
+            self.rtp_received += q.rtp_received;
+            self.rtp_lost += q.rtp_lost;
+            self.rtp_late += q.rtp_late;
         }
     }
 }
@@ -292,11 +327,21 @@ mod call_tests {
         up.answered_ms = Some(4_500);
         up.post_dial_delay_ms = Some(2_500);
         up.talk_ms = 61_000;
+        up.quality = Some(crate::media::quality::MediaQuality {
+            rtp_received: 90,
+            rtp_lost: 10,
+            mos_x100: 250,
+            one_way: Some("caller".into()),
+            ..Default::default()
+        });
         t.observe(&up);
         assert_eq!(t.outcomes.get(&Outcome::Rejected), Some(&1));
         assert_eq!(t.outcomes.get(&Outcome::Answered), Some(&1));
         assert_eq!((t.pdd.count, t.pdd.sum), (1, 2_500));
         assert_eq!((t.setup.count, t.setup.sum), (1, 3_500));
         assert_eq!((t.talk.count, t.talk.sum), (1, 61));
+        assert_eq!((t.mos.count, t.mos.sum), (1, 250));
+        assert_eq!(t.one_way.get("caller"), Some(&1));
+        assert_eq!((t.rtp_received, t.rtp_lost), (90, 10));
     }
 }

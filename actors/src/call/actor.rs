@@ -31,6 +31,8 @@ pub(crate) struct CallActor {
     ticker: Option<SpawnHandle>,
     /// The ingress was told the call is over.
     finished: bool,
+    /// What the media measured, kept when the media is dropped before the record.
+    quality: Option<e173gw_core::media::quality::MediaQuality>,
 }
 
 impl std::fmt::Debug for CallActor {
@@ -99,6 +101,7 @@ impl CallActor {
             media: None,
             ticker: None,
             finished: false,
+            quality: None,
         }
     }
 
@@ -113,6 +116,9 @@ impl CallActor {
             debug!(parent: &self.span, from = before.as_str(), to = after.as_str(), event = name, "Call state changed.");
             if after == CallState::Answered {
                 info!(parent: &self.span, "Call answered.");
+                if let Some(m) = &mut self.media {
+                    m.answered();
+                }
             }
         }
         self.drive(ctx);
@@ -222,7 +228,9 @@ impl CallActor {
                 }
             }
             Action::DropMedia => {
-                self.media = None;
+                if let Some(m) = self.media.take() {
+                    self.quality = Some(m.quality());
+                }
                 if let Some(t) = self.ticker.take() {
                     ctx.cancel_future(t);
                 }
@@ -278,7 +286,12 @@ impl CallActor {
             Action::Arm { timer, after } => {
                 ctx.run_later(after, move |act, ctx| act.feed(Event::Timer(timer), ctx));
             }
-            Action::Record(r) => {
+            Action::Record(mut r) => {
+                r.quality = self
+                    .media
+                    .as_ref()
+                    .map(MediaSession::quality)
+                    .or_else(|| self.quality.take());
                 info!(
                     parent: &self.span,
                     status = r.sip_status,
@@ -306,29 +319,27 @@ impl CallActor {
         let env = self.env.clone();
         let advertise = env.advertise(&self.sip_host);
         let sink = ctx.address().recipient::<RtpIn>();
-        async move {
-            MediaSession::bind(&env.ports, env.media.bind, env.media.jitter_frames, sink).await
-        }
-        .into_actor(self)
-        .map(move |res, act, ctx| match res {
-            Ok(m) => {
-                let port = m.port();
-                act.media = Some(m);
-                act.feed(
-                    Event::MediaBound {
-                        addr: advertise,
-                        port,
-                        session_id: session_id(port),
-                    },
-                    ctx,
-                );
-            }
-            Err(e) => {
-                warn!(parent: &act.span, error = %e, "No RTP port for the call.");
-                act.feed(Event::MediaFailed(e.to_string()), ctx);
-            }
-        })
-        .spawn(ctx);
+        async move { MediaSession::bind(&env.ports, &env.media, sink).await }
+            .into_actor(self)
+            .map(move |res, act, ctx| match res {
+                Ok(m) => {
+                    let port = m.port();
+                    act.media = Some(m);
+                    act.feed(
+                        Event::MediaBound {
+                            addr: advertise,
+                            port,
+                            session_id: session_id(port),
+                        },
+                        ctx,
+                    );
+                }
+                Err(e) => {
+                    warn!(parent: &act.span, error = %e, "No RTP port for the call.");
+                    act.feed(Event::MediaFailed(e.to_string()), ctx);
+                }
+            })
+            .spawn(ctx);
     }
 
     /// Shows the call's state (and modem) on the board.
@@ -349,8 +360,12 @@ impl CallActor {
         else {
             return;
         };
-        if let Some(pcm) = m.tick() {
+        let (pcm, one_way) = m.tick();
+        if let Some(pcm) = pcm {
             modem.do_send(AudioOut { call, pcm });
+        }
+        if let Some(side) = one_way {
+            warn!(parent: &self.span, silent = side.as_str(), "One-way audio: no audio from one side while the other talks.");
         }
     }
 }

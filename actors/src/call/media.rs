@@ -9,16 +9,31 @@ use std::sync::{Arc, Mutex};
 use actix::prelude::*;
 use tokio::net::UdpSocket;
 
+use e173gw_core::config::sip::MediaConfig;
 use e173gw_core::media::dtmf::DtmfReceiver;
 use e173gw_core::media::jitter::{JitterBuffer, JitterConfig, Playout};
-use e173gw_core::media::rtp::{RtpPacket, RtpSender};
+use e173gw_core::media::quality::{self, MediaQuality, OneWay, Reception, Side};
+use e173gw_core::media::rtcp;
+use e173gw_core::media::rtp::{is_rtcp, RtpPacket, RtpSender};
 use e173gw_core::sdp::Negotiated;
 
-/// RTP arrived on a call's media socket.
+/// RTP (or RTCP) arrived on a call's media sockets.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
 pub(crate) struct RtpIn {
     pub(crate) bytes: Vec<u8>,
+}
+
+/// Reads datagrams from `sock` and hands each to `sink` until the socket fails.
+fn forward(sock: Arc<UdpSocket>, sink: Recipient<RtpIn>) -> tokio::task::JoinHandle<()> {
+    actix::spawn(async move {
+        let mut buf = vec![0u8; 2048];
+        while let Ok((n, _)) = sock.recv_from(&mut buf).await {
+            sink.do_send(RtpIn {
+                bytes: buf[..n].to_vec(),
+            });
+        }
+    })
 }
 
 /// Hands out RTP ports from the configured range, round robin.
@@ -73,9 +88,19 @@ pub(crate) struct MediaSession {
     dtmf: DtmfReceiver,
     out: Vec<u8>,
     recv_task: tokio::task::JoinHandle<()>,
+    /// RTCP on the next port up, when it could be bound.
+    rtcp: Option<(Arc<UdpSocket>, tokio::task::JoinHandle<()>)>,
+    rtcp_every_us: u64,
+    next_rtcp_us: u64,
     /// RTP packets sent and received.
     pub(crate) sent: u64,
     pub(crate) received: u64,
+    octets_sent: u64,
+    reception: Reception,
+    one_way: OneWay,
+    quality: MediaQuality,
+    /// Where times are counted from.
+    epoch: tokio::time::Instant,
 }
 
 impl std::fmt::Debug for MediaSession {
@@ -89,6 +114,9 @@ impl std::fmt::Debug for MediaSession {
 impl Drop for MediaSession {
     fn drop(&mut self) {
         self.recv_task.abort();
+        if let Some((_, t)) = &self.rtcp {
+            t.abort();
+        }
     }
 }
 
@@ -101,29 +129,34 @@ pub(crate) fn session_id(port: u16) -> u64 {
 }
 
 impl MediaSession {
-    /// Binds a socket from the pool; RTP arriving on it goes to `sink`.
+    /// Binds a socket from the pool (and RTCP on the next port, when free); what
+    /// arrives on them goes to `sink`.
     pub(crate) async fn bind(
         pool: &PortPool,
-        ip: IpAddr,
-        jitter_frames: usize,
+        cfg: &MediaConfig,
         sink: Recipient<RtpIn>,
     ) -> std::io::Result<Self> {
         let jitter = JitterBuffer::new(JitterConfig {
-            target_depth: jitter_frames,
-            max_depth: (jitter_frames * 4).max(8),
+            target_depth: cfg.jitter_frames,
+            max_depth: (cfg.jitter_frames * 4).max(8),
         })
         .map_err(|e| std::io::Error::other(e.to_string()))?;
-        let sock = Arc::new(pool.bind(ip).await?);
+        let sock = Arc::new(pool.bind(cfg.bind).await?);
         let port = sock.local_addr()?.port();
-        let recv = sock.clone();
-        let recv_task = actix::spawn(async move {
-            let mut buf = vec![0u8; 2048];
-            while let Ok((n, _)) = recv.recv_from(&mut buf).await {
-                sink.do_send(RtpIn {
-                    bytes: buf[..n].to_vec(),
-                });
+        let recv_task = forward(sock.clone(), sink.clone());
+        let rtcp = if cfg.rtcp_interval_s > 0 {
+            match UdpSocket::bind(SocketAddr::new(cfg.bind, port.wrapping_add(1))).await {
+                Ok(r) => {
+                    let r = Arc::new(r);
+                    let t = forward(r.clone(), sink);
+                    Some((r, t))
+                }
+                Err(_) => None,
             }
-        });
+        } else {
+            None
+        };
+        let every = cfg.rtcp_interval_s * 1_000_000;
         Ok(Self {
             sock,
             port,
@@ -133,9 +166,21 @@ impl MediaSession {
             dtmf: DtmfReceiver::new(),
             out: Vec::with_capacity(200),
             recv_task,
+            rtcp,
+            rtcp_every_us: every,
+            next_rtcp_us: every,
             sent: 0,
             received: 0,
+            octets_sent: 0,
+            reception: Reception::default(),
+            one_way: OneWay::new(cfg.one_way_audio_s * 1000),
+            quality: MediaQuality::default(),
+            epoch: tokio::time::Instant::now(),
         })
+    }
+
+    fn now_us(&self) -> u64 {
+        u64::try_from(self.epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
     }
 
     /// The bound port.
@@ -174,15 +219,30 @@ impl MediaSession {
         sender.audio(&payload, &mut self.out);
         if self.sock.try_send_to(&self.out, neg.remote_rtp).is_ok() {
             self.sent += 1;
+            self.octets_sent += payload.len() as u64;
         }
+        let now_ms = self.now_us() / 1000;
+        self.one_way.frame(Side::Callee, pcm, now_ms);
     }
 
     /// RTP from the network: audio into the jitter buffer, DTMF out as digits.
     pub(crate) fn receive(&mut self, bytes: &[u8]) -> Option<char> {
+        if is_rtcp(bytes) {
+            self.on_rtcp(bytes);
+            return None;
+        }
+        let now_us = self.now_us();
         let neg = self.neg.as_ref()?;
         let pkt = RtpPacket::parse(bytes).ok()?;
         self.received += 1;
-        if pkt.header.payload_type == neg.payload_type {
+        let audio = pkt.header.payload_type == neg.payload_type;
+        self.reception.on_packet(
+            pkt.header.ssrc,
+            pkt.header.sequence,
+            audio.then_some(pkt.header.timestamp),
+            now_us,
+        );
+        if audio {
             self.jitter
                 .push(pkt.header.sequence, pkt.header.timestamp, pkt.payload);
             None
@@ -198,12 +258,97 @@ impl MediaSession {
         }
     }
 
-    /// The 20 ms tick: the PCM frame to play to the modem, if any.
-    pub(crate) fn tick(&mut self) -> Option<Vec<u8>> {
-        let law = self.neg.as_ref()?.law;
-        match self.jitter.pop() {
+    /// The 20 ms tick: the PCM frame to play to the modem, if any; and, when due, an
+    /// RTCP report and the one-way audio check (the silent side, when first found).
+    pub(crate) fn tick(&mut self) -> (Option<Vec<u8>>, Option<Side>) {
+        let now_us = self.now_us();
+        if self.rtcp_every_us > 0 && now_us >= self.next_rtcp_us {
+            self.next_rtcp_us = now_us + self.rtcp_every_us;
+            self.send_rtcp(now_us);
+        }
+        let Some(law) = self.neg.as_ref().map(|n| n.law) else {
+            return (None, None);
+        };
+        let frame = match self.jitter.pop() {
             Playout::Frame(f) => Some(law.decode_le(&f.payload)),
             Playout::Gap { .. } | Playout::Waiting => None,
+        };
+        let now_ms = now_us / 1000;
+        if let Some(pcm) = &frame {
+            self.one_way.frame(Side::Caller, pcm, now_ms);
+        }
+        let found = self.one_way.check(now_ms);
+        (frame, found)
+    }
+
+    /// The call was answered: one-way audio counts from now.
+    pub(crate) fn answered(&mut self) {
+        let now_ms = self.now_us() / 1000;
+        self.one_way.answered(now_ms);
+    }
+
+    fn send_rtcp(&mut self, now_us: u64) {
+        let (Some((sock, _)), Some(neg)) = (&self.rtcp, &self.neg) else {
+            return;
+        };
+        let to = SocketAddr::new(neg.remote_rtp.ip(), neg.remote_rtp.port().wrapping_add(1));
+        let me = match &self.sender {
+            Some(s) => rtcp::SenderInfo {
+                ssrc: s.ssrc(),
+                ntp: rtcp::ntp_of_unix_us(crate::wall_ms() * 1000),
+                rtp_ts: s.timestamp(),
+                packets: s.packets_sent() as u32,
+                octets: self.octets_sent as u32,
+            },
+            None => return,
+        };
+        let block = self.reception.report_block(now_us);
+        let pkt = rtcp::compound(&me, self.sent > 0, block.as_ref(), "e173gw");
+        if sock.try_send_to(&pkt, to).is_ok() {
+            self.quality.rtcp_sent += 1;
+        }
+    }
+
+    fn on_rtcp(&mut self, bytes: &[u8]) {
+        let Some(r) = rtcp::parse(bytes) else { return };
+        self.quality.rtcp_received += 1;
+        if let Some((_, ntp)) = r.sender {
+            let now = self.now_us();
+            self.reception.on_sender_report(ntp, now);
+        }
+    }
+
+    /// What the media measured so far.
+    pub(crate) fn quality(&self) -> MediaQuality {
+        let j = self.jitter.stats();
+        let expected = self.reception.expected();
+        let lost = self.reception.lost();
+        let late = j.late + j.duplicates + j.overflow;
+        let bad = (lost + late).min(expected);
+        let loss_pct = if expected == 0 {
+            0.0
+        } else {
+            bad as f64 * 100.0 / expected as f64
+        };
+        let jitter_us = self.reception.jitter_us();
+        let buffer_ms = (self.jitter.config().target_depth * 20) as f64;
+        let delay = quality::delay_ms(buffer_ms, f64::from(jitter_us) / 1000.0);
+        let mos = quality::mos(quality::r_factor(loss_pct, delay));
+        MediaQuality {
+            rtp_received: self.received,
+            rtp_sent: self.sent,
+            rtp_lost: lost,
+            rtp_late: late,
+            loss_permille: (bad * 1000).checked_div(expected).unwrap_or(0) as u32,
+            jitter_us,
+            // No packet from the trunk: no figure (0), rather than a perfect score.
+            mos_x100: if expected == 0 {
+                0
+            } else {
+                (mos * 100.0).round() as u16
+            },
+            one_way: self.one_way.found().map(|s| s.as_str().to_string()),
+            ..self.quality.clone()
         }
     }
 }

@@ -81,6 +81,7 @@ impl Draft {
             verdict: self.verdict.clone(),
             route: self.route.clone(),
             history,
+            quality: None,
         }
     }
 }

@@ -225,6 +225,11 @@ pub struct MediaConfig {
     pub port_max: u16,
     /// Jitter buffer target depth, frames of 20 ms.
     pub jitter_frames: usize,
+    /// One side silent (no RTP, or silence) this long after answer while the other
+    /// talks is one-way audio: logged, counted and kept in the record. 0 turns it off.
+    pub one_way_audio_s: u64,
+    /// How often RTCP reports go to the trunk (RTP port + 1), s; 0 sends none.
+    pub rtcp_interval_s: u64,
 }
 
 impl Default for MediaConfig {
@@ -235,6 +240,8 @@ impl Default for MediaConfig {
             port_min: 20_000,
             port_max: 29_999,
             jitter_frames: 3,
+            one_way_audio_s: 15,
+            rtcp_interval_s: 5,
         }
     }
 }
@@ -390,6 +397,18 @@ pub fn validate(
         p.push(Problem::new(
             "media.jitter_frames",
             "must be between 1 and 20",
+        ));
+    }
+    if media.one_way_audio_s > 3600 {
+        p.push(Problem::new(
+            "media.one_way_audio_s",
+            "must be 0 (off) to 3600",
+        ));
+    }
+    if media.rtcp_interval_s > 60 {
+        p.push(Problem::new(
+            "media.rtcp_interval_s",
+            "must be 0 (off) to 60",
         ));
     }
     p

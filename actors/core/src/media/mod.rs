@@ -27,6 +27,8 @@
 pub mod dtmf;
 pub mod g711;
 pub mod jitter;
+pub mod quality;
+pub mod rtcp;
 pub mod rtp;
 pub mod tone;
 

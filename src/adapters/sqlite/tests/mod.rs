@@ -71,6 +71,7 @@ fn record(call_id: &str, caller: &str, callee: &str, received_ms: u64) -> CallRe
         verdict: vec!["blacklist: pass".into()],
         route: Vec::new(),
         history: Vec::new(),
+        quality: None,
     }
 }
 
