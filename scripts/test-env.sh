@@ -21,6 +21,8 @@ command -v psql >/dev/null 2>&1 || need_pkgs+=(postgresql-client)
 command -v redis-server >/dev/null 2>&1 || need_pkgs+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || need_pkgs+=(redis-tools)
 command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
+# The modem page's browser test.
+command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || need_pkgs+=(chromium)
 # The docker compose files' checks (scripts/check-docker): promtool and compose v1.
 command -v promtool >/dev/null 2>&1 || need_pkgs+=(prometheus)
 command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 || need_pkgs+=(docker-compose)

@@ -65,13 +65,19 @@ impl ModemRow {
         let m = &r.status;
         let l = &r.limits;
         let left = |limit: Option<u32>, used: u32| limit.map(|l| l.saturating_sub(used));
+        let open = m.link == LinkState::Open
+            && !matches!(
+                m.session.available,
+                Err(e173gw_core::at::session::Unavailable::Closed)
+            );
         Self {
             id: m.id.to_string(),
             available: m.is_available(),
-            link_open: m.link == LinkState::Open,
+            link_open: open,
             in_call: m.session.call.is_some(),
-            rssi: m.session.signal.map(|s| s.rssi),
-            signal_dbm: m.session.signal.and_then(|s| s.dbm()),
+            // Ports gone: the last reading is stale, not today's signal.
+            rssi: m.session.signal.filter(|_| open).map(|s| s.rssi),
+            signal_dbm: m.session.signal.filter(|_| open).and_then(|s| s.dbm()),
             resets: m.resets,
             recovery_rung: m.recovery_rung,
             registered: m

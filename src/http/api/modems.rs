@@ -206,6 +206,8 @@ impl ModemView {
         let l = &r.limits;
         let id = &s.identity;
         let st = &s.stats;
+        let open =
+            r.status.link == LinkState::Open && !matches!(s.available, Err(Unavailable::Closed));
         Self {
             id: r.status.id.to_string(),
             profile: r.status.profile.clone(),
@@ -230,8 +232,13 @@ impl ModemView {
             sim: name_of(&s.sim),
             operator: r.operator.clone(),
             network: s.operator.name.clone(),
-            signal_dbm: s.signal.and_then(|g| g.dbm()),
-            rssi: s.signal.map(|g| g.rssi).filter(|v| *v <= 31),
+            // A modem whose ports are gone has no signal now (the last reading is stale).
+            signal_dbm: s.signal.filter(|_| open).and_then(|g| g.dbm()),
+            rssi: s
+                .signal
+                .filter(|_| open)
+                .map(|g| g.rssi)
+                .filter(|v| *v <= 31),
             registration: s.registration.as_ref().map(|g| name_of(&g.state)),
             call: s.call.map(|c| name_of(&c)),
             calls_today: r.calls_today,

@@ -166,6 +166,13 @@ fn view_has_limits_left_and_signal_in_dbm() {
     let mut r = row();
     r.disabled = Some("x".into());
     assert!(!ModemView::of(&r, 0).routable);
+    let mut r = row();
+    r.status.link = LinkState::Gone;
+    assert_eq!(
+        ModemView::of(&r, 0).signal_dbm,
+        None,
+        "no stale signal once unplugged"
+    );
 }
 
 #[test]
