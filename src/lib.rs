@@ -21,6 +21,7 @@ pub mod app;
 pub mod check_number;
 pub mod http;
 pub mod logging;
+pub mod ops_cmd;
 pub mod providers;
 pub mod reload;
 pub mod settings;

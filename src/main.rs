@@ -42,6 +42,11 @@ enum Command {
     },
     /// Run the pty modem simulator, or send it a command.
     Sim(e173gw::sim_cmd::SimArgs),
+    /// Print the running gateway's modems as a table (state and its reason, signal,
+    /// operator, calls today, limits left, last error).
+    Modems(e173gw::ops_cmd::OpsArgs),
+    /// Print the running gateway's calls in progress as a table.
+    Calls(e173gw::ops_cmd::OpsArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -61,6 +66,22 @@ fn load_or_report(path: &std::path::Path) -> Result<Settings, ExitCode> {
         eprintln!("{}: {problems}", path.display());
         ExitCode::from(EXIT_CONFIG)
     })
+}
+
+fn print_ops(what: &str, args: &e173gw::ops_cmd::OpsArgs) -> ExitCode {
+    match actix::System::new().block_on(e173gw::ops_cmd::run(what, args)) {
+        Ok(text) => {
+            #[allow(clippy::print_stdout)]
+            {
+                print!("{text}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("e173gw {what}: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -140,6 +161,8 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Modems(args) => print_ops("modems", &args),
+        Command::Calls(args) => print_ops("calls", &args),
         Command::Sim(args) => match e173gw::sim_cmd::run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {

@@ -569,3 +569,50 @@ fn metrics_follow_a_sipp_run_and_cover_the_dashboard_and_alerts() {
         }
     }
 }
+
+#[test]
+fn cli_tables_read_the_api() {
+    let gw = gateway(2, "");
+    let ids = wait_available(&gw, 2);
+    let addr = gw.http.to_string();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(common::bin())
+            .args(args)
+            .output()
+            .expect("run e173gw");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, table, err) = run(&["modems", "--gateway", &addr]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = table.lines().collect();
+    assert!(
+        lines[0].starts_with("MODEM") && lines[0].contains("SIGNAL"),
+        "{table}"
+    );
+    for id in &ids {
+        assert!(
+            lines.iter().any(|l| l.starts_with(id.as_str())
+                && l.contains("available")
+                && l.contains(" dBm")),
+            "{table}"
+        );
+    }
+    let (ok, json, _) = run(&["modems", "--gateway", &addr, "--json"]);
+    assert!(ok);
+    assert_eq!(
+        serde_json::from_str::<Value>(&json)
+            .ok()
+            .and_then(|v| v.as_array().map(Vec::len)),
+        Some(2)
+    );
+    let (ok, calls, _) = run(&["calls", "--gateway", &format!("http://{addr}/")]);
+    assert!(ok);
+    assert_eq!(calls, "no calls in progress\n");
+    // A gateway that is not there: a clear error, not a panic.
+    let (ok, _, err) = run(&["modems", "--gateway", "127.0.0.1:9"]);
+    assert!(!ok && err.contains("did not answer"), "{err}");
+}
