@@ -221,7 +221,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         Box::new(e173gw_core::config::env::ProcessEnv),
     )
     .spawn();
-    let board = e173gw_actors::board::CallBoard::default().start();
+    let board = e173gw_actors::board::CallBoard::new(c.http.ladder_calls).start();
     gateway.do_send(SubscribeModems(router.clone().recipient()));
     let calls = call::factory(CallEnv {
         filter: Some((filter.clone().recipient(), filter_active)),

@@ -616,3 +616,111 @@ fn cli_tables_read_the_api() {
     let (ok, _, err) = run(&["modems", "--gateway", "127.0.0.1:9"]);
     assert!(!ok && err.contains("did not answer"), "{err}");
 }
+
+/// One answered call from a raw SIP client, hung up by the caller after `hold`.
+fn raw_call(gw: &Gateway, call_id: &str, number: &str, hold: Duration) {
+    let c = RawSip::new("127.0.0.1", gw.udp);
+    c.send(&invite(
+        c.local(),
+        gw.udp,
+        number,
+        call_id,
+        "z9hG4bK-l1",
+        40_010,
+    ));
+    let (ok, _) = c.recv_until("SIP/2.0 200", Duration::from_secs(10));
+    c.send(&in_dialog("ACK", 1, c.local(), &ok, "z9hG4bK-l1a"));
+    std::thread::sleep(hold);
+    c.send(&in_dialog("BYE", 2, c.local(), &ok, "z9hG4bK-l1b"));
+    c.recv_until("SIP/2.0 200", Duration::from_secs(5));
+}
+
+#[test]
+fn ladders_of_traced_numbers() {
+    let gw = Gateway::start(Options {
+        modems: 1,
+        env: vec![
+            ("E173GW_HTTP__API_TOKEN".into(), TOKEN.into()),
+            ("E173GW_HTTP__LADDER_CALLS".into(), "0".into()),
+        ],
+        ..Options::default()
+    });
+    let id = wait_available(&gw, 1).remove(0);
+    let number = "5511912345678";
+    raw_call(&gw, "plain@test", number, Duration::from_millis(200));
+    gw.wait_records(1, Duration::from_secs(10));
+    let (s, v) = get(&gw, "/api/ladder?call_id=plain@test");
+    assert_eq!(
+        s, 404,
+        "recent calls are not kept with ladder_calls = 0: {v}"
+    );
+
+    assert_eq!(
+        call(gw.http, "PUT", &format!("/api/trace/{number}"), None, "").0,
+        401
+    );
+    assert_eq!(write(&gw, "PUT", "/api/trace/12ab", "").0, 400);
+    let (s, v) = write(&gw, "PUT", &format!("/api/trace/{number}"), "");
+    assert_eq!((s, v["traced"].as_bool()), (200, Some(true)), "{v}");
+    assert_eq!(get(&gw, "/api/trace").1, serde_json::json!([number]));
+    wait_available(&gw, 1);
+    raw_call(&gw, "traced@test", number, Duration::from_millis(200));
+    gw.wait_records(2, Duration::from_secs(10));
+
+    // The text ladder: SIP and AT on one timeline, in order.
+    let (s, _, text) = http_request(gw.http, "GET", "/api/ladder?call_id=traced@test", &[], "");
+    assert_eq!(s, 200, "{text}");
+    eprintln!("{text}");
+    assert!(
+        text.starts_with(&format!("call traced@test on modem {id}\n")),
+        "{text}"
+    );
+    let order = [
+        "trunk -> gateway  INVITE sip:5511912345678",
+        "gateway -> modem    ATD",
+        "gateway -> trunk    200 OK",
+        "trunk -> gateway  ACK",
+        "trunk -> gateway  BYE",
+        "gateway -> trunk    200 OK",
+    ];
+    let mut at = 0;
+    for want in order {
+        let found = text[at..]
+            .find(want)
+            .unwrap_or_else(|| panic!("{want:?} after byte {at} in\n{text}"));
+        at += found + want.len();
+    }
+    assert!(
+        text.contains("modem -> gateway"),
+        "the modem's answers: {text}"
+    );
+    // Mermaid and JSON.
+    let (_, _, m) = http_request(
+        gw.http,
+        "GET",
+        "/api/ladder?call_id=traced@test&format=mermaid",
+        &[],
+        "",
+    );
+    assert!(m.starts_with("sequenceDiagram\n"), "{m}");
+    assert!(m.contains(&format!("participant M as Modem {id}")), "{m}");
+    assert!(m.contains("T->>G: INVITE sip:5511912345678"), "{m}");
+    assert!(m.contains("G-)M: ATD"), "{m}");
+    let (_, j) = get(&gw, "/api/ladder?call_id=traced@test&format=json");
+    assert!(j["steps"].as_array().is_some_and(|s| s.len() >= 8), "{j}");
+    assert_eq!(
+        get(&gw, "/api/ladder?call_id=traced@test&format=svg").0,
+        400
+    );
+    assert_eq!(get(&gw, "/api/ladder").0, 400);
+
+    assert_eq!(
+        write(&gw, "DELETE", &format!("/api/trace/{number}"), "").0,
+        204
+    );
+    assert_eq!(
+        write(&gw, "DELETE", &format!("/api/trace/{number}"), "").0,
+        404
+    );
+    assert_eq!(get(&gw, "/api/trace").1, serde_json::json!([]));
+}

@@ -57,6 +57,7 @@ async fn dial(
             number: DialNumber::parse(number).expect("number"),
             call_ref: format!("test-{number}"),
             events: caller.addr.clone().recipient(),
+            trace: None,
             audio: Some(caller.addr.clone().recipient()),
         })
         .await
@@ -394,6 +395,7 @@ async fn sim_removal_and_swap_are_noticed() {
             number: DialNumber::parse("1").expect("n"),
             call_ref: "x".into(),
             events: caller.addr.clone().recipient(),
+            trace: None,
             audio: None,
         })
         .await

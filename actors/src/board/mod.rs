@@ -1,11 +1,18 @@
-//! The call board: the calls in progress and their current state, for operations. Calls
-//! tell it when they start, change state and end (a `do_send` each, never waited on);
-//! the operations API reads it.
+//! The call board: the calls in progress and their current state, and the call ladders
+//! (SIP messages and AT lines on one timeline) of live, recent and traced calls, for
+//! operations. Calls and modems tell it what happens (a `do_send` each, never waited
+//! on); the operations API reads it.
+
+mod ladders;
 
 use std::collections::BTreeMap;
 
 use actix::prelude::*;
 use serde::Serialize;
+
+use e173gw_core::call::ladder::{Ladder, Step};
+
+pub use ladders::{Ladders, TRACED_KEEP};
 
 /// A call in progress as operations see it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -48,7 +55,34 @@ pub enum BoardEvent {
     },
     /// It ended.
     Ended(u64),
+    /// A SIP message or AT line of call `call_id` (its SIP Call-ID).
+    Step {
+        /// The call.
+        call_id: String,
+        /// What happened.
+        step: Step,
+    },
 }
+
+/// A call's ladder, if it is kept.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "Option<Ladder>")]
+pub struct GetLadder(pub String);
+
+/// Trace a number's calls (keep their ladders), or stop; answers whether it changed.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "bool")]
+pub struct Trace {
+    /// The number, as calls carry it.
+    pub number: String,
+    /// On or off.
+    pub on: bool,
+}
+
+/// The numbers traced.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Vec<String>")]
+pub struct ListTraced;
 
 /// The calls in progress, oldest first.
 #[derive(Message, Debug, Clone, Copy)]
@@ -59,15 +93,27 @@ pub struct ListCalls;
 #[derive(Debug, Default)]
 pub struct CallBoard {
     calls: BTreeMap<u64, ActiveCall>,
+    ladders: Ladders,
 }
 
 impl CallBoard {
+    /// A board keeping the ladders of the last `keep` calls (0: traced numbers' only).
+    pub fn new(keep: usize) -> Self {
+        Self {
+            calls: BTreeMap::new(),
+            ladders: Ladders::new(keep),
+        }
+    }
+
     /// Applies one event.
     fn apply(&mut self, ev: BoardEvent) {
         match ev {
             BoardEvent::Started(key, call) => {
+                self.ladders
+                    .start(&call.call_id, &call.caller, &call.callee);
                 self.calls.insert(key, call);
             }
+            BoardEvent::Step { call_id, step } => self.ladders.step(&call_id, step),
             BoardEvent::State {
                 key,
                 state,
@@ -79,13 +125,16 @@ impl CallBoard {
                         c.state = state;
                         c.state_since_ms = at_ms;
                     }
-                    if modem.is_some() {
-                        c.modem = modem;
+                    if let Some(m) = modem {
+                        self.ladders.modem(&c.call_id, &m);
+                        c.modem = Some(m);
                     }
                 }
             }
             BoardEvent::Ended(key) => {
-                self.calls.remove(&key);
+                if let Some(c) = self.calls.remove(&key) {
+                    self.ladders.end(&c.call_id);
+                }
             }
         }
     }
@@ -110,6 +159,30 @@ impl Handler<BoardEvent> for CallBoard {
 
     fn handle(&mut self, ev: BoardEvent, _: &mut Context<Self>) {
         self.apply(ev);
+    }
+}
+
+impl Handler<GetLadder> for CallBoard {
+    type Result = Option<Ladder>;
+
+    fn handle(&mut self, msg: GetLadder, _: &mut Context<Self>) -> Self::Result {
+        self.ladders.get(&msg.0).cloned()
+    }
+}
+
+impl Handler<Trace> for CallBoard {
+    type Result = bool;
+
+    fn handle(&mut self, msg: Trace, _: &mut Context<Self>) -> bool {
+        self.ladders.trace(&msg.number, msg.on)
+    }
+}
+
+impl Handler<ListTraced> for CallBoard {
+    type Result = MessageResult<ListTraced>;
+
+    fn handle(&mut self, _: ListTraced, _: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.ladders.traced())
     }
 }
 

@@ -15,6 +15,7 @@ use crate::board::{ActiveCall, BoardEvent};
 use crate::ingress::{CallIn, NewCall, SipOut};
 use crate::modem::{AudioIn, AudioOut, Dial, Hangup, ModemActor, ModemCallEvent, SendDtmf};
 use crate::routing::{CallUsage, PeerDown, Release, RouteRequest};
+use e173gw_core::call::ladder::{Lane, Step};
 
 /// One call. See the module docs.
 pub(crate) struct CallActor {
@@ -85,10 +86,13 @@ impl CallActor {
             received_ms: new.received_ms,
             ids: IdGen::new(id_seed(new.key), &env.node_id),
         };
+        let invite_line = format!("INVITE {}", setup.invite.uri);
         let session = CallSession::new(setup, env.timing, now());
         if let (Some(b), Some(mut shown)) = (&env.board, shown) {
             shown.state = session.state().as_str();
+            let step = Step::new(shown.received_ms, Lane::Trunk, Lane::Gateway, &invite_line);
             b.do_send(BoardEvent::Started(new.key, shown));
+            b.do_send(BoardEvent::Step { call_id, step });
         }
         Self {
             session,
@@ -132,13 +136,22 @@ impl CallActor {
 
     fn act(&mut self, a: Action, ctx: &mut Context<Self>) {
         match a {
-            Action::Respond { tx, resp } => self.sip.do_send(SipOut::Respond { tx, resp }),
-            Action::Send { req, to } => self.sip.do_send(SipOut::Send {
-                call: self.key,
-                req,
-                to,
-            }),
-            Action::Ack { ack, to } => self.sip.do_send(SipOut::Ack { ack, to }),
+            Action::Respond { tx, resp } => {
+                self.ladder_sip(false, &resp.headers, resp.status_code.to_string());
+                self.sip.do_send(SipOut::Respond { tx, resp })
+            }
+            Action::Send { req, to } => {
+                self.ladder_sip(false, &req.headers, format!("{} {}", req.method, req.uri));
+                self.sip.do_send(SipOut::Send {
+                    call: self.key,
+                    req,
+                    to,
+                })
+            }
+            Action::Ack { ack, to } => {
+                self.ladder_sip(false, &ack.headers, format!("ACK {}", ack.uri));
+                self.sip.do_send(SipOut::Ack { ack, to })
+            }
             Action::Watch(call_id) => self.sip.do_send(SipOut::Watch {
                 call: self.key,
                 call_id,
@@ -253,6 +266,7 @@ impl CallActor {
                     call_ref: self.session.call_id().to_string(),
                     events: me.clone().recipient(),
                     audio: Some(me.recipient()),
+                    trace: self.env.board.clone(),
                 };
                 addr.send(dial)
                     .into_actor(self)
@@ -342,6 +356,27 @@ impl CallActor {
             .spawn(ctx);
     }
 
+    /// Puts a SIP message on the call's ladder: the caller's leg is the trunk's lane,
+    /// any other Call-ID (the agent's or a peer's leg) the agent's.
+    fn ladder_sip(&self, inbound: bool, headers: &e173gw_core::sip::Headers, text: String) {
+        let Some(b) = &self.env.board else { return };
+        let leg = e173gw_core::sip::headers::call_id(headers);
+        let far = if leg == Some(self.session.call_id()) {
+            Lane::Trunk
+        } else {
+            Lane::Agent
+        };
+        let (from, to) = if inbound {
+            (far, Lane::Gateway)
+        } else {
+            (Lane::Gateway, far)
+        };
+        b.do_send(BoardEvent::Step {
+            call_id: self.session.call_id().to_string(),
+            step: Step::new(crate::wall_ms(), from, to, &text),
+        });
+    }
+
     /// Shows the call's state (and modem) on the board.
     fn tell_board(&self, state: &'static str, modem: Option<String>) {
         if let Some(b) = &self.env.board {
@@ -399,13 +434,28 @@ impl Handler<CallIn> for CallActor {
 
     fn handle(&mut self, msg: CallIn, ctx: &mut Context<Self>) {
         let ev = match msg {
-            CallIn::Request { tx, req, .. } => Event::Request { tx, req },
+            CallIn::Request { tx, req, .. } => {
+                self.ladder_sip(true, &req.headers, format!("{} {}", req.method, req.uri));
+                Event::Request { tx, req }
+            }
             CallIn::Cancel { .. } => {
                 info!(parent: &self.span, "Caller cancelled.");
+                if let Some(b) = &self.env.board {
+                    b.do_send(BoardEvent::Step {
+                        call_id: self.session.call_id().to_string(),
+                        step: Step::new(crate::wall_ms(), Lane::Trunk, Lane::Gateway, "CANCEL"),
+                    });
+                }
                 Event::Cancel
             }
-            CallIn::Ack { req } => Event::Ack(req),
-            CallIn::Response { resp, .. } | CallIn::Stray { resp } => Event::Response(resp),
+            CallIn::Ack { req } => {
+                self.ladder_sip(true, &req.headers, format!("ACK {}", req.uri));
+                Event::Ack(req)
+            }
+            CallIn::Response { resp, .. } | CallIn::Stray { resp } => {
+                self.ladder_sip(true, &resp.headers, resp.status_code.to_string());
+                Event::Response(resp)
+            }
             CallIn::Timeout {
                 call_id, method, ..
             } => Event::Timeout { call_id, method },

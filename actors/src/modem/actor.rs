@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
+use e173gw_core::call::ladder::{Lane, LineSplitter, Step};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn, Span};
 
@@ -43,6 +44,33 @@ pub(super) struct ActiveCall {
     pub(super) events: Recipient<ModemCallEvent>,
     pub(super) audio: Option<Recipient<AudioIn>>,
     pub(super) span: Span,
+    /// Where the call's AT lines go (its ladder), with the call's reference.
+    pub(super) trace: Option<AtTrace>,
+}
+
+/// The AT lines of a call, sent to its ladder.
+pub(super) struct AtTrace {
+    pub(super) call_ref: String,
+    pub(super) to: Recipient<crate::board::BoardEvent>,
+    pub(super) rx: LineSplitter,
+}
+
+impl AtTrace {
+    /// Sends `lines` as steps, `out` from the gateway to the modem or back.
+    pub(super) fn lines(&self, lines: Vec<String>, out: bool) {
+        let (from, to) = if out {
+            (Lane::Gateway, Lane::Modem)
+        } else {
+            (Lane::Modem, Lane::Gateway)
+        };
+        let at = crate::wall_ms();
+        for l in lines {
+            self.to.do_send(crate::board::BoardEvent::Step {
+                call_id: self.call_ref.clone(),
+                step: Step::new(at, from, to, &l),
+            });
+        }
+    }
 }
 
 /// One modem. See the module docs.
@@ -253,6 +281,10 @@ impl ModemActor {
     pub(super) fn drive(&mut self, ctx: &mut Context<Self>) {
         loop {
             while let Some(bytes) = self.session.poll_transmit() {
+                if let Some(t) = self.call.as_ref().and_then(|c| c.trace.as_ref()) {
+                    let lines = LineSplitter::default().push(&[&bytes[..], b"\r"].concat());
+                    t.lines(lines, true);
+                }
                 if let Some(io) = &self.io {
                     debug!(modem = %self.spec.id, tx = %String::from_utf8_lossy(&bytes).trim_end(), "AT command.");
                     let _ = io.at_tx.send(bytes);

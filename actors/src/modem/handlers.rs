@@ -35,6 +35,11 @@ impl Handler<Dial> for ModemActor {
             events: msg.events,
             audio: msg.audio,
             span,
+            trace: msg.trace.map(|to| super::actor::AtTrace {
+                call_ref: msg.call_ref.clone(),
+                to,
+                rx: Default::default(),
+            }),
         });
         self.dirty = true;
         self.drive(ctx);
@@ -156,6 +161,10 @@ impl Handler<AtRx> for ModemActor {
             return;
         }
         debug!(modem = %self.spec.id, rx = %String::from_utf8_lossy(&msg.bytes).trim(), "AT bytes.");
+        if let Some(t) = self.call.as_mut().and_then(|c| c.trace.as_mut()) {
+            let lines = t.rx.push(&msg.bytes);
+            t.lines(lines, false);
+        }
         let now = self.now();
         self.session.receive(now, &msg.bytes);
         self.drive(ctx);

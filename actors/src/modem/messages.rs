@@ -26,6 +26,8 @@ pub struct Dial {
     pub events: Recipient<ModemCallEvent>,
     /// Receives audio read from the modem while the call is up.
     pub audio: Option<Recipient<AudioIn>>,
+    /// Receives the AT lines of the call (for its ladder), tagged with `call_ref`.
+    pub trace: Option<Recipient<crate::board::BoardEvent>>,
 }
 
 /// Hang up a call placed with [`Dial`].

@@ -1,10 +1,11 @@
 //! The operations API (`/api/...`, JSON): modems and their actions, nodes, calls in
 //! progress, call records (search, paging, CSV), the blacklist, sticky routes, the
-//! screening and routing dry run, and config reload. Reads are open; writes need the
+//! screening and routing dry run, config reload, and call ladders with number tracing. Reads are open; writes need the
 //! bearer token ([`super::auth`]) and are audit-logged. The OpenAPI 3 document is built
 //! from these handlers and types and served at `/api/openapi.json`.
 
 pub mod calls;
+pub mod ladder;
 pub mod lists;
 pub mod modems;
 pub mod ops;
@@ -118,6 +119,7 @@ impl Modify for BearerAuth {
         modems::list, modems::detail, modems::act,
         ops::nodes, ops::dry_run, ops::reload,
         calls::active, calls::records, calls::records_csv, calls::record,
+        ladder::ladder, ladder::traced, ladder::trace_on, ladder::trace_off,
         lists::blacklist_list, lists::blacklist_add, lists::blacklist_remove,
         lists::sticky_get, lists::sticky_pin, lists::sticky_remove,
     ),
@@ -157,6 +159,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/api/records", web::get().to(calls::records))
     .route("/api/records.csv", web::get().to(calls::records_csv))
     .route("/api/records/{call_id}", web::get().to(calls::record))
+    .route("/api/ladder", web::get().to(ladder::ladder))
+    .route("/api/trace", web::get().to(ladder::traced))
+    .route("/api/trace/{number}", web::put().to(ladder::trace_on))
+    .route("/api/trace/{number}", web::delete().to(ladder::trace_off))
     .route("/api/blacklist", web::get().to(lists::blacklist_list))
     .route("/api/blacklist", web::post().to(lists::blacklist_add))
     .route("/api/blacklist", web::delete().to(lists::blacklist_remove))

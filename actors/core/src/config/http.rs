@@ -14,6 +14,9 @@ pub struct HttpConfig {
     /// The bearer token every API write needs (`Authorization: Bearer <token>`); empty:
     /// writes are refused. Set it here or with `E173GW_HTTP__API_TOKEN`.
     pub api_token: String,
+    /// Ladders (SIP messages and AT lines of a call) of this many recent calls are kept
+    /// in memory for `/api/ladder`; 0 keeps only traced numbers' (`/api/trace`).
+    pub ladder_calls: usize,
 }
 
 /// The shortest API token accepted.
@@ -24,6 +27,7 @@ impl Default for HttpConfig {
         Self {
             listen: "127.0.0.1:9180".into(),
             api_token: String::new(),
+            ladder_calls: 200,
         }
     }
 }
@@ -50,6 +54,12 @@ impl HttpConfig {
                 format!(
                     "must be at least {MIN_TOKEN_LEN} printable ASCII characters without spaces, or empty (writes off)"
                 ),
+            ));
+        }
+        if self.ladder_calls > 10_000 {
+            out.push(Problem::new(
+                "http.ladder_calls",
+                "must be 0 to 10000 (each ladder holds up to 400 lines)",
             ));
         }
         out
