@@ -283,6 +283,12 @@ impl Collector for Snapshot {
                 "Route requests answered.",
                 r.decisions,
             )?;
+            counter(
+                &mut e,
+                "e173gw_routing_failovers",
+                "Route requests for a call whose earlier try failed on a modem.",
+                r.failovers,
+            )?;
             gauge(
                 &mut e,
                 "e173gw_routing_waiting",
@@ -344,6 +350,15 @@ impl Collector for Snapshot {
                 "e173gw_spool_write_errors",
                 "Spool writes that failed (the disk under the spool is failing).",
                 r.journal_errors,
+            )?;
+            histogram(
+                &mut e,
+                (
+                    "e173gw_record_store_seconds",
+                    "Time the record store took per batch of records.",
+                ),
+                US,
+                &[(Vec::new(), &r.store_us)],
             )?;
             gauge(
                 &mut e,
@@ -557,6 +572,7 @@ mod tests {
             router: Some(RouterStats {
                 leases: 3,
                 decisions: 9,
+                failovers: 4,
                 waiting: 1,
                 rested: 2,
                 peers_up: 1,
@@ -657,6 +673,7 @@ mod tests {
             ("e173gw_calls_active", "2"),
             ("e173gw_routing_leases", "3"),
             ("e173gw_routing_decisions_total", "9"),
+            ("e173gw_routing_failovers_total", "4"),
             ("e173gw_routing_waiting", "1"),
             ("e173gw_routing_sims_rested", "2"),
             ("e173gw_peers_up", "1"),

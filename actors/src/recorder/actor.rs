@@ -50,6 +50,8 @@ pub struct RecorderStats {
     pub degraded: bool,
     /// Calls finished since the start (records replayed from the spool not counted).
     pub calls: e173gw_core::stats::CallTally,
+    /// Time the record store took per batch, µs (failed batches too).
+    pub store_us: e173gw_core::stats::Histogram,
 }
 
 /// Read the counters.
@@ -257,10 +259,13 @@ impl Recorder {
         let n = self.queue.len().min(self.batch);
         let batch: Vec<CallRecord> = self.queue.iter().take(n).map(|(_, r)| r.clone()).collect();
         let store = self.store.clone();
+        let started = tokio::time::Instant::now();
         async move { store.insert(&batch).await }
             .into_actor(self)
             .map(move |res, act, ctx| {
                 act.delivering = false;
+                let us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+                act.stats.store_us.observe(us);
                 match res {
                     Ok(_) => {
                         let mut upto = None;

@@ -68,6 +68,8 @@ pub struct Router {
     pub(super) cfg: Arc<RoutingConfig>,
     pub(super) stores: Stores,
     pub(super) decisions: u64,
+    /// Route requests for a call whose earlier try failed (failover).
+    pub(super) failovers: u64,
     /// Round-robin position.
     pub(super) cursor: usize,
     /// Usage of calls finished since the last flush.
@@ -100,6 +102,7 @@ impl Router {
             cfg: Arc::new(cfg),
             stores,
             decisions: 0,
+            failovers: 0,
             cursor: 0,
             usage: Tally::default(),
             waiting: Waiters::default(),

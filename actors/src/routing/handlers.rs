@@ -63,6 +63,9 @@ impl Handler<RouteRequest> for Router {
     type Result = ResponseActFuture<Self, RouteDecision>;
 
     fn handle(&mut self, msg: RouteRequest, _: &mut Context<Self>) -> Self::Result {
+        if !msg.exclude.is_empty() {
+            self.failovers += 1;
+        }
         let immediate = if let Some((reason, delivery)) = &msg.divert {
             Some(self.agent_by(&msg.trunk, reason, 503, *delivery))
         } else if msg.target == Target::Agent {
@@ -213,6 +216,7 @@ impl Handler<GetRouterStats> for Router {
             peers: all as u64,
             leases: self.leased.len() as u64,
             decisions: self.decisions,
+            failovers: self.failovers,
             waiting: self.waiting.len() as u64,
             rested: rested as u64,
         })

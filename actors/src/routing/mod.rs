@@ -154,6 +154,8 @@ pub struct RouterStats {
     pub leases: u64,
     /// Route requests answered.
     pub decisions: u64,
+    /// Route requests after a failed try (failovers).
+    pub failovers: u64,
     /// Calls waiting for their sticky SIM (strict mode).
     pub waiting: u64,
     /// SIMs rested by protection now.
