@@ -221,7 +221,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         Box::new(e173gw_core::config::env::ProcessEnv),
     )
     .spawn();
-    let board = e173gw_actors::board::CallBoard::new(c.http.ladder_calls).start();
+    let ladders = e173gw_actors::board::LadderBook::new(c.http.ladder_calls);
     gateway.do_send(SubscribeModems(router.clone().recipient()));
     let calls = call::factory(CallEnv {
         filter: Some((filter.clone().recipient(), filter_active)),
@@ -237,7 +237,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
             screen: true,
             ..CallConfig::default()
         },
-        board: Some(board.clone().recipient()),
+        ladders: Some(ladders.clone()),
     });
     let ingress = SipIngress::start(IngressSpec {
         sip: c.sip.clone(),
@@ -257,7 +257,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
                 filter: filter.clone(),
                 gateway: gateway.clone(),
                 shared: opened.shared.clone(),
-                board,
+                ladders,
                 stores: opened.stores.clone(),
                 reload: Some(reload),
                 node_id: c.sip.node_id.clone(),

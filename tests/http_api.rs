@@ -186,6 +186,13 @@ fn writes_need_the_token_and_take_effect() {
         ["answered", "confirmed"].contains(&mine["state"].as_str().unwrap_or("")),
         "{mine}"
     );
+    // Its ladder so far, asked of the live call.
+    let (s, _, live) = http_request(gw.http, "GET", "/api/ladder?call_id=api-1@test", &[], "");
+    assert_eq!(s, 200, "{live}");
+    assert!(
+        live.contains("INVITE sip:5511912345678") && live.contains("gateway -> modem    ATD"),
+        "{live}"
+    );
     c.send(&in_dialog("ACK", 1, c.local(), &ok, "z9hG4bK-a1a"));
     c.send(&in_dialog("BYE", 2, c.local(), &ok, "z9hG4bK-a1b"));
     c.recv_until("SIP/2.0 200", Duration::from_secs(5));

@@ -27,7 +27,7 @@ use e173gw_actors::ingress::{GetStats, SipIngress};
 use e173gw_actors::recorder::{Recorder, RecorderStatus};
 use e173gw_actors::routing::{ExplainRoute, GetPeers, GetRouterStats, ListSims, Router};
 
-use e173gw_actors::board::CallBoard;
+use e173gw_actors::board::LadderBook;
 use e173gw_core::ports::Stores;
 
 use crate::adapters::redis::RedisStore;
@@ -50,8 +50,8 @@ pub struct Sources {
     pub gateway: Addr<LocalGateway>,
     /// The shared store wrapper (production storage).
     pub shared: Option<Arc<Resilient<RedisStore>>>,
-    /// Calls in progress.
-    pub board: Addr<CallBoard>,
+    /// Finished calls' ladders and the traced numbers.
+    pub ladders: LadderBook,
     /// The stores (records, blacklist, sticky routes).
     pub stores: Stores,
     /// Asks for a config reload (`None`: reloads are off).

@@ -11,11 +11,11 @@ use e173gw_core::sip::ids::IdGen;
 
 use super::media::{session_id, MediaSession, RtpIn};
 use super::CallEnv;
-use crate::board::{ActiveCall, BoardEvent};
+use crate::board::ActiveCall;
 use crate::ingress::{CallIn, NewCall, SipOut};
 use crate::modem::{AudioIn, AudioOut, Dial, Hangup, ModemActor, ModemCallEvent, SendDtmf};
 use crate::routing::{CallUsage, PeerDown, Release, RouteRequest};
-use e173gw_core::call::ladder::{Lane, Step};
+use e173gw_core::call::ladder::{Ladder, Lane, Step};
 
 /// One call. See the module docs.
 pub(crate) struct CallActor {
@@ -34,6 +34,10 @@ pub(crate) struct CallActor {
     finished: bool,
     /// What the media measured, kept when the media is dropped before the record.
     quality: Option<e173gw_core::media::quality::MediaQuality>,
+    /// The call as operations see it (answered when asked; nothing is sent).
+    shown: ActiveCall,
+    /// The call's ladder, when it is kept, and whether a party is traced.
+    ladder: Option<(Ladder, bool)>,
 }
 
 impl std::fmt::Debug for CallActor {
@@ -64,7 +68,7 @@ impl CallActor {
         let span = info_span!("call", call_id = %call_id, modem = tracing::field::Empty, trunk = %new.trunk);
         debug!(parent: &span, caller = %new.parties.caller, callee = %new.parties.callee, "New call.");
         let sip_host = new.local.host.clone();
-        let shown = env.board.as_ref().map(|_| ActiveCall {
+        let mut shown = ActiveCall {
             call_id: call_id.clone(),
             trunk: new.trunk.clone(),
             caller: new.parties.caller.to_string(),
@@ -73,7 +77,12 @@ impl CallActor {
             state: "",
             state_since_ms: new.received_ms,
             modem: None,
-        });
+        };
+        let mut ladder = env
+            .ladders
+            .as_ref()
+            .and_then(|b| b.lock().wants(&shown.caller, &shown.callee))
+            .map(|traced| (Ladder::new(&call_id), traced));
         let setup = CallSetup {
             invite: new.invite,
             invite_tx: new.tx,
@@ -86,14 +95,17 @@ impl CallActor {
             received_ms: new.received_ms,
             ids: IdGen::new(id_seed(new.key), &env.node_id),
         };
-        let invite_line = format!("INVITE {}", setup.invite.uri);
-        let session = CallSession::new(setup, env.timing, now());
-        if let (Some(b), Some(mut shown)) = (&env.board, shown) {
-            shown.state = session.state().as_str();
-            let step = Step::new(shown.received_ms, Lane::Trunk, Lane::Gateway, &invite_line);
-            b.do_send(BoardEvent::Started(new.key, shown));
-            b.do_send(BoardEvent::Step { call_id, step });
+        if let Some((l, _)) = &mut ladder {
+            let line = format!("INVITE {}", setup.invite.uri);
+            l.push(Step::new(
+                new.received_ms,
+                Lane::Trunk,
+                Lane::Gateway,
+                &line,
+            ));
         }
+        let session = CallSession::new(setup, env.timing, now());
+        shown.state = session.state().as_str();
         Self {
             session,
             key: new.key,
@@ -106,6 +118,8 @@ impl CallActor {
             ticker: None,
             finished: false,
             quality: None,
+            shown,
+            ladder,
         }
     }
 
@@ -116,7 +130,8 @@ impl CallActor {
         self.session.handle(now(), ev);
         let after = self.session.state();
         if before != after {
-            self.tell_board(after.as_str(), None);
+            self.shown.state = after.as_str();
+            self.shown.state_since_ms = crate::wall_ms();
             debug!(parent: &self.span, from = before.as_str(), to = after.as_str(), event = name, "Call state changed.");
             if after == CallState::Answered {
                 info!(parent: &self.span, "Call answered.");
@@ -137,11 +152,13 @@ impl CallActor {
     fn act(&mut self, a: Action, ctx: &mut Context<Self>) {
         match a {
             Action::Respond { tx, resp } => {
-                self.ladder_sip(false, &resp.headers, resp.status_code.to_string());
+                self.ladder_sip(false, &resp.headers, || resp.status_code.to_string());
                 self.sip.do_send(SipOut::Respond { tx, resp })
             }
             Action::Send { req, to } => {
-                self.ladder_sip(false, &req.headers, format!("{} {}", req.method, req.uri));
+                self.ladder_sip(false, &req.headers, || {
+                    format!("{} {}", req.method, req.uri)
+                });
                 self.sip.do_send(SipOut::Send {
                     call: self.key,
                     req,
@@ -149,7 +166,7 @@ impl CallActor {
                 })
             }
             Action::Ack { ack, to } => {
-                self.ladder_sip(false, &ack.headers, format!("ACK {}", ack.uri));
+                self.ladder_sip(false, &ack.headers, || format!("ACK {}", ack.uri));
                 self.sip.do_send(SipOut::Ack { ack, to })
             }
             Action::Watch(call_id) => self.sip.do_send(SipOut::Watch {
@@ -254,7 +271,10 @@ impl CallActor {
                 forms,
             } => {
                 self.span.record("modem", modem.as_str());
-                self.tell_board(self.session.state().as_str(), Some(modem.to_string()));
+                self.shown.modem = Some(modem.to_string());
+                if let Some((l, _)) = &mut self.ladder {
+                    l.modem = Some(modem.to_string());
+                }
                 let Some(addr) = self.modem.clone() else {
                     self.feed(Event::DialRefused("the modem has no actor".into()), ctx);
                     return;
@@ -266,7 +286,7 @@ impl CallActor {
                     call_ref: self.session.call_id().to_string(),
                     events: me.clone().recipient(),
                     audio: Some(me.recipient()),
-                    trace: self.env.board.clone(),
+                    trace: self.ladder.is_some().then(|| ctx.address().recipient()),
                 };
                 addr.send(dial)
                     .into_actor(self)
@@ -320,9 +340,7 @@ impl CallActor {
             }
             Action::Done => {
                 self.finished = true;
-                if let Some(b) = &self.env.board {
-                    b.do_send(BoardEvent::Ended(self.key));
-                }
+                self.hand_over_ladder();
                 self.sip.do_send(SipOut::Finished { call: self.key });
                 ctx.stop();
             }
@@ -358,8 +376,15 @@ impl CallActor {
 
     /// Puts a SIP message on the call's ladder: the caller's leg is the trunk's lane,
     /// any other Call-ID (the agent's or a peer's leg) the agent's.
-    fn ladder_sip(&self, inbound: bool, headers: &e173gw_core::sip::Headers, text: String) {
-        let Some(b) = &self.env.board else { return };
+    fn ladder_sip(
+        &mut self,
+        inbound: bool,
+        headers: &e173gw_core::sip::Headers,
+        text: impl FnOnce() -> String,
+    ) {
+        let Some((l, _)) = &mut self.ladder else {
+            return;
+        };
         let leg = e173gw_core::sip::headers::call_id(headers);
         let far = if leg == Some(self.session.call_id()) {
             Lane::Trunk
@@ -371,21 +396,13 @@ impl CallActor {
         } else {
             (Lane::Gateway, far)
         };
-        b.do_send(BoardEvent::Step {
-            call_id: self.session.call_id().to_string(),
-            step: Step::new(crate::wall_ms(), from, to, &text),
-        });
+        l.push(Step::new(crate::wall_ms(), from, to, &text()));
     }
 
-    /// Shows the call's state (and modem) on the board.
-    fn tell_board(&self, state: &'static str, modem: Option<String>) {
-        if let Some(b) = &self.env.board {
-            b.do_send(BoardEvent::State {
-                key: self.key,
-                state,
-                modem,
-                at_ms: crate::wall_ms(),
-            });
+    /// Gives the finished call's ladder to the book (once).
+    fn hand_over_ladder(&mut self) {
+        if let (Some((l, traced)), Some(book)) = (self.ladder.take(), &self.env.ladders) {
+            book.lock().finish(l, traced);
         }
     }
 
@@ -420,9 +437,7 @@ impl Actor for CallActor {
         }
         if !self.finished {
             self.finished = true;
-            if let Some(b) = &self.env.board {
-                b.do_send(BoardEvent::Ended(self.key));
-            }
+            self.hand_over_ladder();
             self.sip.do_send(SipOut::Finished { call: self.key });
         }
         Running::Stop
@@ -434,26 +449,36 @@ impl Handler<CallIn> for CallActor {
 
     fn handle(&mut self, msg: CallIn, ctx: &mut Context<Self>) {
         let ev = match msg {
+            CallIn::Describe(tx) => {
+                // The asker may have given up; nothing to do then.
+                let _ = tx.send((
+                    self.shown.clone(),
+                    self.ladder.as_ref().map(|(l, _)| l.clone()),
+                ));
+                return;
+            }
             CallIn::Request { tx, req, .. } => {
-                self.ladder_sip(true, &req.headers, format!("{} {}", req.method, req.uri));
+                self.ladder_sip(true, &req.headers, || format!("{} {}", req.method, req.uri));
                 Event::Request { tx, req }
             }
             CallIn::Cancel { .. } => {
                 info!(parent: &self.span, "Caller cancelled.");
-                if let Some(b) = &self.env.board {
-                    b.do_send(BoardEvent::Step {
-                        call_id: self.session.call_id().to_string(),
-                        step: Step::new(crate::wall_ms(), Lane::Trunk, Lane::Gateway, "CANCEL"),
-                    });
+                if let Some((l, _)) = &mut self.ladder {
+                    l.push(Step::new(
+                        crate::wall_ms(),
+                        Lane::Trunk,
+                        Lane::Gateway,
+                        "CANCEL",
+                    ));
                 }
                 Event::Cancel
             }
             CallIn::Ack { req } => {
-                self.ladder_sip(true, &req.headers, format!("ACK {}", req.uri));
+                self.ladder_sip(true, &req.headers, || format!("ACK {}", req.uri));
                 Event::Ack(req)
             }
             CallIn::Response { resp, .. } | CallIn::Stray { resp } => {
-                self.ladder_sip(true, &resp.headers, resp.status_code.to_string());
+                self.ladder_sip(true, &resp.headers, || resp.status_code.to_string());
                 Event::Response(resp)
             }
             CallIn::Timeout {
@@ -465,6 +490,24 @@ impl Handler<CallIn> for CallActor {
             }
         };
         self.feed(ev, ctx);
+    }
+}
+
+impl Handler<crate::modem::AtLines> for CallActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: crate::modem::AtLines, _: &mut Context<Self>) {
+        let Some((l, _)) = &mut self.ladder else {
+            return;
+        };
+        let (from, to) = if msg.out {
+            (Lane::Gateway, Lane::Modem)
+        } else {
+            (Lane::Modem, Lane::Gateway)
+        };
+        for line in msg.lines {
+            l.push(Step::new(msg.at_ms, from, to, &line));
+        }
     }
 }
 

@@ -49,8 +49,8 @@ pub struct CallEnv {
     pub node_id: String,
     /// Timing of calls.
     pub timing: CallConfig,
-    /// Where calls show their state to operations (`None`: nowhere).
-    pub board: Option<Recipient<crate::board::BoardEvent>>,
+    /// Where finished calls' ladders go (`None`: no ladders).
+    pub ladders: Option<crate::board::LadderBook>,
 }
 
 impl CallEnv {

@@ -66,7 +66,7 @@ pub enum IngressError {
 }
 
 pub(super) struct CallEntry {
-    recipient: Recipient<CallIn>,
+    pub(super) recipient: Recipient<CallIn>,
     pub(super) call_ids: Vec<String>,
     pub(super) txs: Vec<TxId>,
     trunk: usize,

@@ -123,3 +123,52 @@ impl Handler<GetStats> for SipIngress {
         MessageResult(s)
     }
 }
+
+/// How long a call may take to say what it is doing.
+const DESCRIBE_WAIT: std::time::Duration = std::time::Duration::from_secs(1);
+
+type Described = (
+    crate::board::ActiveCall,
+    Option<e173gw_core::call::ladder::Ladder>,
+);
+
+fn describe(r: &Recipient<CallIn>) -> impl std::future::Future<Output = Option<Described>> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    r.do_send(CallIn::Describe(tx));
+    async move { tokio::time::timeout(DESCRIBE_WAIT, rx).await.ok()?.ok() }
+}
+
+impl Handler<super::ListCalls> for SipIngress {
+    type Result = ResponseFuture<Vec<crate::board::ActiveCall>>;
+
+    fn handle(&mut self, _: super::ListCalls, _: &mut Context<Self>) -> Self::Result {
+        let asks: Vec<_> = self
+            .calls
+            .values()
+            .map(|c| describe(&c.recipient))
+            .collect();
+        Box::pin(async move {
+            let mut v: Vec<crate::board::ActiveCall> = futures_util::future::join_all(asks)
+                .await
+                .into_iter()
+                .flatten()
+                .map(|(c, _)| c)
+                .collect();
+            v.sort_by_key(|c| c.received_ms);
+            v
+        })
+    }
+}
+
+impl Handler<super::LiveLadder> for SipIngress {
+    type Result = ResponseFuture<Option<e173gw_core::call::ladder::Ladder>>;
+
+    fn handle(&mut self, msg: super::LiveLadder, _: &mut Context<Self>) -> Self::Result {
+        let ask = self
+            .by_call_id
+            .get(&msg.0)
+            .and_then(|k| self.calls.get(k))
+            .map(|c| describe(&c.recipient));
+        Box::pin(async move { ask?.await.and_then(|(_, l)| l) })
+    }
+}

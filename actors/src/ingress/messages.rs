@@ -47,6 +47,13 @@ pub enum CallIn {
         /// The response.
         resp: Response,
     },
+    /// Operations asks what the call is doing (and its ladder so far).
+    Describe(
+        tokio::sync::oneshot::Sender<(
+            crate::board::ActiveCall,
+            Option<e173gw_core::call::ladder::Ladder>,
+        )>,
+    ),
     /// A request the call sent got no final response in time (or the transport failed).
     Timeout {
         /// The client transaction.
@@ -181,3 +188,16 @@ pub struct IngressStats {
 #[derive(Message, Debug, Clone, Copy)]
 #[rtype(result = "IngressStats")]
 pub struct GetStats;
+
+/// The calls in progress as operations see them, oldest first. Each call is asked (no
+/// call reports anything while nobody looks); one that does not answer within a second
+/// is left out.
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "Vec<crate::board::ActiveCall>")]
+pub struct ListCalls;
+
+/// A call in progress's ladder so far, by its Call-ID (`None`: no such live call, or
+/// its ladder is not kept).
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "Option<e173gw_core::call::ladder::Ladder>")]
+pub struct LiveLadder(pub String);

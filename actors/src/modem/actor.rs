@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use actix::prelude::*;
-use e173gw_core::call::ladder::{Lane, LineSplitter, Step};
+use e173gw_core::call::ladder::LineSplitter;
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error, info, warn, Span};
 
@@ -50,24 +50,18 @@ pub(super) struct ActiveCall {
 
 /// The AT lines of a call, sent to its ladder.
 pub(super) struct AtTrace {
-    pub(super) call_ref: String,
-    pub(super) to: Recipient<crate::board::BoardEvent>,
+    pub(super) to: Recipient<super::AtLines>,
     pub(super) rx: LineSplitter,
 }
 
 impl AtTrace {
-    /// Sends `lines` as steps, `out` from the gateway to the modem or back.
+    /// Sends `lines`, `out` from the gateway to the modem or back.
     pub(super) fn lines(&self, lines: Vec<String>, out: bool) {
-        let (from, to) = if out {
-            (Lane::Gateway, Lane::Modem)
-        } else {
-            (Lane::Modem, Lane::Gateway)
-        };
-        let at = crate::wall_ms();
-        for l in lines {
-            self.to.do_send(crate::board::BoardEvent::Step {
-                call_id: self.call_ref.clone(),
-                step: Step::new(at, from, to, &l),
+        if !lines.is_empty() {
+            self.to.do_send(super::AtLines {
+                lines,
+                out,
+                at_ms: crate::wall_ms(),
             });
         }
     }

@@ -36,7 +36,6 @@ impl Handler<Dial> for ModemActor {
             audio: msg.audio,
             span,
             trace: msg.trace.map(|to| super::actor::AtTrace {
-                call_ref: msg.call_ref.clone(),
                 to,
                 rx: Default::default(),
             }),

@@ -26,8 +26,20 @@ pub struct Dial {
     pub events: Recipient<ModemCallEvent>,
     /// Receives audio read from the modem while the call is up.
     pub audio: Option<Recipient<AudioIn>>,
-    /// Receives the AT lines of the call (for its ladder), tagged with `call_ref`.
-    pub trace: Option<Recipient<crate::board::BoardEvent>>,
+    /// Receives the AT lines of the call (for its ladder).
+    pub trace: Option<Recipient<AtLines>>,
+}
+
+/// AT lines of a call, for its ladder.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "()")]
+pub struct AtLines {
+    /// The lines.
+    pub lines: Vec<String>,
+    /// Written to the modem (else read from it).
+    pub out: bool,
+    /// When (Unix ms).
+    pub at_ms: u64,
 }
 
 /// Hang up a call placed with [`Dial`].

@@ -6,7 +6,8 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use e173gw_actors::board::{ActiveCall, ListCalls};
+use e173gw_actors::board::ActiveCall;
+use e173gw_actors::ingress::ListCalls;
 use e173gw_core::ports::RecordQuery;
 use e173gw_core::record::{CallRecord, RecordTarget};
 
@@ -53,7 +54,7 @@ impl From<ActiveCall> for ActiveCallView {
 #[utoipa::path(get, path = "/api/calls", tag = "calls",
     responses((status = 200, body = [ActiveCallView])))]
 pub(super) async fn active(src: web::Data<Sources>) -> Result<HttpResponse, ApiError> {
-    let calls = src.board.send(ListCalls).await?;
+    let calls = src.ingress.send(ListCalls).await?;
     let v: Vec<ActiveCallView> = calls.into_iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(v))
 }

@@ -6,7 +6,7 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use e173gw_actors::board::{GetLadder, ListTraced, Trace};
+use e173gw_actors::ingress::LiveLadder;
 
 use super::ApiError;
 use crate::http::auth::Writer;
@@ -38,7 +38,12 @@ pub(super) async fn ladder(
             "format {format:?}: text, mermaid or json"
         )));
     }
-    let Some(l) = src.board.send(GetLadder(q.call_id.clone())).await? else {
+    let done = src.ladders.lock().get(&q.call_id).cloned();
+    let l = match done {
+        Some(l) => Some(l),
+        None => src.ingress.send(LiveLadder(q.call_id.clone())).await?,
+    };
+    let Some(l) = l else {
         return Err(ApiError::NotFound(format!(
             "no ladder of call {:?} (only live calls, the last [http] ladder_calls calls, and traced numbers' are kept)",
             q.call_id
@@ -78,7 +83,7 @@ fn check_number(n: &str) -> Result<(), ApiError> {
 #[utoipa::path(get, path = "/api/trace", tag = "calls",
     responses((status = 200, body = [String])))]
 pub(super) async fn traced(src: web::Data<Sources>) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(src.board.send(ListTraced).await?))
+    Ok(HttpResponse::Ok().json(src.ladders.lock().traced()))
 }
 
 /// Keeps the ladders of this number's calls from its next call on (in memory, until
@@ -95,12 +100,7 @@ pub(super) async fn trace_on(
 ) -> Result<HttpResponse, ApiError> {
     check_number(&number)?;
     let number = number.into_inner();
-    src.board
-        .send(Trace {
-            number: number.clone(),
-            on: true,
-        })
-        .await?;
+    src.ladders.lock().trace(&number, true);
     who.audit("trace on", &number);
     Ok(HttpResponse::Ok().json(TraceView {
         number,
@@ -120,13 +120,7 @@ pub(super) async fn trace_off(
     number: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     check_number(&number)?;
-    let changed = src
-        .board
-        .send(Trace {
-            number: number.to_string(),
-            on: false,
-        })
-        .await?;
+    let changed = src.ladders.lock().trace(&number, false);
     if !changed {
         return Err(ApiError::NotFound(format!(
             "{:?} is not traced",
