@@ -10,20 +10,12 @@ mod common;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use common::gw::{in_dialog, invite, Gateway, Options, RawSip};
+use common::gw::{in_dialog, invite, sdp_port, Gateway, Options, RawSip};
 use e173gw_core::media::g711::Law;
 use e173gw_core::media::rtcp;
 use e173gw_core::media::rtp::RtpSender;
 use e173gw_core::media::tone::ToneGenerator;
 use serde_json::Value;
-
-fn sdp_port(msg: &str) -> u16 {
-    msg.lines()
-        .find_map(|l| l.strip_prefix("m=audio "))
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .expect("m=audio in SDP")
-}
 
 /// An RTP socket on an even port with its RTCP socket on the next one.
 fn rtp_pair() -> (UdpSocket, UdpSocket) {

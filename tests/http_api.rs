@@ -207,54 +207,16 @@ fn writes_need_the_token_and_take_effect() {
     );
     assert_eq!((s, m["state"].as_str()), (200, Some("rested")), "{m}");
     assert!(m["rested_until_ms"].as_u64().is_some(), "{m}");
-    assert_eq!(
-        write(
-            &gw,
-            "POST",
-            &format!("/api/modems/{a}/rest"),
-            r#"{"seconds":0}"#
-        )
-        .0,
-        400
-    );
-    assert_eq!(
-        write(
-            &gw,
-            "POST",
-            &format!("/api/modems/{a}/rest"),
-            r#"{"secs":5}"#
-        )
-        .0,
-        400
-    );
-    assert_eq!(
-        write(&gw, "POST", &format!("/api/modems/{a}/rest"), "{not json").0,
-        400
-    );
-    assert_eq!(
-        write(&gw, "POST", &format!("/api/modems/{a}/explode"), "").0,
-        404
-    );
-    assert_eq!(
-        write(
-            &gw,
-            "POST",
-            &format!("/api/modems/{b}/reset"),
-            r#"{"kind":"hard"}"#
-        )
-        .0,
-        400
-    );
-    assert_eq!(
-        write(
-            &gw,
-            "POST",
-            &format!("/api/modems/{b}/reset"),
-            r#"{"kind":"soft"}"#
-        )
-        .0,
-        200
-    );
+    for (path, body, want) in [
+        (format!("/api/modems/{a}/rest"), r#"{"seconds":0}"#, 400),
+        (format!("/api/modems/{a}/rest"), r#"{"secs":5}"#, 400),
+        (format!("/api/modems/{a}/rest"), "{not json", 400),
+        (format!("/api/modems/{a}/explode"), "", 404),
+        (format!("/api/modems/{b}/reset"), r#"{"kind":"hard"}"#, 400),
+        (format!("/api/modems/{b}/reset"), r#"{"kind":"soft"}"#, 200),
+    ] {
+        assert_eq!(write(&gw, "POST", &path, body).0, want, "{path} {body}");
+    }
 
     // Blacklist: an entry refuses the next call at once; removing it lets calls through.
     assert_eq!(

@@ -10,20 +10,12 @@ mod common;
 use std::net::{SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use common::gw::{header, in_dialog, invite, Gateway, Options, RawSip};
+use common::gw::{header, in_dialog, invite, sdp_port, Gateway, Options, RawSip};
 use e173gw_core::media::dtmf::digit_packets;
 use e173gw_core::media::g711::Law;
 use e173gw_core::media::rtp::{RtpPacket, RtpSender};
 use e173gw_core::media::samples_from_le;
 use e173gw_core::media::tone::{dominant_hz, ToneGenerator};
-
-fn sdp_port(msg: &str) -> u16 {
-    msg.lines()
-        .find_map(|l| l.strip_prefix("m=audio "))
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .expect("m=audio in SDP")
-}
 
 /// Sends `frames` of a tone as PCMU RTP to `to` while collecting what arrives on `rtp`.
 fn exchange(

@@ -28,8 +28,9 @@ fn chromium() -> PathBuf {
     panic!("no Chromium: install Debian's chromium (scripts/test-env.sh does)");
 }
 
-/// Loads `url`, lets its script run (its fetches included), and returns the DOM.
-fn dom(url: &str) -> String {
+/// Runs headless Chromium on `url` with `args`, letting the page's script run (its
+/// fetches included); returns what it printed.
+fn headless(url: &str, args: &[&str]) -> String {
     let out = Command::new(chromium())
         .args([
             "--headless=new",
@@ -37,9 +38,9 @@ fn dom(url: &str) -> String {
             "--disable-gpu",
             "--no-first-run",
             "--virtual-time-budget=3000",
-            "--dump-dom",
-            url,
         ])
+        .args(args)
+        .arg(url)
         .output()
         .expect("run chromium");
     assert!(
@@ -48,6 +49,11 @@ fn dom(url: &str) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Loads `url` and returns the DOM after its script ran.
+fn dom(url: &str) -> String {
+    headless(url, &["--dump-dom"])
 }
 
 /// The `data-state` of the card of modem `id`, if the page shows one.
@@ -125,23 +131,10 @@ fn the_page_shows_the_modems_and_an_unplugged_one() {
     std::fs::create_dir_all(&dir).expect("artifacts dir");
     let shot = dir.join("modem-page.png");
     let _ = std::fs::remove_file(&shot);
-    let out = Command::new(chromium())
-        .args([
-            "--headless=new",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--hide-scrollbars",
-            "--window-size=1280,900",
-            "--virtual-time-budget=3000",
-        ])
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(&url)
-        .output()
-        .expect("run chromium");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let shot_arg = format!("--screenshot={}", shot.display());
+    headless(
+        &url,
+        &["--hide-scrollbars", "--window-size=1280,900", &shot_arg],
     );
     let png = std::fs::read(&shot).expect("screenshot written");
     assert!(

@@ -163,6 +163,14 @@ pub(crate) fn counter(
     m.encode(enc)
 }
 
+/// Plain counters, one per `(name, help, value)`.
+pub(crate) fn counters(e: &mut DescriptorEncoder, rows: &[(&str, &str, u64)]) -> std::fmt::Result {
+    for (name, help, v) in rows {
+        counter(e, name, help, *v)?;
+    }
+    Ok(())
+}
+
 pub(crate) fn gauge(e: &mut DescriptorEncoder, name: &str, help: &str, v: i64) -> std::fmt::Result {
     let m = ConstGauge::new(v);
     let enc = e.encode_descriptor(name, help, None, m.metric_type())?;

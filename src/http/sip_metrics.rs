@@ -10,11 +10,11 @@ use e173gw_actors::ingress::IngressStats;
 use e173gw_core::record::Outcome;
 use e173gw_core::stats::{CallTally, METHODS};
 
-use super::metrics::{counter, gauge, histogram, MS, US};
+use super::metrics::{counter, counters, gauge, histogram, MS, US};
 
 /// Encodes the SIP side's counters.
 pub(crate) fn encode(e: &mut DescriptorEncoder, s: &IngressStats) -> std::fmt::Result {
-    let counters: [(&str, &str, u64); 10] = [
+    let rows: [(&str, &str, u64); 10] = [
         ("e173gw_sip_received", "SIP messages received.", s.received),
         (
             "e173gw_sip_malformed",
@@ -62,9 +62,7 @@ pub(crate) fn encode(e: &mut DescriptorEncoder, s: &IngressStats) -> std::fmt::R
             s.undialable,
         ),
     ];
-    for (name, help, v) in counters {
-        counter(e, name, help, v)?;
-    }
+    counters(e, &rows)?;
     {
         let mut enc = e.encode_descriptor(
             "e173gw_sip_messages",
@@ -209,8 +207,5 @@ pub(crate) fn encode_calls(e: &mut DescriptorEncoder, t: &CallTally) -> std::fmt
             t.rtp_late,
         ),
     ];
-    for (name, help, v) in rtp {
-        counter(e, name, help, v)?;
-    }
-    Ok(())
+    counters(e, &rtp)
 }

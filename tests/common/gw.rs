@@ -483,3 +483,12 @@ pub fn http_request(
         .unwrap_or_default();
     (status, head, body)
 }
+
+/// The audio port of the SDP in a SIP message.
+pub fn sdp_port(msg: &str) -> u16 {
+    msg.lines()
+        .find_map(|l| l.strip_prefix("m=audio "))
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .expect("m=audio in SDP")
+}

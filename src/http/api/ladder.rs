@@ -70,13 +70,7 @@ pub struct TraceView {
 }
 
 fn check_number(n: &str) -> Result<(), ApiError> {
-    let digits = n.strip_prefix('+').unwrap_or(n);
-    if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ApiError::BadRequest(format!(
-            "number {n:?}: 1 to 20 digits, with an optional leading +"
-        )));
-    }
-    Ok(())
+    super::lists::check_digits("number", n)
 }
 
 /// The numbers traced.

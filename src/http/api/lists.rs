@@ -74,15 +74,19 @@ pub(super) struct EntryKey {
     party: Option<String>,
 }
 
-/// Checks a pattern: 1..=20 digits, with an optional leading `+`.
-pub fn check_pattern(p: &str) -> Result<(), ApiError> {
+/// Checks a number or pattern named `what`: 1..=20 digits, with an optional leading `+`.
+pub fn check_digits(what: &str, p: &str) -> Result<(), ApiError> {
     let digits = p.strip_prefix('+').unwrap_or(p);
     if digits.is_empty() || digits.len() > 20 || !digits.bytes().all(|b| b.is_ascii_digit()) {
         return Err(ApiError::BadRequest(format!(
-            "pattern {p:?}: must be 1 to 20 digits, with an optional leading +"
+            "{what} {p:?}: must be 1 to 20 digits, with an optional leading +"
         )));
     }
     Ok(())
+}
+
+fn check_pattern(p: &str) -> Result<(), ApiError> {
+    check_digits("pattern", p)
 }
 
 fn kind_of(k: Option<&str>) -> Result<MatchKind, ApiError> {
