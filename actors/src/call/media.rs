@@ -266,7 +266,11 @@ impl MediaSession {
             self.next_rtcp_us = now_us + self.rtcp_every_us;
             self.send_rtcp(now_us);
         }
-        let Some(law) = self.neg.as_ref().map(|n| n.law) else {
+        let Some((law, both_ways)) = self
+            .neg
+            .as_ref()
+            .map(|n| (n.law, n.direction == e173gw_core::sdp::Direction::SendRecv))
+        else {
             return (None, None);
         };
         let frame = match self.jitter.pop() {
@@ -274,7 +278,10 @@ impl MediaSession {
             Playout::Gap { .. } | Playout::Waiting => None,
         };
         let now_ms = now_us / 1000;
-        if let Some(pcm) = &frame {
+        if !both_ways {
+            // On hold: a silent side is what was agreed.
+            self.one_way.hold(now_ms);
+        } else if let Some(pcm) = &frame {
             self.one_way.frame(Side::Caller, pcm, now_ms);
         }
         let found = self.one_way.check(now_ms);

@@ -296,6 +296,11 @@ impl OneWay {
         }
     }
 
+    /// The call is on hold (a side is not meant to send): silence counts from now.
+    pub fn hold(&mut self, now_ms: u64) {
+        self.voice = [Some(now_ms), Some(now_ms)];
+    }
+
     /// Looks at the sides now; returns the silent side when it is first found.
     pub fn check(&mut self, now_ms: u64) -> Option<Side> {
         let answered = self.answered_ms?;

@@ -142,6 +142,29 @@ fn one_way_audio_is_found_after_answer_only() {
 }
 
 #[test]
+fn a_call_on_hold_is_not_one_way() {
+    let talk = tone(3000);
+    let mut w = OneWay::new(2_000);
+    w.answered(0);
+    let mut found = None;
+    for t in (0..12_000).step_by(20) {
+        w.frame(Side::Callee, &talk, t);
+        // The caller talks for a second, then holds the call until 8 s (no RTP from it,
+        // as agreed), then stays silent.
+        if t < 1_000 {
+            w.frame(Side::Caller, &talk, t);
+        } else if t < 8_000 {
+            w.hold(t);
+        }
+        if let Some(s) = w.check(t) {
+            found.get_or_insert((s, t));
+        }
+    }
+    // Not during the hold: two seconds after it ended.
+    assert_eq!(found, Some((Side::Caller, 9_980)));
+}
+
+#[test]
 fn both_sides_talking_or_both_silent_is_not_one_way() {
     let talk = tone(3000);
     let mut both = OneWay::new(2_000);
