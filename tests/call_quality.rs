@@ -72,6 +72,7 @@ fn call(gw: &Gateway, id: &str, frames: usize, spoil: &Spoil) -> (Value, Vec<rtc
     let mut out = Vec::new();
     let mut buf = [0u8; 2048];
     let mut reports = Vec::new();
+    let mut last_sr: Option<((u32, u64), Instant)> = None;
     let start = Instant::now();
     for n in 0..frames {
         let payload = Law::Ulaw.encode_le(&tone.next_frame_le());
@@ -80,6 +81,29 @@ fn call(gw: &Gateway, id: &str, frames: usize, spoil: &Spoil) -> (Value, Vec<rtc
         std::thread::sleep(due.saturating_duration_since(Instant::now()));
         if n < spoil.stop_after && !(spoil.drop)(n) {
             rtp.send_to(&out, to).expect("rtp send");
+        }
+        if n == 120 {
+            // A receiver report on the gateway's stream, referring to its last SR: the
+            // far end saw a quarter of it lost.
+            if let Some(((ssrc, ntp), at)) = last_sr {
+                let held = at.elapsed().as_micros() as u64 * 65_536 / 1_000_000;
+                let me = rtcp::SenderInfo {
+                    ssrc: 0x0bad_cafe,
+                    ..rtcp::SenderInfo::default()
+                };
+                let block = rtcp::ReportBlock {
+                    ssrc,
+                    fraction_lost: 64,
+                    jitter: 40,
+                    lsr: (ntp >> 16) as u32,
+                    dlsr: held as u32,
+                    ..rtcp::ReportBlock::default()
+                };
+                let rr = rtcp::compound(&me, false, Some(&block), "caller@test");
+                rtcp_sock
+                    .send_to(&rr, SocketAddr::new(to.ip(), to.port() + 1))
+                    .expect("rtcp send");
+            }
         }
         if n == 50 {
             // The caller's own sender report, to the gateway's RTCP port.
@@ -98,6 +122,9 @@ fn call(gw: &Gateway, id: &str, frames: usize, spoil: &Spoil) -> (Value, Vec<rtc
         while rtp.recv_from(&mut buf).is_ok() {}
         while let Ok((len, _)) = rtcp_sock.recv_from(&mut buf) {
             if let Some(r) = rtcp::parse(&buf[..len]) {
+                if let Some(sr) = r.sender {
+                    last_sr = Some((sr, Instant::now()));
+                }
                 reports.push(r);
             }
         }
@@ -146,7 +173,17 @@ fn loss_jitter_and_one_way_audio_show_in_the_record_and_metrics() {
         clean["quality"]
     );
     assert!(q(&clean, "rtcp_sent") >= 2, "{}", clean["quality"]);
-    assert_eq!(q(&clean, "rtcp_received"), 1, "{}", clean["quality"]);
+    assert_eq!(q(&clean, "rtcp_received"), 2, "{}", clean["quality"]);
+    // The caller's receiver report on the gateway's stream is kept: its loss (64/256),
+    // its jitter (40 units of 125 µs), and a round trip from the gateway's SR.
+    assert_eq!(
+        q(&clean, "remote_loss_permille"),
+        250,
+        "{}",
+        clean["quality"]
+    );
+    assert_eq!(q(&clean, "remote_jitter_us"), 5_000, "{}", clean["quality"]);
+    assert!(q(&clean, "rtt_ms") < 1_000, "{}", clean["quality"]);
     let ours: Vec<&rtcp::ReportBlock> = reports
         .iter()
         .flat_map(|r| &r.blocks)

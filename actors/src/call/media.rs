@@ -323,6 +323,16 @@ impl MediaSession {
             let now = self.now_us();
             self.reception.on_sender_report(ntp, now);
         }
+        // The far end's report on our stream.
+        let ours = self.sender.as_ref().map(RtpSender::ssrc);
+        if let Some(b) = r.blocks.iter().find(|b| Some(b.ssrc) == ours) {
+            self.quality.remote_loss_permille = Some(u32::from(b.fraction_lost) * 1000 / 256);
+            self.quality.remote_jitter_us = Some(b.jitter.saturating_mul(125));
+            let now_ntp = rtcp::ntp_of_unix_us(crate::wall_ms() * 1000);
+            if let Some(rtt) = rtcp::round_trip_ms(b, now_ntp) {
+                self.quality.rtt_ms = Some(u32::try_from(rtt).unwrap_or(u32::MAX));
+            }
+        }
     }
 
     /// What the media measured so far.

@@ -37,6 +37,16 @@ pub struct MediaQuality {
     pub rtcp_sent: u64,
     /// RTCP packets received.
     pub rtcp_received: u64,
+    /// The far end's last report on the stream the gateway sends: lost per mille in
+    /// its last interval (RTCP fraction lost).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_loss_permille: Option<u32>,
+    /// The far end's jitter on that stream, µs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_jitter_us: Option<u32>,
+    /// Round trip from the last report that referred to one of our SRs, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rtt_ms: Option<u32>,
 }
 
 impl MediaQuality {
