@@ -37,6 +37,7 @@ pub mod record;
 pub mod routing;
 pub mod sdp;
 pub mod sip;
+pub mod sms;
 pub mod stats;
 
 #[cfg(test)]
