@@ -1,6 +1,9 @@
-//! SMS and USSD on the modem: the GSM 7-bit alphabet, SMS PDUs (TS 23.040) and USSD
-//! strings. Pure codecs; the modem session sends and reads them.
+//! SMS and USSD on the modem: the GSM 7-bit alphabet, SMS PDUs (TS 23.040), long texts
+//! put back together, USSD strings, and balances read from USSD replies. Pure code; the
+//! modem session sends and reads them.
 
+pub mod balance;
 pub mod gsm7;
 pub mod pdu;
+pub mod reassembly;
 pub mod ussd;
