@@ -34,8 +34,6 @@ pub(crate) struct CallActor {
     finished: bool,
     /// What the media measured, kept when the media is dropped before the record.
     quality: Option<e173gw_core::media::quality::MediaQuality>,
-    /// The call as operations see it (answered when asked; nothing is sent).
-    shown: ActiveCall,
     /// The call's ladder, when it is kept, and whether a party is traced.
     ladder: Option<(Ladder, bool)>,
 }
@@ -68,20 +66,13 @@ impl CallActor {
         let span = info_span!("call", call_id = %call_id, modem = tracing::field::Empty, trunk = %new.trunk);
         debug!(parent: &span, caller = %new.parties.caller, callee = %new.parties.callee, "New call.");
         let sip_host = new.local.host.clone();
-        let mut shown = ActiveCall {
-            call_id: call_id.clone(),
-            trunk: new.trunk.clone(),
-            caller: new.parties.caller.to_string(),
-            callee: new.parties.callee.as_str().to_string(),
-            received_ms: new.received_ms,
-            state: "",
-            state_since_ms: new.received_ms,
-            modem: None,
-        };
         let mut ladder = env
             .ladders
             .as_ref()
-            .and_then(|b| b.lock().wants(&shown.caller, &shown.callee))
+            .and_then(|b| {
+                b.lock()
+                    .wants(new.parties.caller.as_str(), new.parties.callee.as_str())
+            })
             .map(|traced| (Ladder::new(&call_id), traced));
         let setup = CallSetup {
             invite: new.invite,
@@ -104,10 +95,8 @@ impl CallActor {
                 &line,
             ));
         }
-        let session = CallSession::new(setup, env.timing, now());
-        shown.state = session.state().as_str();
         Self {
-            session,
+            session: CallSession::new(setup, env.timing, now()),
             key: new.key,
             sip: new.sip,
             sip_host,
@@ -118,7 +107,6 @@ impl CallActor {
             ticker: None,
             finished: false,
             quality: None,
-            shown,
             ladder,
         }
     }
@@ -130,8 +118,6 @@ impl CallActor {
         self.session.handle(now(), ev);
         let after = self.session.state();
         if before != after {
-            self.shown.state = after.as_str();
-            self.shown.state_since_ms = crate::wall_ms();
             debug!(parent: &self.span, from = before.as_str(), to = after.as_str(), event = name, "Call state changed.");
             if after == CallState::Answered {
                 info!(parent: &self.span, "Call answered.");
@@ -271,7 +257,6 @@ impl CallActor {
                 forms,
             } => {
                 self.span.record("modem", modem.as_str());
-                self.shown.modem = Some(modem.to_string());
                 if let Some((l, _)) = &mut self.ladder {
                     l.modem = Some(modem.to_string());
                 }
@@ -451,10 +436,18 @@ impl Handler<CallIn> for CallActor {
         let ev = match msg {
             CallIn::Describe(tx) => {
                 // The asker may have given up; nothing to do then.
-                let _ = tx.send((
-                    self.shown.clone(),
-                    self.ladder.as_ref().map(|(l, _)| l.clone()),
-                ));
+                let p = self.session.progress();
+                let shown = ActiveCall {
+                    call_id: p.call_id.to_string(),
+                    trunk: p.trunk.to_string(),
+                    caller: p.caller.to_string(),
+                    callee: p.callee.to_string(),
+                    received_ms: p.received_ms,
+                    state: p.state.as_str(),
+                    state_since_ms: p.state_since_ms,
+                    modem: p.modem.map(ToString::to_string),
+                };
+                let _ = tx.send((shown, self.ladder.as_ref().map(|(l, _)| l.clone())));
                 return;
             }
             CallIn::Request { tx, req, .. } => {

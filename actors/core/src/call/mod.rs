@@ -58,7 +58,7 @@ use std::time::{Duration, Instant};
 pub use media::{check_offer, MediaError};
 pub use parties::{callee_user, caller_of, Caller, Parties, Undialable};
 pub use state::{CallState, DialogState};
-pub use types::{Action, CallConfig, CallSetup, Event, Timer};
+pub use types::{Action, CallConfig, CallSetup, Event, Progress, Timer};
 
 use crate::config::sip::Target;
 use crate::domain::{DialNumber, ModemId};
@@ -316,6 +316,31 @@ impl CallSession {
     /// The caller's Call-ID.
     pub fn call_id(&self) -> &str {
         &self.trunk.call_id
+    }
+
+    /// What operations show of the call while it is in progress.
+    pub fn progress(&self) -> Progress<'_> {
+        let r = &self.rec;
+        let since = self
+            .m
+            .history
+            .iter()
+            .rev()
+            .find(|t| t.machine == crate::record::Machine::Call)
+            .map_or(0, |t| t.at_ms);
+        Progress {
+            call_id: &r.call_id,
+            trunk: &r.trunk,
+            caller: &r.caller,
+            callee: &r.callee,
+            received_ms: r.received_ms,
+            state: self.m.call,
+            state_since_ms: r.received_ms.saturating_add(since),
+            modem: match &self.leg {
+                Leg::Modem(m) => Some(&m.id),
+                _ => None,
+            },
+        }
     }
 
     /// The modem call that audio should be played to, while it runs.

@@ -300,3 +300,24 @@ pub enum Action {
     /// The call is over and has lingered: forget it.
     Done,
 }
+
+/// A call in progress as operations see it ([`super::CallSession::progress`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress<'a> {
+    /// The caller's Call-ID.
+    pub call_id: &'a str,
+    /// The trunk it came in on.
+    pub trunk: &'a str,
+    /// Calling number.
+    pub caller: &'a str,
+    /// Called number.
+    pub callee: &'a str,
+    /// When the INVITE arrived (Unix ms).
+    pub received_ms: u64,
+    /// Its state.
+    pub state: super::CallState,
+    /// Since when (Unix ms).
+    pub state_since_ms: u64,
+    /// The modem of its current leg.
+    pub modem: Option<&'a ModemId>,
+}

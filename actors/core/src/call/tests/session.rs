@@ -93,6 +93,32 @@ fn the_record_times_follow_the_clock() {
 }
 
 #[test]
+fn progress_shows_the_state_since_when_and_the_modem() {
+    let mut h = H::new(Target::Modems, Some(SDP));
+    let t0 = h.now;
+    let base = 1_800_000_000_000;
+    let p = h.s.progress();
+    assert_eq!(
+        (p.state, p.state_since_ms, p.modem),
+        (CallState::Routing, base, None)
+    );
+    assert_eq!((p.caller, p.callee), ("5511988887777", "5511912345678"));
+    h.now = t0 + Duration::from_millis(5);
+    h.step(RouteModem("m1"));
+    h.now = t0 + Duration::from_millis(6);
+    h.step(Bound);
+    h.now = t0 + Duration::from_millis(4_000);
+    h.step(DialOk);
+    h.step(Answer);
+    let p = h.s.progress();
+    assert_eq!(p.state, CallState::Answered);
+    assert_eq!(p.state_since_ms, base + 4_000);
+    assert_eq!(p.modem.map(|m| m.as_str()), Some("m1"));
+    assert_eq!(p.received_ms, base);
+    assert_eq!(p.call_id, h.s.call_id());
+}
+
+#[test]
 fn failed_tries_are_in_the_record() {
     let h = H::run(
         Target::Modems,
