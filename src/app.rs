@@ -255,7 +255,6 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
                 recorder: recorder.clone(),
                 router: router.clone(),
                 filter: filter.clone(),
-                gateway: gateway.clone(),
                 shared: opened.shared.clone(),
                 ladders,
                 stores: opened.stores.clone(),

@@ -9,7 +9,6 @@ use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::Registry;
 
 use e173gw_actors::ingress::IngressStats;
-use e173gw_actors::modem::LinkState;
 use e173gw_actors::recorder::RecorderStats;
 use e173gw_actors::routing::RouterStats;
 use e173gw_actors::routing::SimRow;
@@ -63,21 +62,13 @@ impl ModemRow {
     /// The row of one modem as the router sees it.
     pub fn of(r: &SimRow) -> Self {
         let m = &r.status;
-        let l = &r.limits;
-        let left = |limit: Option<u32>, used: u32| limit.map(|l| l.saturating_sub(used));
-        let open = m.link == LinkState::Open
-            && !matches!(
-                m.session.available,
-                Err(e173gw_core::at::session::Unavailable::Closed)
-            );
         Self {
             id: m.id.to_string(),
             available: m.is_available(),
-            link_open: open,
+            link_open: r.is_open(),
             in_call: m.session.call.is_some(),
-            // Ports gone: the last reading is stale, not today's signal.
-            rssi: m.session.signal.filter(|_| open).map(|s| s.rssi),
-            signal_dbm: m.session.signal.filter(|_| open).and_then(|s| s.dbm()),
+            rssi: r.signal().map(|s| s.rssi),
+            signal_dbm: r.signal().and_then(|s| s.dbm()),
             resets: m.resets,
             recovery_rung: m.recovery_rung,
             registered: m
@@ -86,22 +77,15 @@ impl ModemRow {
                 .as_ref()
                 .is_some_and(|g| g.state.is_registered()),
             sim_ready: m.session.sim == SimState::Ready,
-            routable: r.routable && r.disabled.is_none() && r.quarantined.is_none(),
+            routable: r.routable(),
             calls_today: r.calls_today,
             minutes_today: r.minutes_today,
             errors: m.session.stats.errors + m.session.stats.timeouts,
-            limit_left: [
-                ("calls_per_day", left(l.calls_per_day, r.calls_today)),
-                ("minutes_per_day", left(l.minutes_per_day, r.minutes_today)),
-                ("calls_per_month", left(l.calls_per_month, r.calls_month)),
-                (
-                    "minutes_per_month",
-                    left(l.minutes_per_month, r.minutes_month),
-                ),
-            ]
-            .into_iter()
-            .filter_map(|(k, v)| Some((k, v?)))
-            .collect(),
+            limit_left: r
+                .limits_left()
+                .into_iter()
+                .filter_map(|(k, v)| Some((k, v?)))
+                .collect(),
         }
     }
 }
@@ -416,7 +400,7 @@ impl Collector for Snapshot {
             flag(self.not_ready().is_empty()),
         )?;
         if let Some(h) = &self.http {
-            super::process::encode_http(&mut e, h)?;
+            super::tally::encode(&mut e, h)?;
         }
         if let Some(p) = &self.process {
             super::process::encode(&mut e, p, self.started_ms)?;

@@ -22,7 +22,6 @@ use actix_web::dev::ServerHandle;
 use actix_web::{web, HttpResponse, HttpServer};
 use serde_json::json;
 
-use e173gw_actors::gateway::LocalGateway;
 use e173gw_actors::ingress::{GetStats, SipIngress};
 use e173gw_actors::recorder::{Recorder, RecorderStatus};
 use e173gw_actors::routing::{ExplainRoute, GetPeers, GetRouterStats, ListSims, Router};
@@ -46,8 +45,6 @@ pub struct Sources {
     pub router: Addr<Router>,
     /// The filter pipeline.
     pub filter: Addr<e173gw_actors::filter::FilterActor>,
-    /// This host's modems.
-    pub gateway: Addr<LocalGateway>,
     /// The shared store wrapper (production storage).
     pub shared: Option<Arc<Resilient<RedisStore>>>,
     /// Finished calls' ladders and the traced numbers.

@@ -7,9 +7,8 @@ use std::path::Path;
 
 use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
 use prometheus_client::metrics::counter::ConstCounter;
-use prometheus_client::metrics::MetricType;
 
-use super::metrics::{gauge, histogram, US};
+use super::metrics::gauge;
 
 /// What `/proc/self` says now.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -99,35 +98,6 @@ pub(crate) fn encode(
         "process_start_time_seconds",
         "When the gateway started, Unix s.",
         i64::try_from(started_ms / 1000).unwrap_or(i64::MAX),
-    )
-}
-
-/// Encodes the HTTP server's counts.
-pub(crate) fn encode_http(e: &mut DescriptorEncoder, h: &super::tally::Counts) -> std::fmt::Result {
-    {
-        let mut enc = e.encode_descriptor(
-            "e173gw_http_requests",
-            "HTTP requests by route and status.",
-            None,
-            MetricType::Counter,
-        )?;
-        for ((route, status), n) in &h.requests {
-            let status = status.to_string();
-            let labels = [("route", route.as_str()), ("status", status.as_str())];
-            ConstCounter::new(*n).encode(enc.encode_family(&labels)?)?;
-        }
-    }
-    histogram(
-        e,
-        ("e173gw_http_request_seconds", "HTTP request duration."),
-        US,
-        &[(Vec::new(), &h.duration_us)],
-    )?;
-    gauge(
-        e,
-        "e173gw_http_requests_in_flight",
-        "HTTP requests being answered.",
-        h.in_flight,
     )
 }
 

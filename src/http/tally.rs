@@ -1,12 +1,19 @@
 //! The HTTP server's own metrics: requests by route and status, their duration, and the
-//! requests in flight. Counted by a middleware around every route; the counts live behind
-//! a mutex held for a map update only (this is the HTTP worker, never the SIP thread).
+//! requests in flight, and their encoding. Counted by a middleware around every route;
+//! the counts live behind a mutex held for a map update only (this is the HTTP worker,
+//! never the SIP thread).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Mutex;
 
+use prometheus_client::encoding::{DescriptorEncoder, EncodeMetric};
+use prometheus_client::metrics::counter::ConstCounter;
+use prometheus_client::metrics::MetricType;
+
 use e173gw_core::stats::Histogram;
+
+use super::metrics::{gauge, histogram, US};
 
 /// What the server counted.
 #[derive(Debug, Default)]
@@ -64,6 +71,35 @@ impl Drop for InFlight {
     fn drop(&mut self) {
         self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
+}
+
+/// Encodes the HTTP server's counts.
+pub(crate) fn encode(e: &mut DescriptorEncoder, h: &Counts) -> std::fmt::Result {
+    {
+        let mut enc = e.encode_descriptor(
+            "e173gw_http_requests",
+            "HTTP requests by route and status.",
+            None,
+            MetricType::Counter,
+        )?;
+        for ((route, status), n) in &h.requests {
+            let status = status.to_string();
+            let labels = [("route", route.as_str()), ("status", status.as_str())];
+            ConstCounter::new(*n).encode(enc.encode_family(&labels)?)?;
+        }
+    }
+    histogram(
+        e,
+        ("e173gw_http_request_seconds", "HTTP request duration."),
+        US,
+        &[(Vec::new(), &h.duration_us)],
+    )?;
+    gauge(
+        e,
+        "e173gw_http_requests_in_flight",
+        "HTTP requests being answered.",
+        h.in_flight,
+    )
 }
 
 #[cfg(test)]

@@ -11,7 +11,10 @@ use e173gw_core::routing::policy::SimLimits;
 
 use super::actor::Router;
 use super::book::{self, sim_key};
-use crate::modem::{ModemStatus, Reset, ResetKind};
+use e173gw_core::at::response::Signal;
+use e173gw_core::at::session::Unavailable;
+
+use crate::modem::{LinkState, ModemStatus, Reset, ResetKind};
 use crate::wall_ms;
 
 /// A modem with its SIM's routing state.
@@ -39,8 +42,47 @@ pub struct SimRow {
     pub quarantined: Option<String>,
     /// Disabled by an operator, and why.
     pub disabled: Option<String>,
-    /// Routing would consider it now.
-    pub routable: bool,
+}
+
+impl SimRow {
+    /// Routing would consider it for the next call it fits: available, and not leased,
+    /// rested, quarantined or disabled.
+    pub fn routable(&self) -> bool {
+        self.status.is_available()
+            && !self.leased
+            && self.rested.is_none()
+            && self.quarantined.is_none()
+            && self.disabled.is_none()
+    }
+
+    /// Its ports are open and its session is up: what it reports is current.
+    pub fn is_open(&self) -> bool {
+        self.status.link == LinkState::Open
+            && !matches!(self.status.session.available, Err(Unavailable::Closed))
+    }
+
+    /// The signal now; `None` while the ports are gone (the last reading is stale).
+    pub fn signal(&self) -> Option<Signal> {
+        self.status.session.signal.filter(|_| self.is_open())
+    }
+
+    /// What is left of each limit (`None`: no such limit), by the limit's name.
+    pub fn limits_left(&self) -> [(&'static str, Option<u32>); 4] {
+        let l = &self.limits;
+        let left = |limit: Option<u32>, used: u32| limit.map(|l| l.saturating_sub(used));
+        [
+            ("calls_per_day", left(l.calls_per_day, self.calls_today)),
+            (
+                "minutes_per_day",
+                left(l.minutes_per_day, self.minutes_today),
+            ),
+            ("calls_per_month", left(l.calls_per_month, self.calls_month)),
+            (
+                "minutes_per_month",
+                left(l.minutes_per_month, self.minutes_month),
+            ),
+        ]
+    }
 }
 
 /// Every modem of this node, by id.
@@ -104,10 +146,6 @@ impl Router {
         );
         let disabled = self.disabled.get(id).cloned();
         let quarantined = self.quarantined.get(id).cloned();
-        let routable = status.is_available()
-            && !view.leased
-            && view.rested.is_none()
-            && view.quarantined.is_none();
         Some(SimRow {
             status,
             operator: view.operator,
@@ -120,7 +158,6 @@ impl Router {
             rested: view.rested,
             quarantined,
             disabled,
-            routable,
         })
     }
 }

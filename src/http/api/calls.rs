@@ -118,10 +118,8 @@ impl Search {
             )));
         }
         let text = |name: &str, v: Option<String>| match v {
-            Some(v) if v.len() > 64 || v.chars().any(char::is_control) => Err(
-                ApiError::BadRequest(format!("{name}: at most 64 printable characters")),
-            ),
-            v => Ok(v.filter(|s| !s.is_empty())),
+            Some(v) => super::check_text(name, &v, 64).map(|()| Some(v).filter(|s| !s.is_empty())),
+            None => Ok(None),
         };
         Ok(RecordQuery {
             number: text("number", self.number)?,

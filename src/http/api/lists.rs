@@ -105,11 +105,7 @@ impl NewEntry {
     fn entry(self, now_ms: u64) -> Result<BlacklistEntry, ApiError> {
         check_pattern(&self.pattern)?;
         let reason = self.reason.unwrap_or_default();
-        if reason.len() > 200 || reason.chars().any(char::is_control) {
-            return Err(ApiError::BadRequest(
-                "reason: at most 200 printable characters".into(),
-            ));
-        }
+        super::check_text("reason", &reason, 200)?;
         let expires_ms = match self.ttl_s {
             Some(0) => return Err(ApiError::BadRequest("ttl_s: must be above 0".into())),
             Some(t) => Some(now_ms.saturating_add(t.saturating_mul(1000))),

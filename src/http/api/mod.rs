@@ -86,6 +86,16 @@ pub fn bad_input(e: impl std::fmt::Display) -> actix_web::Error {
     ApiError::BadRequest(e.to_string()).into()
 }
 
+/// Checks a free-text input named `name`: at most `max` bytes, no control characters.
+pub fn check_text(name: &str, v: &str, max: usize) -> Result<(), ApiError> {
+    if v.len() > max || v.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(format!(
+            "{name}: at most {max} printable characters"
+        )));
+    }
+    Ok(())
+}
+
 /// A JSON body, or the default when the body is empty.
 pub fn json_or_default<T: serde::de::DeserializeOwned + Default>(
     body: &[u8],

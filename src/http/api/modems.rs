@@ -194,10 +194,6 @@ pub fn modem_state(r: &SimRow, now_ms: u64) -> (&'static str, String) {
     ("available", "registered and idle".into())
 }
 
-fn left(limit: Option<u32>, used: u32) -> Option<u32> {
-    limit.map(|l| l.saturating_sub(used))
-}
-
 impl ModemView {
     /// The view of one modem.
     pub fn of(r: &SimRow, now_ms: u64) -> Self {
@@ -206,14 +202,14 @@ impl ModemView {
         let l = &r.limits;
         let id = &s.identity;
         let st = &s.stats;
-        let open =
-            r.status.link == LinkState::Open && !matches!(s.available, Err(Unavailable::Closed));
+        let [calls_day, minutes_day, calls_month, minutes_month] =
+            r.limits_left().map(|(_, left)| left);
         Self {
             id: r.status.id.to_string(),
             profile: r.status.profile.clone(),
             state: state.into(),
             reason,
-            routable: r.routable && r.disabled.is_none() && r.quarantined.is_none(),
+            routable: r.routable(),
             at_port: r.status.ports.as_ref().map(|p| p.at.display().to_string()),
             audio_port: r
                 .status
@@ -232,13 +228,8 @@ impl ModemView {
             sim: name_of(&s.sim),
             operator: r.operator.clone(),
             network: s.operator.name.clone(),
-            // A modem whose ports are gone has no signal now (the last reading is stale).
-            signal_dbm: s.signal.filter(|_| open).and_then(|g| g.dbm()),
-            rssi: s
-                .signal
-                .filter(|_| open)
-                .map(|g| g.rssi)
-                .filter(|v| *v <= 31),
+            signal_dbm: r.signal().and_then(|g| g.dbm()),
+            rssi: r.signal().map(|g| g.rssi).filter(|v| *v <= 31),
             registration: s.registration.as_ref().map(|g| name_of(&g.state)),
             call: s.call.map(|c| name_of(&c)),
             calls_today: r.calls_today,
@@ -252,10 +243,10 @@ impl ModemView {
                 minutes_per_month: l.minutes_per_month,
             },
             left: Limits {
-                calls_per_day: left(l.calls_per_day, r.calls_today),
-                minutes_per_day: left(l.minutes_per_day, r.minutes_today),
-                calls_per_month: left(l.calls_per_month, r.calls_month),
-                minutes_per_month: left(l.minutes_per_month, r.minutes_month),
+                calls_per_day: calls_day,
+                minutes_per_day: minutes_day,
+                calls_per_month: calls_month,
+                minutes_per_month: minutes_month,
             },
             rested_until_ms: r.rested.as_ref().map(|(u, _)| *u).filter(|u| *u > now_ms),
             counters: Counters {

@@ -44,10 +44,7 @@ pub(super) async fn nodes(src: web::Data<Sources>) -> Result<HttpResponse, ApiEr
         up: true,
         rtt_ms: None,
         modems: sims.len(),
-        free: sims
-            .iter()
-            .filter(|s| s.routable && s.disabled.is_none() && s.quarantined.is_none())
-            .count(),
+        free: sims.iter().filter(|s| s.routable()).count(),
     }];
     out.extend(peers?.into_iter().map(|p| NodeView {
         node: p.node,
@@ -85,15 +82,6 @@ pub struct DryRunView {
     pub route: Vec<String>,
 }
 
-fn number(name: &str, v: &str) -> Result<(), ApiError> {
-    if v.len() > 64 || v.chars().any(char::is_control) {
-        return Err(ApiError::BadRequest(format!(
-            "{name}: at most 64 printable characters"
-        )));
-    }
-    Ok(())
-}
-
 /// Screens and routes a number as a call would be, without placing it.
 #[utoipa::path(get, path = "/api/dry-run", tag = "screening", params(DryRunQuery),
     responses((status = 200, body = DryRunView), (status = 400, body = super::ErrorBody)))]
@@ -105,9 +93,9 @@ pub(super) async fn dry_run(
     if q.callee.trim().is_empty() {
         return Err(ApiError::BadRequest("callee is required".into()));
     }
-    number("callee", &q.callee)?;
-    number("caller", q.caller.as_deref().unwrap_or(""))?;
-    number("trunk", q.trunk.as_deref().unwrap_or(""))?;
+    super::check_text("callee", &q.callee, 64)?;
+    super::check_text("caller", q.caller.as_deref().unwrap_or(""), 64)?;
+    super::check_text("trunk", q.trunk.as_deref().unwrap_or(""), 64)?;
     let v = src
         .filter
         .send(DryRun(Request {

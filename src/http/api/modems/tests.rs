@@ -47,7 +47,6 @@ fn row() -> SimRow {
         rested: None,
         quarantined: None,
         disabled: None,
-        routable: true,
     }
 }
 
