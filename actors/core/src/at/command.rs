@@ -79,6 +79,28 @@ pub enum Command {
     },
     /// `AT+CFUN=1,1`: reboot the modem (it may re-enumerate on USB).
     Reboot,
+    /// `AT+CMGS=<tpdu_len>`; after the `> ` prompt the session writes the PDU and Ctrl-Z.
+    SmsSend {
+        /// Octets after the SMSC field.
+        tpdu_len: usize,
+        /// The PDU as hex, SMSC field included.
+        pdu: String,
+    },
+    /// `AT+CMGR=<index>`
+    SmsRead(u16),
+    /// `AT+CMGD=<index>`
+    SmsDelete(u16),
+    /// `AT+CMGL=4`: every stored message, in PDU mode.
+    SmsList,
+    /// `AT+CUSD=1,"<payload>",<dcs>`
+    Ussd {
+        /// The request as the model wants it (packed GSM 7-bit hex, UCS-2 hex).
+        payload: String,
+        /// Its data coding scheme.
+        dcs: u8,
+    },
+    /// `AT+CUSD=2`: end the USSD session.
+    UssdCancel,
     /// Any other command (settings such as `AT+CREG=2`, `AT^U2DIAG=0`); its answer lines
     /// are kept verbatim.
     Raw(String),
@@ -112,6 +134,8 @@ impl Command {
             "AT+CHUP" => Self::Hangup,
             "AT^DDSETEX=2" => Self::AudioOn,
             "AT+CFUN=1,1" => Self::Reboot,
+            "AT+CMGL=4" => Self::SmsList,
+            "AT+CUSD=2" => Self::UssdCancel,
             _ => {
                 if let Some(n) = upper.strip_prefix("AT+CMEE=").and_then(|n| n.parse().ok()) {
                     Self::ErrorMode(n)
@@ -154,6 +178,12 @@ impl Command {
             Self::AudioOn => "AT^DDSETEX=2".into(),
             Self::Dtmf { idx, digit } => format!("AT^DTMF={idx},{digit}"),
             Self::Reboot => "AT+CFUN=1,1".into(),
+            Self::SmsSend { tpdu_len, .. } => format!("AT+CMGS={tpdu_len}"),
+            Self::SmsRead(i) => format!("AT+CMGR={i}"),
+            Self::SmsDelete(i) => format!("AT+CMGD={i}"),
+            Self::SmsList => "AT+CMGL=4".into(),
+            Self::Ussd { payload, dcs } => format!("AT+CUSD=1,\"{payload}\",{dcs}"),
+            Self::UssdCancel => "AT+CUSD=2".into(),
             Self::Raw(s) => s.clone(),
         }
     }
@@ -193,6 +223,22 @@ impl Command {
                 dialing: true,
                 ..Expect::default()
             },
+            Self::SmsSend { .. } => Expect {
+                prefixes: vec!["+CMGS:".into()],
+                prompt: true,
+                ..Expect::default()
+            },
+            // The PDU line has no prefix; URCs are still told apart (they come first).
+            Self::SmsRead(_) => Expect {
+                prefixes: vec!["+CMGR:".into()],
+                unprefixed: true,
+                ..Expect::default()
+            },
+            Self::SmsList => Expect {
+                prefixes: vec!["+CMGL:".into()],
+                unprefixed: true,
+                ..Expect::default()
+            },
             Self::Raw(text) => Expect {
                 prefixes: raw_prefix(text).into_iter().collect(),
                 unprefixed: true,
@@ -208,7 +254,9 @@ impl Command {
             Self::Ping => TimeoutClass::Ping,
             Self::Dial(_) => TimeoutClass::Dial,
             Self::Answer | Self::Hangup => TimeoutClass::Call,
-            Self::Reboot => TimeoutClass::Long,
+            Self::Reboot | Self::SmsSend { .. } | Self::Ussd { .. } | Self::SmsList => {
+                TimeoutClass::Long
+            }
             Self::Raw(t) if t.to_ascii_uppercase().starts_with("AT+CUSD") => TimeoutClass::Long,
             _ => TimeoutClass::Normal,
         }
@@ -265,6 +313,8 @@ mod tests {
             "AT+CHUP",
             "AT^DDSETEX=2",
             "AT+CFUN=1,1",
+            "AT+CMGL=4",
+            "AT+CUSD=2",
         ];
         for text in typed {
             let c = Command::parse(text);
@@ -283,6 +333,26 @@ mod tests {
         let n = DialNumber::parse("+5511987654321").unwrap();
         assert_eq!(Command::Dial(n).wire(), "ATD+5511987654321;");
         assert_eq!(Command::Dtmf { idx: 1, digit: '#' }.wire(), "AT^DTMF=1,#");
+    }
+
+    #[test]
+    fn sms_and_ussd_wire() {
+        let send = Command::SmsSend {
+            tpdu_len: 17,
+            pdu: "0011000B915121551532F40000AA0548656C6C6F".into(),
+        };
+        assert_eq!(send.wire(), "AT+CMGS=17");
+        assert!(send.expect().prompt);
+        assert_eq!(send.timeout_class(), TimeoutClass::Long);
+        assert_eq!(Command::SmsRead(3).wire(), "AT+CMGR=3");
+        assert!(Command::SmsRead(3).expect().unprefixed);
+        assert_eq!(Command::SmsDelete(3).wire(), "AT+CMGD=3");
+        let ussd = Command::Ussd {
+            payload: "AA180C3602".into(),
+            dcs: 15,
+        };
+        assert_eq!(ussd.wire(), "AT+CUSD=1,\"AA180C3602\",15");
+        assert_eq!(ussd.timeout_class(), TimeoutClass::Long);
     }
 
     #[test]

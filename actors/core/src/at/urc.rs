@@ -75,6 +75,13 @@ pub enum Urc {
         /// Slot (-1 has been seen in the wild and means nothing).
         index: i32,
     },
+    /// `+CDSI: "<mem>",<index>`: an SMS status report was stored.
+    Cdsi {
+        /// Storage ("SM", "ME").
+        storage: String,
+        /// Slot.
+        index: i32,
+    },
     /// `+CUSD: <m>[,"<str>",<dcs>]`: a USSD answer.
     Cusd {
         /// 0 notify, 1 more input, 2 ended by network, 3 other client, 4 unsupported, 5 timeout.
@@ -178,6 +185,13 @@ const TABLE: &[(&str, Parser)] = &[
             index: num(&f, 1, "+CMTI", l)?,
         })
     }),
+    ("+CDSI:", |p, l| {
+        let f = split_fields(p);
+        Ok(Urc::Cdsi {
+            storage: f[0].clone(),
+            index: num(&f, 1, "+CDSI", l)?,
+        })
+    }),
     ("+CUSD:", |p, l| {
         let f = split_fields(p);
         Ok(Urc::Cusd {
@@ -245,6 +259,7 @@ mod tests {
             ("+CCWA: \"+79131234567\",145,1", Urc::Ccwa { number: "+79131234567".into() }),
             ("+CMTI: \"SM\",3", Urc::Cmti { storage: "SM".into(), index: 3 }),
             ("+CMTI: \"SM\",-1", Urc::Cmti { storage: "SM".into(), index: -1 }),
+            ("+CDSI: \"SM\",7", Urc::Cdsi { storage: "SM".into(), index: 7 }),
             ("+CUSD: 0,\"Balance 10\",15", Urc::Cusd { mode: 0, text: Some("Balance 10".into()), dcs: Some(15) }),
             ("+CUSD: 4", Urc::Cusd { mode: 4, text: None, dcs: None }),
             (

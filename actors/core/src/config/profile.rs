@@ -38,6 +38,13 @@ pub struct ModemProfile {
     /// Refuse incoming GSM calls with `AT+CHUP` (the gateway only places calls).
     #[serde(default = "yes")]
     pub reject_incoming: bool,
+    /// Read stored SMS and status reports.
+    #[serde(default = "yes")]
+    pub sms: bool,
+    /// How `AT+CUSD` requests are encoded (DIALECT.md §4: Huawei sticks want packed GSM
+    /// 7-bit hex; other models UCS-2 hex).
+    #[serde(default)]
+    pub ussd_encoding: UssdEncodingSpec,
     /// The number format this modem dials (`[dial]`: `format`, `national_prefix`).
     #[serde(default)]
     pub dial: super::dial::DialSpec,
@@ -45,6 +52,26 @@ pub struct ModemProfile {
 
 fn yes() -> bool {
     true
+}
+
+/// `ussd_encoding` in a profile.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UssdEncodingSpec {
+    /// Packed GSM 7-bit as hex, DCS 15.
+    #[default]
+    Gsm7,
+    /// UCS-2 as hex, DCS 72.
+    Ucs2,
+}
+
+impl From<UssdEncodingSpec> for crate::sms::ussd::UssdEncoding {
+    fn from(s: UssdEncodingSpec) -> Self {
+        match s {
+            UssdEncodingSpec::Gsm7 => Self::Gsm7Hex,
+            UssdEncodingSpec::Ucs2 => Self::Ucs2Hex,
+        }
+    }
 }
 
 /// One USB identity.
@@ -325,6 +352,7 @@ impl ModemProfile {
             call_poll_interval: ms(self.polling.call_ms),
             audio_command: self.voice.audio_command,
             reject_incoming: self.reject_incoming,
+            sms: self.sms,
         }
     }
 

@@ -422,6 +422,8 @@ impl ModemSession {
                     self.events.push_back(SessionEvent::IncomingRejected);
                 }
             }
+            Urc::Cmti { index, .. } | Urc::Cdsi { index, .. } => self.on_stored_sms_urc(index),
+            Urc::Cusd { mode, text, dcs } => self.on_cusd(mode, text, dcs),
             Urc::Malformed(_) => {
                 // A call URC we could not read: ask the modem what calls it has.
                 if self.call.is_some() {
@@ -432,8 +434,6 @@ impl ModemSession {
             | Urc::Boot
             | Urc::Mode { .. }
             | Urc::SrvSt(_)
-            | Urc::Cmti { .. }
-            | Urc::Cusd { .. }
             | Urc::DsFlowRpt
             | Urc::Other(_) => {}
         }

@@ -21,6 +21,7 @@
 mod answers;
 mod call;
 mod queue;
+mod sms;
 mod types;
 
 #[cfg(test)]
@@ -29,6 +30,7 @@ mod tests;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
+pub use sms::{stored_pdus, SmsSendError, StoredSms, UssdReply};
 pub use types::*;
 
 use super::codec::{AtDecoder, Expect, FinalResult, Frame};
@@ -60,6 +62,12 @@ enum Purpose {
     SimRefresh {
         last: bool,
     },
+    /// Reading stored messages (`AT+CMGR`, `AT+CMGL`).
+    SmsRead,
+    /// An SMS part of the owner's.
+    Sms(u64),
+    /// A USSD request of the owner's.
+    Ussd(u64),
     User(u64),
 }
 
@@ -81,6 +89,8 @@ struct InFlight {
     purpose: Purpose,
     deadline: Instant,
     lines: Vec<String>,
+    /// The SMS prompt came and the PDU went out.
+    prompted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -209,13 +219,23 @@ impl ModemSession {
             .map(|p| p.purpose)
             .collect();
         for purpose in inflight.into_iter().chain(queued) {
-            if let Purpose::User(id) = purpose {
-                self.events.push_back(SessionEvent::CommandDone {
+            let event = match purpose {
+                Purpose::User(id) => SessionEvent::CommandDone {
                     id,
                     result: None,
                     lines: Vec::new(),
-                });
-            }
+                },
+                Purpose::Sms(id) => SessionEvent::SmsSubmitted {
+                    id,
+                    result: Err(SmsSendError::Aborted),
+                },
+                Purpose::Ussd(id) => SessionEvent::UssdSent {
+                    id,
+                    result: Err(detail.to_string()),
+                },
+                _ => continue,
+            };
+            self.events.push_back(event);
         }
         self.decoder.expect(Expect::default());
     }
@@ -236,6 +256,10 @@ impl ModemSession {
         if let Some(f) = &self.in_flight {
             if now >= f.deadline {
                 let command = f.cmd.wire();
+                if matches!(f.cmd, Command::SmsSend { .. }) {
+                    // A prompt left open swallows every later command: ESC clears it.
+                    self.outbox.push_back(vec![0x1b]);
+                }
                 self.stats.timeouts += 1;
                 self.fail(now, Fault::CommandTimeout { command });
                 return;
@@ -439,7 +463,8 @@ impl ModemSession {
                     self.fail(now, Fault::Restarted);
                 }
             }
-            Frame::Prompt | Frame::Garbage(_) => {}
+            Frame::Prompt => self.on_prompt(),
+            Frame::Garbage(_) => {}
         }
     }
 
@@ -467,6 +492,16 @@ impl ModemSession {
             }
             Purpose::Reject => {
                 self.rejecting = false;
+            }
+            Purpose::SmsRead => self.on_sms_read(&f.cmd, &result, &f.lines),
+            Purpose::Sms(id) => self.on_sms_sent(id, &result, &f.lines),
+            Purpose::Ussd(id) => {
+                let result = if result.is_ok() {
+                    Ok(())
+                } else {
+                    Err(format!("modem answered {result:?}"))
+                };
+                self.events.push_back(SessionEvent::UssdSent { id, result });
             }
             Purpose::Poll
             | Purpose::Ping

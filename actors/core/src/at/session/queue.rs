@@ -45,6 +45,7 @@ impl ModemSession {
             purpose: next.purpose,
             deadline: now + timeout,
             lines: Vec::new(),
+            prompted: false,
         });
     }
 

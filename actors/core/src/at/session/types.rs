@@ -89,6 +89,8 @@ pub struct SessionConfig {
     pub audio_command: bool,
     /// Reject incoming GSM calls with `AT+CHUP` (the gateway only places calls).
     pub reject_incoming: bool,
+    /// Read stored SMS (`+CMTI`, `+CDSI`, and what the SIM holds after init).
+    pub sms: bool,
 }
 
 impl SessionConfig {
@@ -116,6 +118,8 @@ impl SessionConfig {
             ("AT^CVOICE?", false),
             ("AT+CCWA=0,0,1", true),
             ("AT+CSSN=1,1", true),
+            ("AT+CMGF=0", true),
+            ("AT+CNMI=2,1,0,2,0", true),
             ("AT+CSQ", false),
         ]
         .into_iter()
@@ -131,6 +135,7 @@ impl SessionConfig {
             call_poll_interval: Duration::from_secs(5),
             audio_command: true,
             reject_incoming: true,
+            sms: true,
         }
     }
 }
@@ -286,6 +291,25 @@ pub enum SessionEvent {
     },
     /// An incoming call was refused (the gateway only places calls).
     IncomingRejected,
+    /// An SMS part given to [`super::ModemSession::send_sms`] was sent (`Ok(<TP-MR>)`) or not.
+    SmsSubmitted {
+        /// The id given at send.
+        id: u64,
+        /// The message reference the status report will carry, or why it was not sent.
+        result: Result<u8, super::SmsSendError>,
+    },
+    /// A message or status report is on the SIM; delete it with
+    /// [`super::ModemSession::delete_sms`] once it is kept.
+    StoredSms(super::StoredSms),
+    /// Whether the modem took a USSD request.
+    UssdSent {
+        /// The id given at request.
+        id: u64,
+        /// `Err` says why not.
+        result: Result<(), String>,
+    },
+    /// A USSD reply from the network.
+    Ussd(super::UssdReply),
 }
 
 /// Counters, reset only when the process restarts.

@@ -3,6 +3,7 @@
 mod calls;
 mod health;
 mod init;
+mod sms;
 
 use std::time::{Duration, Instant};
 
