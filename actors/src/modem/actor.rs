@@ -89,6 +89,8 @@ pub struct ModemActor {
     pub(super) drain_waiters: Vec<oneshot::Sender<()>>,
     /// Tasks of ports just closed, until they are gone (their descriptors with them).
     pub(super) closing: Vec<PortTasks>,
+    /// SMS and USSD requests in flight, and where stored messages go.
+    pub(super) messaging: super::messaging::Messaging,
 }
 
 impl std::fmt::Debug for ModemActor {
@@ -126,6 +128,7 @@ impl ModemActor {
             dirty: false,
             drain_waiters: Vec::new(),
             closing: Vec::new(),
+            messaging: Default::default(),
         }
     }
 
@@ -391,6 +394,10 @@ impl ModemActor {
                 }
             }
             SessionEvent::IncomingRejected => info!(modem = %id, "Incoming GSM call refused."),
+            SessionEvent::SmsSubmitted { id, result } => self.on_sms_submitted(id, result),
+            SessionEvent::StoredSms(sms) => self.on_stored_sms(ctx, sms),
+            SessionEvent::UssdSent { id, result } => self.on_ussd_sent(id, result),
+            SessionEvent::Ussd(reply) => self.on_ussd_reply(reply),
         }
         self.dirty = true;
     }

@@ -7,10 +7,12 @@ mod actor;
 mod audio;
 mod handlers;
 mod messages;
+mod messaging;
 pub(crate) mod ports;
 
 pub use actor::{ModemActor, ModemSpec};
 pub use messages::*;
+pub use messaging::{SendSmsPart, SetInbox, SmsStored, UssdRequest};
 pub use ports::PortPaths;
 
 use e173gw_core::at::session::{CallRequestError, Unavailable};
@@ -30,6 +32,12 @@ pub enum ModemError {
     /// A DTMF digit that cannot be sent.
     #[error("digit {0:?} cannot be sent")]
     BadDigit(char),
+    /// The modem refused the request.
+    #[error("modem refused: {0}")]
+    Refused(String),
+    /// A request of the same kind is running (one USSD session at a time).
+    #[error("modem busy with another request")]
+    Busy,
     /// The command got no answer (timeout, reset or port loss).
     #[error("no answer from the modem")]
     NoAnswer,

@@ -149,6 +149,15 @@ impl ModemSession {
         }
     }
 
+    /// Reads every stored message again (they come as [`SessionEvent::StoredSms`]), e.g.
+    /// when the owner could not keep them before.
+    pub fn reread_stored_sms(&mut self, now: Instant) {
+        if self.phase == Phase::Ready {
+            self.list_stored_sms();
+            self.pump(now);
+        }
+    }
+
     /// Reads what the SIM holds (after init: messages that came while nobody listened).
     pub(super) fn list_stored_sms(&mut self) {
         if self.cfg.sms {
