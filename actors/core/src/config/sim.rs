@@ -3,6 +3,7 @@
 //! - [`SimConfig`]: the `[sim]` section: where the pty links go, how many modems, their
 //!   identities ([`SimModemConfig`], positional: `[[sim.modem]]` entry `i` configures
 //!   modem `i`), and the timing of the simulated network.
+//! - [`SimUssd`]: `[[sim.ussd]]`, the network's replies to USSD codes and menu choices.
 //! - [`Scenario`]: a separate TOML file of call rules ([`ScenarioRule`], first match wins)
 //!   and start-up states of whole modems ([`ScenarioModem`]).
 //! - [`SimConfig::resolve_modems`]: the full, deterministic identity of every modem.
@@ -17,8 +18,10 @@ use super::Problem;
 use crate::domain::{luhn_check_digit, DialNumber, Iccid, Imei, Imsi, ModemId};
 
 mod scenario;
+mod ussd;
 
 pub use scenario::{Outcome, Scenario, ScenarioModem, ScenarioRule, SimPresence};
+pub use ussd::{check_balance, SimUssd, UssdReplyEncoding, MAX_USSD_REPLY};
 
 /// Most modems one simulator runs.
 pub const MAX_MODEMS: usize = 512;
@@ -63,6 +66,17 @@ pub struct SimConfig {
     pub boot_interval_ms: u64,
     /// How long a reboot ignores commands, in milliseconds.
     pub reboot_ms: u64,
+    /// From the SMS PDU's Ctrl-Z to `+CMGS: <mr>` OK (the network's send), in milliseconds.
+    pub sms_send_ms: u64,
+    /// From `+CMGS` to the status report (`+CDSI`) of a message that asked for one, in ms.
+    pub sms_report_ms: u64,
+    /// Period of `RING` (or `+CRING: VOICE`) during an incoming call, in milliseconds.
+    pub ring_interval_ms: u64,
+    /// How long an unanswered incoming call rings before the caller gives up
+    /// (`^CEND:1,0,104,16`), in milliseconds.
+    pub incoming_give_up_ms: u64,
+    /// Replies to USSD codes and menu choices; unlisted codes get a fixed balance reply.
+    pub ussd: Vec<SimUssd>,
 }
 
 impl Default for SimConfig {
@@ -85,6 +99,11 @@ impl Default for SimConfig {
             rssi_interval_ms: 5000,
             boot_interval_ms: 30_000,
             reboot_ms: 1500,
+            sms_send_ms: 500,
+            sms_report_ms: 1000,
+            ring_interval_ms: 5000,
+            incoming_give_up_ms: 30_000,
+            ussd: Vec::new(),
         }
     }
 }
@@ -269,9 +288,26 @@ impl SimConfig {
             ("fail_after_ms", self.fail_after_ms, 600_000),
             ("cusd_ms", self.cusd_ms, 60_000),
             ("reboot_ms", self.reboot_ms, 600_000),
+            ("sms_send_ms", self.sms_send_ms, 60_000),
+            ("sms_report_ms", self.sms_report_ms, 600_000),
+            ("ring_interval_ms", self.ring_interval_ms, 60_000),
+            ("incoming_give_up_ms", self.incoming_give_up_ms, 600_000),
         ] {
             if v > max {
                 p.push(Problem::new(key(name), format!("at most {max} ms")));
+            }
+        }
+        if self.ring_interval_ms < 100 {
+            p.push(Problem::new(key("ring_interval_ms"), "at least 100 ms"));
+        }
+        let mut codes = HashSet::new();
+        for (i, u) in self.ussd.iter().enumerate() {
+            u.validate(&format!("{key_prefix}.ussd[{i}]"), &mut p);
+            if !codes.insert(u.code.as_str()) {
+                p.push(Problem::new(
+                    format!("{key_prefix}.ussd[{i}].code"),
+                    format!("duplicate USSD code {:?}", u.code),
+                ));
             }
         }
         for (name, v) in [

@@ -94,6 +94,12 @@ pub struct ScenarioModem {
     /// Stuck: commands are dropped unanswered, URCs keep coming.
     #[serde(default)]
     pub frozen: Option<bool>,
+    /// Every `AT+CMGS` fails with `+CMS ERROR: 500` (as control `sms-fail <m> on`).
+    #[serde(default)]
+    pub sms_fail: Option<bool>,
+    /// The balance USSD replies quote as `{balance}` (as control `balance <m> <amount>`).
+    #[serde(default)]
+    pub balance: Option<String>,
 }
 
 /// Whether a SIM card is in the modem.
@@ -267,6 +273,9 @@ impl Scenario {
             }
             if m.rssi.is_some_and(|r| r > 31 && r != 99) {
                 p.push(Problem::new(key("rssi"), "must be 0..=31 or 99"));
+            }
+            if let Some(Err(e)) = m.balance.as_deref().map(super::check_balance) {
+                p.push(Problem::new(key("balance"), e));
             }
         }
         p

@@ -146,3 +146,92 @@ fn scenario_validation() {
     }
     assert!(toml::from_str::<Scenario>("[[rule]]\noutcome = \"explode\"").is_err());
 }
+
+#[test]
+fn ussd_replies_parse_and_validate() {
+    let ok: SimConfig = toml::from_str(
+        r#"
+        sms_send_ms = 200
+        [[ussd]]
+        code = "*100#"
+        reply = "Saldo R$ {balance} valido ate 10/12"
+        [[ussd]]
+        code = "*111#"
+        reply = "1 Saldo 2 Pacotes"
+        mode = 1
+        encoding = "text"
+        delay_ms = 50
+        [[ussd]]
+        code = "*111#>2"
+        reply = "Pacote ativado, ação concluída"
+        encoding = "ucs2"
+        "#,
+    )
+    .unwrap();
+    assert_eq!(ok.ussd.len(), 3);
+    assert_eq!(ok.ussd[0].encoding, UssdReplyEncoding::Gsm7);
+    assert_eq!(ok.ussd[1].encoding, UssdReplyEncoding::Text);
+    assert_eq!((ok.ussd[1].mode, ok.ussd[1].delay_ms), (1, Some(50)));
+    assert_eq!(
+        ok.ussd[0].render("3,50", "+55"),
+        "Saldo R$ 3,50 valido ate 10/12"
+    );
+    assert_eq!(ok.sms_send_ms, 200);
+    assert_eq!(ok.sms_report_ms, 1000);
+    assert!(ok.validate("sim").is_empty(), "{:?}", ok.validate("sim"));
+
+    let bad: SimConfig = toml::from_str(
+        r#"
+        ring_interval_ms = 10
+        [[ussd]]
+        code = "*100#"
+        reply = "ação"
+        mode = 2
+        [[ussd]]
+        code = "*100#"
+        reply = "x"
+        delay_ms = 70000
+        [[ussd]]
+        code = "*1#>"
+        reply = "say \"hi\""
+        encoding = "text"
+        "#,
+    )
+    .unwrap();
+    let keys: Vec<String> = bad.validate("sim").into_iter().map(|p| p.key).collect();
+    for k in [
+        "sim.ring_interval_ms",
+        "sim.ussd[0].reply",
+        "sim.ussd[0].mode",
+        "sim.ussd[1].code",
+        "sim.ussd[1].delay_ms",
+        "sim.ussd[2].code",
+        "sim.ussd[2].reply",
+    ] {
+        assert!(keys.iter().any(|x| x == k), "{k} missing from {keys:?}");
+    }
+    assert!(toml::from_str::<SimConfig>(
+        "[[ussd]]\ncode = \"*1#\"\nreply = \"x\"\nencoding = \"utf8\""
+    )
+    .is_err());
+    assert!(toml::from_str::<SimConfig>("[[ussd]]\ncode = \"*1#\"\nrepyl = \"x\"").is_err());
+}
+
+#[test]
+fn balances() {
+    for ok in ["10,00", "0.50", "-3,20", "1234567890,00", "7"] {
+        assert_eq!(check_balance(ok), Ok(()), "{ok}");
+    }
+    for bad in ["", "-", ",", "R$ 1", "1e3", "12345678901234", "1,0a"] {
+        assert!(check_balance(bad).is_err(), "{bad}");
+    }
+    let sc: Scenario =
+        toml::from_str("[[modem]]\nname = \"modem0\"\nbalance = \"x\"\nsms_fail = true").unwrap();
+    let keys: Vec<String> = sc
+        .validate("scenario.", &["modem0".into()])
+        .into_iter()
+        .map(|p| p.key)
+        .collect();
+    assert_eq!(keys, vec!["scenario.modem[0].balance".to_string()]);
+    assert_eq!(sc.modem[0].sms_fail, Some(true));
+}
