@@ -14,7 +14,15 @@
 //! | `sim-insert m [imsi=..] [iccid=..]` | `^SIMST:1`, optionally another SIM |
 //! | `signal m rssi` | `^RSSI`; 0 or 99 lose the network (and the call) |
 //! | `reboot m` | as `AT+CFUN=1,1` |
-//! | `hangup m` | the remote party hangs up |
+//! | `hangup m` | the remote party hangs up (an incoming caller gives up) |
+//! | `sms m from text...` | a message arrives: SIM slots, `+CMTI` (GSM 7-bit when it fits) |
+//! | `sms m from ucs2 text...` | the same, always UCS-2 |
+//! | `sms-fail m on\|off` | every `AT+CMGS` fails with `+CMS ERROR: 500`, or not |
+//! | `balance m amount` | what USSD replies quote as `{balance}` (e.g. `0,50`) |
+//! | `ring m number [after=ms]` | an incoming call: `RING`/`+CLIP`, answered with `ATA` |
+//!
+//! The text of `sms` is the rest of the line (inner spaces kept, trailing ones not); the sender is
+//! digits with an optional `+`, or a name of up to 11 letters and digits (`Vivo`).
 //!
 //! Per-modem commands answer `{"ok":true,"modem":{...status...}}`; `status` answers
 //! `{"ok":true,"modems":[...]}`.
@@ -23,7 +31,6 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use actix::prelude::*;
-use e173gw_core::domain::{Iccid, Imsi, ModemId};
 use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::{UnixListener, UnixStream};
@@ -31,102 +38,12 @@ use tokio::net::{UnixListener, UnixStream};
 use super::modem::{ModemOp, SimModem};
 use super::{SimError, SimModemInfo};
 
+mod parse;
+
+pub(crate) use parse::{parse_control, ControlCmd};
+
 /// Longest control line accepted.
 const MAX_LINE: usize = 4096;
-
-/// A parsed control command.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ControlCmd {
-    /// `status [m]`
-    Status(Option<String>),
-    /// An operation on one modem.
-    Modem(String, ModemOp),
-}
-
-/// Parses one control line.
-pub(crate) fn parse_control(line: &str) -> Result<ControlCmd, String> {
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let Some((&verb, args)) = words.split_first() else {
-        return Err("empty command".into());
-    };
-    if verb == "status" {
-        return match args {
-            [] => Ok(ControlCmd::Status(None)),
-            [m] => Ok(ControlCmd::Status(Some((*m).to_string()))),
-            _ => Err("usage: status [modem]".into()),
-        };
-    }
-    const VERBS: [&str; 11] = [
-        "unplug",
-        "replug",
-        "freeze",
-        "thaw",
-        "garbage",
-        "sim-remove",
-        "sim-insert",
-        "signal",
-        "reboot",
-        "hangup",
-        "status",
-    ];
-    if !VERBS.contains(&verb) {
-        return Err(format!(
-            "unknown command {verb:?}; one of {}",
-            VERBS.join(", ")
-        ));
-    }
-    let usage = |u: &str| Err(format!("usage: {u}"));
-    let Some((&m, rest)) = args.split_first() else {
-        return usage(&format!("{verb} <modem> ..."));
-    };
-    let op = match (verb, rest) {
-        ("unplug", []) => ModemOp::Unplug,
-        ("replug", []) => ModemOp::Replug(None),
-        ("replug", ["as", n]) => {
-            ModemId::parse(n).map_err(|e| e.to_string())?;
-            ModemOp::Replug(Some((*n).to_string()))
-        }
-        ("replug", _) => return usage("replug <modem> [as <new-name>]"),
-        ("freeze", []) => ModemOp::Freeze,
-        ("thaw", []) => ModemOp::Thaw,
-        ("garbage", []) => ModemOp::Garbage(64),
-        ("garbage", [n]) => match n.parse::<usize>() {
-            Ok(n) if (1..=65_536).contains(&n) => ModemOp::Garbage(n),
-            _ => return usage("garbage <modem> [1..=65536]"),
-        },
-        ("sim-remove", []) => ModemOp::SimRemove,
-        ("sim-insert", kv) => {
-            let (mut imsi, mut iccid) = (None, None);
-            for w in kv {
-                match w.split_once('=') {
-                    Some(("imsi", v)) => {
-                        imsi = Some(Imsi::parse(v).map_err(|e| e.to_string())?.to_string())
-                    }
-                    Some(("iccid", v)) => {
-                        iccid = Some(Iccid::parse(v).map_err(|e| e.to_string())?.to_string())
-                    }
-                    _ => return usage("sim-insert <modem> [imsi=<imsi>] [iccid=<iccid>]"),
-                }
-            }
-            ModemOp::SimInsert(imsi, iccid)
-        }
-        ("signal", [r]) => match r.parse::<u8>() {
-            Ok(r) if r <= 31 || r == 99 => ModemOp::Signal(r),
-            _ => return usage("signal <modem> <0..=31|99>"),
-        },
-        ("reboot", []) => ModemOp::Reboot,
-        ("hangup", []) => ModemOp::Hangup,
-        (
-            "unplug" | "freeze" | "thaw" | "garbage" | "sim-remove" | "signal" | "reboot"
-            | "hangup",
-            _,
-        ) => {
-            return Err(format!("wrong arguments for {verb:?}"));
-        }
-        _ => return Err(format!("unknown command {verb:?}")),
-    };
-    Ok(ControlCmd::Modem(m.to_string(), op))
-}
 
 fn fail(e: impl std::fmt::Display) -> Value {
     json!({ "ok": false, "error": e.to_string() })
@@ -334,73 +251,4 @@ pub async fn control(dir: &Path, line: &str) -> Result<Value, SimError> {
         ));
     }
     serde_json::from_str(&reply).map_err(|e| SimError::BadReply(e.to_string()))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_commands() {
-        let ok = [
-            ("status", ControlCmd::Status(None)),
-            ("status modem1", ControlCmd::Status(Some("modem1".into()))),
-            (
-                "unplug modem0",
-                ControlCmd::Modem("modem0".into(), ModemOp::Unplug),
-            ),
-            (
-                "replug modem0 as e173-a",
-                ControlCmd::Modem("modem0".into(), ModemOp::Replug(Some("e173-a".into()))),
-            ),
-            (
-                "garbage m 10",
-                ControlCmd::Modem("m".into(), ModemOp::Garbage(10)),
-            ),
-            (
-                "garbage m",
-                ControlCmd::Modem("m".into(), ModemOp::Garbage(64)),
-            ),
-            (
-                "sim-insert m imsi=724021234567890",
-                ControlCmd::Modem(
-                    "m".into(),
-                    ModemOp::SimInsert(Some("724021234567890".into()), None),
-                ),
-            ),
-            (
-                "signal m 99",
-                ControlCmd::Modem("m".into(), ModemOp::Signal(99)),
-            ),
-            (
-                "  hangup   m \n",
-                ControlCmd::Modem("m".into(), ModemOp::Hangup),
-            ),
-        ];
-        for (line, want) in ok {
-            assert_eq!(parse_control(line), Ok(want), "{line}");
-        }
-        for bad in [
-            "",
-            "explode m",
-            "unplug",
-            "unplug a b",
-            "signal m 40",
-            "signal m",
-            "garbage m 0",
-            "replug m to x",
-            "replug m as bad/name",
-            "sim-insert m imsi=12",
-            "sim-insert m pin=1",
-            "status a b",
-        ] {
-            assert!(parse_control(bad).is_err(), "{bad:?} should fail");
-        }
-        for bad in ["explode", "explode m"] {
-            assert!(
-                parse_control(bad).is_err_and(|e| e.starts_with("unknown command")),
-                "{bad}"
-            );
-        }
-    }
 }

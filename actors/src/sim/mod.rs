@@ -4,7 +4,8 @@
 //! `DIR/<name>.at` and `DIR/<name>.audio` (symlinks to `/dev/pts/N`, replaced atomically).
 //! The gateway opens them with `tokio-serial` like real devices. The modems speak the E173
 //! dialect of DIALECT.md: init answers, the outgoing call URC sequence, PCM audio paced at
-//! 20 ms, the periodic health URCs, and the failure modes injected over `DIR/control.sock`.
+//! 20 ms, the periodic health URCs, SMS in PDU mode, USSD, and the failure modes, incoming
+//! calls and messages injected over `DIR/control.sock`.
 //!
 //! # Layout
 //!
@@ -217,8 +218,14 @@ pub async fn start(cfg: &SimConfig, scenario_base: &Path) -> Result<SimHandle, S
                 r
             })
             .collect();
-        let mut dev = Device::new(id.clone(), timing, rules, 0);
+        let mut dev = Device::new(id.clone(), timing, rules, 0).with_ussd(cfg.ussd.clone());
         for s in scenario.modem.iter().filter(|s| s.name == id.name) {
+            if let Some(f) = s.sms_fail {
+                dev.set_sms_fail(f);
+            }
+            if let Some(b) = &s.balance {
+                dev.set_balance(b);
+            }
             if let Some(v) = s.voice {
                 dev.set_voice(v);
             }

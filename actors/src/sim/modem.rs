@@ -1,8 +1,9 @@
 //! The actor of one simulated modem: pty IO around the pure [`Device`].
 //!
 //! Idle, it wakes only for the device's next deadline (periodic `^RSSI`/`^BOOT`) and when
-//! the gateway writes. During a call with `AT^DDSETEX=2` it writes one 320-byte tone frame
-//! every 20 ms (missed ticks are skipped, never burst) and records what the host sends.
+//! the gateway writes. During a call with `AT^DDSETEX=2` (an incoming one once answered) it
+//! writes one 320-byte tone frame every 20 ms (missed ticks are skipped, never burst) and
+//! records what the host sends.
 
 use std::fs::File;
 use std::io::Write;
@@ -45,8 +46,23 @@ pub(crate) enum ModemOp {
     Signal(u8),
     /// Reboot (`AT+CFUN=1,1`).
     Reboot,
-    /// The remote party hangs up.
+    /// The remote party hangs up (or an incoming caller gives up).
     Hangup,
+    /// A message from `from` arrives (stored in SIM slots, `+CMTI`); UCS-2 forced or not.
+    Sms {
+        /// The sender: digits with an optional `+`, or an alphanumeric name.
+        from: String,
+        /// The text.
+        text: String,
+        /// UCS-2 even when the text fits the GSM alphabet.
+        ucs2: bool,
+    },
+    /// Every `AT+CMGS` fails with `+CMS ERROR: 500`, or not.
+    SmsFail(bool),
+    /// What USSD replies quote as `{balance}`.
+    Balance(String),
+    /// An incoming call from this number, after this many milliseconds.
+    Ring(String, u64),
     /// Unplug and stop the actor (simulator shutdown).
     Stop,
 }
@@ -112,8 +128,10 @@ pub(crate) struct SimModem {
 
 impl SimModem {
     /// A modem around `device`, on `ports` (from [`open_ports`]).
-    pub(crate) fn new(dir: &Path, device: Device, ports: (PtyPort, PtyPort)) -> Self {
+    pub(crate) fn new(dir: &Path, mut device: Device, ports: (PtyPort, PtyPort)) -> Self {
         let seed = 0x9E37_79B9_7F4A_7C15 ^ (device.identity().index as u64 + 1);
+        // Device time 0 is `epoch` below: now.
+        device.set_wall_clock(0, crate::wall_ms());
         Self {
             dir: dir.to_path_buf(),
             tone: ToneGen::new(device.identity().tone_hz, TONE_AMPLITUDE),
@@ -226,8 +244,8 @@ impl SimModem {
 
     fn on_event(&mut self, ev: DeviceEvent) {
         match ev {
-            DeviceEvent::CallStarted { number } => {
-                tracing::info!(modem = %self.name(), %number, "Simulated call started.");
+            DeviceEvent::CallStarted { number, incoming } => {
+                tracing::info!(modem = %self.name(), %number, incoming, "Simulated call started.");
                 self.rx = Some(RxMeter::default());
                 let path = self.dir.join(format!("{}.rx.pcm", self.name()));
                 self.rec = File::create(&path)
@@ -236,10 +254,11 @@ impl SimModem {
             }
             DeviceEvent::CallEnded {
                 number,
+                incoming,
                 outcome,
                 duration_s,
             } => {
-                tracing::info!(modem = %self.name(), %number, outcome, duration_s, "Simulated call ended.");
+                tracing::info!(modem = %self.name(), %number, incoming, outcome, duration_s, "Simulated call ended.");
                 self.last_rx = self.rx.take().map(|m| m.report());
                 self.rec = None;
             }
@@ -366,6 +385,17 @@ impl SimModem {
                 if !self.device.remote_hangup(now) {
                     return Err("no call in progress".into());
                 }
+            }
+            ModemOp::Sms { from, text, ucs2 } => {
+                need_plugged()?;
+                let slots = self.device.receive_sms(now, &from, &text, ucs2)?;
+                tracing::info!(modem = %self.name(), %from, parts = slots.len(), "Simulated SMS delivered.");
+            }
+            ModemOp::SmsFail(on) => self.device.set_sms_fail(on),
+            ModemOp::Balance(b) => self.device.set_balance(&b),
+            ModemOp::Ring(number, after_ms) => {
+                need_plugged()?;
+                self.device.ring(now, &number, after_ms)?;
             }
             ModemOp::Stop => {
                 self.unplug(ctx);

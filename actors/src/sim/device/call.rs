@@ -1,5 +1,6 @@
 //! The outgoing call: from `ATD` OK through `^ORIG`, `^CONF`, the scenario's outcome, to
-//! `^CEND` (DIALECT.md §3).
+//! `^CEND` (DIALECT.md §3); and what every call shares: its end, `+CLCC`, the remote
+//! party hanging up.
 
 use e173gw_core::config::sim::Outcome;
 use serde::Serialize;
@@ -16,6 +17,8 @@ pub(crate) enum CallStat {
     Dialing,
     /// 3: `^CONF` received, ringing.
     Alerting,
+    /// 4: an incoming call ringing.
+    Incoming,
 }
 
 impl CallStat {
@@ -25,6 +28,7 @@ impl CallStat {
             Self::Active => 0,
             Self::Dialing => 2,
             Self::Alerting => 3,
+            Self::Incoming => 4,
         }
     }
 }
@@ -40,6 +44,10 @@ pub(super) enum CallStep {
     Outcome,
     /// The remote party hangs up.
     RemoteHangup,
+    /// An incoming call rings again.
+    Ring,
+    /// Nobody answered the incoming call: the caller gives up.
+    GiveUp,
 }
 
 /// What the scenario decided for a call.
@@ -55,12 +63,35 @@ pub(super) struct Plan {
 /// The one call of the device (index 1).
 #[derive(Debug, Clone)]
 pub(super) struct Call {
+    /// Dialled number, or the caller's.
     pub(super) number: String,
+    /// Rung from the control socket, not dialled.
+    pub(super) incoming: bool,
     pub(super) plan: Plan,
     pub(super) stat: CallStat,
     pub(super) audio: bool,
     pub(super) connected_at: Option<u64>,
     pub(super) dtmf: String,
+}
+
+/// The type of a number in `+CLCC`/`+CLIP`: 145 international, 129 otherwise.
+pub(super) fn number_type(number: &str) -> u8 {
+    if number.starts_with('+') {
+        145
+    } else {
+        129
+    }
+}
+
+impl Call {
+    /// `outgoing` or `incoming`.
+    pub(super) fn direction(&self) -> &'static str {
+        if self.incoming {
+            "incoming"
+        } else {
+            "outgoing"
+        }
+    }
 }
 
 impl Device {
@@ -94,6 +125,7 @@ impl Device {
         self.counters.calls += 1;
         self.call = Some(Call {
             number: number.to_string(),
+            incoming: false,
             plan,
             stat: CallStat::Dialing,
             audio: false,
@@ -102,6 +134,7 @@ impl Device {
         });
         self.events.push_back(DeviceEvent::CallStarted {
             number: number.to_string(),
+            incoming: false,
         });
         self.schedule(now + self.timing.orig_ms, Timer::Call(CallStep::Orig));
     }
@@ -129,10 +162,11 @@ impl Device {
             CallStep::RemoteHangup => {
                 self.end_call(now, 104, Some(plan.cause.unwrap_or(16)), "remote_hangup");
             }
+            CallStep::Ring | CallStep::GiveUp => self.incoming_step(now, step),
         }
     }
 
-    fn set_stat(&mut self, stat: CallStat) {
+    pub(super) fn set_stat(&mut self, stat: CallStat) {
         if let Some(c) = &mut self.call {
             c.stat = stat;
         }
@@ -206,19 +240,23 @@ impl Device {
         if let Some(call) = self.call.take() {
             self.last_call = Some(LastCall {
                 number: call.number.clone(),
+                direction: call.direction(),
+                answered: call.connected_at.is_some(),
                 outcome,
                 duration_s,
                 dtmf: call.dtmf,
             });
             self.events.push_back(DeviceEvent::CallEnded {
                 number: call.number,
+                incoming: call.incoming,
                 outcome,
                 duration_s,
             });
         }
     }
 
-    /// The remote party hangs up now (control `hangup`). Returns false without a call.
+    /// The remote party hangs up now (control `hangup`): `^CEND:1,<dur>,104,16` (the
+    /// scenario's cause for an answered outgoing call). Returns false without a call.
     pub(crate) fn remote_hangup(&mut self, now: u64) -> bool {
         match &self.call {
             Some(c) => {
@@ -227,10 +265,10 @@ impl Device {
                     .cause
                     .filter(|_| c.plan.outcome == Outcome::Answer)
                     .unwrap_or(16);
-                let outcome = if c.connected_at.is_some() {
-                    "remote_hangup"
-                } else {
-                    "remote_cancel"
+                let outcome = match (c.connected_at.is_some(), c.incoming) {
+                    (true, _) => "remote_hangup",
+                    (false, false) => "remote_cancel",
+                    (false, true) => "abandoned",
                 };
                 self.end_call(now, 104, Some(cause), outcome);
                 true
@@ -244,8 +282,13 @@ impl Device {
         self.call
             .iter()
             .map(|c| {
-                let ty = if c.number.starts_with('+') { 145 } else { 129 };
-                format!("+CLCC: 1,0,{},0,0,\"{}\",{ty}", c.stat.code(), c.number)
+                format!(
+                    "+CLCC: 1,{},{},0,0,\"{}\",{}",
+                    u8::from(c.incoming),
+                    c.stat.code(),
+                    c.number,
+                    number_type(&c.number)
+                )
             })
             .collect()
     }

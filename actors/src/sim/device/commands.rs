@@ -1,8 +1,10 @@
-//! The AT commands the simulated E173 answers (DIALECT.md §2, §3, §4).
+//! The AT commands the simulated E173 answers (DIALECT.md §2, §3, §4). SMS, USSD and
+//! the incoming-call settings are answered in their own modules.
 
 use e173gw_core::config::sim::Outcome;
 
-use super::{Device, Timer};
+use super::sms::SMSC;
+use super::Device;
 
 /// How a command failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -13,19 +15,28 @@ pub(super) enum Fail {
     Cme(u16),
     /// An unknown command: `ERROR`, or `COMMAND NOT SUPPORT` on some modems.
     Unknown,
+    /// `+CMS ERROR: <n>` (SMS commands; numeric whatever `AT+CMEE` says).
+    Cms(u16),
 }
 
 /// What to do after the final result is written.
 #[derive(Debug, Clone, PartialEq, Eq)]
-enum After {
+pub(super) enum After {
     Nothing,
     /// End the call as a local hang-up (`^CEND:1,<dur>,29,16`).
     LocalHangup,
     /// Reboot (`AT+CFUN=1,1`).
     Reboot,
+    /// No final result: write the SMS prompt `\r\n> ` and collect a PDU of this TPDU length.
+    Prompt(usize),
+    /// `ATA` accepted: `^CONN:1,0`.
+    Answer,
+    /// Send this URC.
+    Urc(String),
 }
 
-type Answer = Result<Vec<String>, Fail>;
+/// Info lines, or why the command failed.
+pub(super) type Answer = Result<Vec<String>, Fail>;
 
 fn cme_text(code: u16) -> &'static str {
     match code {
@@ -65,58 +76,7 @@ fn split_commands(cmd: &str) -> Vec<String> {
     out
 }
 
-/// Packs ASCII text as GSM 7-bit septets, as hex (what a `dcs` of 15 carries).
-pub(super) fn gsm7_pack_hex(text: &str) -> String {
-    let mut out = String::new();
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for b in text.bytes() {
-        let s = if b.is_ascii_alphanumeric() || b" !\"#%&'()*+,-./:;<=>?".contains(&b) {
-            b
-        } else {
-            b'?'
-        };
-        acc |= u32::from(s) << bits;
-        bits += 7;
-        while bits >= 8 {
-            out.push_str(&format!("{:02X}", acc & 0xff));
-            acc >>= 8;
-            bits -= 8;
-        }
-    }
-    if bits > 0 {
-        out.push_str(&format!("{:02X}", acc & 0xff));
-    }
-    out
-}
-
-/// Unpacks GSM 7-bit hex into ASCII (best effort; `None` if it is not hex).
-pub(super) fn gsm7_unpack_hex(hex: &str) -> Option<String> {
-    if hex.is_empty() || hex.len() % 2 != 0 {
-        return None;
-    }
-    let bytes: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .map(|i| {
-            hex.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect::<Option<_>>()?;
-    let mut out = String::new();
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for b in bytes {
-        acc |= u32::from(b) << bits;
-        bits += 8;
-        while bits >= 7 {
-            out.push(char::from((acc & 0x7f) as u8));
-            acc >>= 7;
-            bits -= 7;
-        }
-    }
-    // A trailing CR (or zero) pads the last octet.
-    Some(out.trim_end_matches(['\r', '\0']).to_string())
-}
-
-fn arg(body: &str, prefix: &str) -> Option<String> {
+pub(super) fn arg(body: &str, prefix: &str) -> Option<String> {
     body.get(prefix.len()..)
         .filter(|_| body.starts_with(prefix))
         .map(str::to_string)
@@ -142,11 +102,24 @@ impl Device {
         if !lines.is_empty() {
             self.line_out(&lines.join("\r\n"));
         }
+        if let After::Prompt(n) = after {
+            if result.is_ok() {
+                // No final result yet: the prompt, then the PDU.
+                self.prompt(now, n);
+                return;
+            }
+            after = After::Nothing;
+        }
+        if cmd.to_ascii_uppercase().contains("+CMGS=") {
+            // Refused: no PDU is collected.
+            self.drop_pdu();
+        }
         let fin = match result {
             Ok(()) => "OK".to_string(),
             Err(Fail::Plain) => "ERROR".into(),
             Err(Fail::Unknown) if self.id.command_not_support => "COMMAND NOT SUPPORT".into(),
             Err(Fail::Unknown) => "ERROR".into(),
+            Err(Fail::Cms(c)) => format!("+CMS ERROR: {c}"),
             Err(Fail::Cme(c)) => match self.cmee {
                 0 => "ERROR".into(),
                 1 => format!("+CME ERROR: {c}"),
@@ -158,6 +131,9 @@ impl Device {
             After::Nothing => {}
             After::LocalHangup => self.end_call(now, 29, Some(16), "local_hangup"),
             After::Reboot => self.reboot(now),
+            After::Answer => self.answer_now(now),
+            After::Urc(line) => self.urc(&line),
+            After::Prompt(_) => {}
         }
     }
 
@@ -227,12 +203,12 @@ impl Device {
             "^CVOICE?" => Err(Fail::Unknown),
             "+CSCA?" => self
                 .need_sim()
-                .and_then(|()| one("+CSCA: \"+551181119000\",145".into())),
+                .and_then(|()| one(format!("+CSCA: \"{SMSC}\",145"))),
             "+CSQ" => one(format!("+CSQ: {},99", self.rssi)),
             "+CLCC" => Ok(self.clcc_lines()),
             "+CFUN?" => one("+CFUN: 1".into()),
             "+CLVL?" => one(format!("+CLVL: {}", self.clvl)),
-            "A" => Err(Fail::Cme(3)),
+            "A" => self.answer_command(after),
             "+CHUP" | "H" | "H0" => {
                 if self.call.is_some() {
                     *after = After::LocalHangup;
@@ -341,20 +317,18 @@ impl Device {
             }
             return ok;
         }
-        if let Some(v) = arg(body, "+CUSD=") {
-            return self.ussd(now, orig, &v);
+        if body.starts_with("+CUSD=") {
+            return self.ussd(now, orig, after);
         }
-        if arg(body, "+CPMS=").is_some() {
-            return self
-                .need_sim()
-                .map(|()| vec!["+CPMS: 0,50,0,50,0,50".into()]);
+        if let Some(answer) = self.sms_command(body, after) {
+            return answer;
         }
-        if arg(body, "+CMGR=").is_some() || arg(body, "+CMGD=").is_some() {
-            return self.need_sim().map(|()| Vec::new());
+        if let Some(answer) = self.call_setting(body) {
+            return answer;
         }
         const SETTERS: [&str; 9] = [
             "+CSSN=",
-            "+CMGF=",
+            "+CSMS=",
             "+CNMI=",
             "^U2DIAG=",
             "^PORTSEL=",
@@ -400,31 +374,6 @@ impl Device {
             return Err(Fail::Plain);
         }
         self.start_call(now, num, plan);
-        Ok(Vec::new())
-    }
-
-    fn ussd(&mut self, now: u64, orig: &str, v: &str) -> Answer {
-        let f: Vec<&str> = v.split(',').map(str::trim).collect();
-        match f.first().copied() {
-            Some("2") => return Ok(Vec::new()),
-            Some("1") if f.len() >= 2 => {}
-            _ => return Err(Fail::Cme(50)),
-        }
-        self.need_sim()?;
-        if !self.registered() {
-            return Err(Fail::Cme(30));
-        }
-        // The request keeps its case (hex is case-insensitive, plain text is not).
-        let raw = orig.split('"').nth(1).unwrap_or("");
-        let request = gsm7_unpack_hex(raw)
-            .filter(|s| s.bytes().all(|b| (0x20..0x7f).contains(&b)))
-            .unwrap_or_else(|| raw.to_string());
-        let reply = format!("{request}: Saldo R 10,00. Numero {}", self.id.number);
-        self.cancel(|t| matches!(t, Timer::Cusd(_)));
-        self.schedule(
-            now + self.timing.cusd_ms,
-            Timer::Cusd(gsm7_pack_hex(&reply)),
-        );
         Ok(Vec::new())
     }
 

@@ -8,25 +8,42 @@
 //!
 //! Wire rules follow DIALECT.md §0: answers and URCs are `\r\n<text>\r\n`, `OK` for `ATD`
 //! comes before `^ORIG`, one command runs at a time and the rest wait in order.
+//!
+//! # Layout
+//!
+//! - `commands`: the AT commands and their answers; `call`: the outgoing call and what any
+//!   call shares; `incoming`: calls rung from the control socket (`RING`, `ATA`);
+//!   `sms`: PDU-mode SMS (`AT+CMGS` and its prompt, SIM slots, `+CMTI`, status reports);
+//!   `ussd`: configured USSD replies and menus; `ops`: faults and the `status` snapshot,
+//!   whose types are in `status`.
 
 mod call;
 mod commands;
+mod incoming;
 mod ops;
+mod sms;
+mod status;
 #[cfg(test)]
 mod tests;
+mod ussd;
 
 use std::collections::VecDeque;
 
-use e173gw_core::config::sim::{ResolvedModem, ScenarioRule, SimConfig};
-use serde::Serialize;
+use e173gw_core::config::sim::{ResolvedModem, ScenarioRule, SimConfig, SimUssd};
+use e173gw_core::sms::submit_read::SubmitRead;
 
 pub(crate) use call::CallStat;
 use call::{Call, CallStep};
+use sms::SmsState;
+pub(crate) use status::{CallStatus, Counters, DeviceStatus, LastCall};
+use ussd::UssdState;
 
 /// Longest command line kept; longer input is cut.
 const MAX_LINE: usize = 1024;
 /// Most commands waiting behind the running one; more are dropped.
 const MAX_QUEUE: usize = 64;
+/// The wall clock of a device nobody set one for: 2026-03-01 12:00:00 UTC.
+const DEFAULT_WALL_BASE_MS: u64 = 1_772_366_400_000;
 
 /// Timing of the simulated modem and network, in milliseconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +58,10 @@ pub(crate) struct Timing {
     pub(crate) rssi_interval_ms: u64,
     pub(crate) boot_interval_ms: u64,
     pub(crate) reboot_ms: u64,
+    pub(crate) sms_send_ms: u64,
+    pub(crate) sms_report_ms: u64,
+    pub(crate) ring_interval_ms: u64,
+    pub(crate) incoming_give_up_ms: u64,
 }
 
 impl From<&SimConfig> for Timing {
@@ -56,6 +77,10 @@ impl From<&SimConfig> for Timing {
             rssi_interval_ms: c.rssi_interval_ms,
             boot_interval_ms: c.boot_interval_ms,
             reboot_ms: c.reboot_ms,
+            sms_send_ms: c.sms_send_ms,
+            sms_report_ms: c.sms_report_ms,
+            ring_interval_ms: c.ring_interval_ms,
+            incoming_give_up_ms: c.incoming_give_up_ms,
         }
     }
 }
@@ -63,16 +88,21 @@ impl From<&SimConfig> for Timing {
 /// Something the IO layer must act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum DeviceEvent {
-    /// `ATD` was accepted: a new call (truncate the recording, reset call counters).
+    /// `ATD` was accepted, or an incoming call rings: a new call (truncate the recording,
+    /// reset call counters).
     CallStarted {
-        /// Dialled number.
+        /// Dialled number, or the caller's.
         number: String,
+        /// Rung from the control socket (`ring`), not dialled.
+        incoming: bool,
     },
     /// The call is gone (with or without `^CEND`).
     CallEnded {
-        /// Dialled number.
+        /// Dialled number, or the caller's.
         number: String,
-        /// How it ended (`answered`, `busy`, `local_hangup`, `reboot`, ...).
+        /// Rung from the control socket, not dialled.
+        incoming: bool,
+        /// How it ended (`remote_hangup`, `busy`, `local_hangup`, `abandoned`, `reboot`, ...).
         outcome: &'static str,
         /// Seconds since `^CONN`.
         duration_s: u64,
@@ -90,82 +120,26 @@ enum Timer {
     Boot,
     /// The reboot is over.
     RebootDone,
-    /// Send this `+CUSD:` answer.
-    Cusd(String),
+    /// Send this `+CUSD:` line; the USSD session is then `session` (a menu path) or over.
+    Cusd {
+        /// The whole URC.
+        line: String,
+        /// The menu path the next request continues, if the reply waits for input.
+        session: Option<String>,
+    },
     /// A step of the current call.
     Call(CallStep),
-}
-
-/// Counters reported by `status`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub(crate) struct Counters {
-    /// Command lines executed.
-    pub(crate) commands: u64,
-    /// Command lines dropped (frozen, rebooting, queue full).
-    pub(crate) commands_dropped: u64,
-    /// URC lines sent.
-    pub(crate) urcs: u64,
-    /// Calls accepted by `ATD`.
-    pub(crate) calls: u64,
-    /// Reboots (`AT+CFUN=1,1` or `reboot`).
-    pub(crate) reboots: u64,
-}
-
-/// The last finished call, for `status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub(crate) struct LastCall {
-    /// Dialled number.
-    pub(crate) number: String,
-    /// How it ended.
-    pub(crate) outcome: &'static str,
-    /// Seconds since `^CONN`.
-    pub(crate) duration_s: u64,
-    /// DTMF digits sent with `AT^DTMF`.
-    pub(crate) dtmf: String,
-}
-
-/// The current call, for `status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub(crate) struct CallStatus {
-    /// Dialled number.
-    pub(crate) number: String,
-    /// `dialing`, `alerting` or `active`.
-    pub(crate) stat: CallStat,
-    /// `AT^DDSETEX=2` received: PCM flows.
-    pub(crate) audio: bool,
-    /// DTMF digits so far.
-    pub(crate) dtmf: String,
-}
-
-/// A snapshot of the device for `status`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub(crate) struct DeviceStatus {
-    /// `ready`, `frozen` or `rebooting`.
-    pub(crate) state: &'static str,
-    /// Registered on the home network.
-    pub(crate) registered: bool,
-    /// `+CREG` stat (0 none, 1 home, 2 searching).
-    pub(crate) reg_stat: u8,
-    /// Signal quality.
-    pub(crate) rssi: u8,
-    /// `present` or `absent`.
-    pub(crate) sim: &'static str,
-    /// Commands are dropped unanswered.
-    pub(crate) frozen: bool,
-    /// Voice enabled.
-    pub(crate) voice: bool,
-    /// Echo on.
-    pub(crate) echo: bool,
-    /// `AT+CMEE` mode.
-    pub(crate) cmee: u8,
-    /// `AT+CREG` URC mode.
-    pub(crate) creg_n: u8,
-    /// The current call.
-    pub(crate) call: Option<CallStatus>,
-    /// The last finished call.
-    pub(crate) last_call: Option<LastCall>,
-    /// Counters.
-    pub(crate) counters: Counters,
+    /// The network's answer to the PDU sent after the prompt: sent, or `+CMS ERROR: <n>`.
+    SmsSent(Result<SubmitRead, u16>),
+    /// The status report of message `mr` to `to` arrives.
+    SmsReport {
+        /// The `+CMGS` reference.
+        mr: u8,
+        /// The recipient.
+        to: String,
+    },
+    /// A delayed `ring`: the call from this number starts now.
+    IncomingAt(String),
 }
 
 /// One simulated modem, without IO.
@@ -185,6 +159,12 @@ pub(crate) struct Device {
     cops_fmt: u8,
     ccwa: bool,
     clvl: u8,
+    clip: bool,
+    crc: bool,
+    sms: SmsState,
+    ussd: UssdState,
+    /// Unix milliseconds at device time 0 (SMS time stamps).
+    wall_base_ms: u64,
     line: Vec<u8>,
     queue: VecDeque<String>,
     busy: bool,
@@ -221,6 +201,11 @@ impl Device {
             cops_fmt: 0,
             ccwa: false,
             clvl: 4,
+            clip: false,
+            crc: false,
+            sms: SmsState::default(),
+            ussd: UssdState::default(),
+            wall_base_ms: DEFAULT_WALL_BASE_MS,
             line: Vec::new(),
             queue: VecDeque::new(),
             busy: false,
@@ -234,6 +219,22 @@ impl Device {
         };
         d.start_periodic(now);
         d
+    }
+
+    /// The replies of the simulated network to USSD codes (`[[sim.ussd]]`).
+    pub(crate) fn with_ussd(mut self, replies: Vec<SimUssd>) -> Self {
+        self.ussd.replies = replies;
+        self
+    }
+
+    /// Ties device time `now` to the wall clock `unix_ms` (SMS time stamps).
+    pub(crate) fn set_wall_clock(&mut self, now: u64, unix_ms: u64) {
+        self.wall_base_ms = unix_ms.saturating_sub(now);
+    }
+
+    /// Unix milliseconds at device time `now`.
+    fn wall_ms(&self, now: u64) -> u64 {
+        self.wall_base_ms + now
     }
 
     /// The modem's identity (the IMSI and ICCID change with a SIM swap).
@@ -263,6 +264,9 @@ impl Device {
             if self.echo {
                 self.out.push(b);
             }
+            if self.pdu_byte(now, b) {
+                continue;
+            }
             match b {
                 b'\r' | b'\n' => {
                     let line = std::mem::take(&mut self.line);
@@ -288,6 +292,10 @@ impl Device {
         if self.queue.len() >= MAX_QUEUE {
             self.counters.commands_dropped += 1;
             return;
+        }
+        if upper[at..].contains("+CMGS=") {
+            // What follows is the PDU, up to Ctrl-Z, even before the prompt is written.
+            self.start_pdu();
         }
         self.queue.push_back(cmd);
         self.pump(now);
@@ -344,8 +352,18 @@ impl Device {
                 self.reschedule(at, now, self.timing.boot_interval_ms, Timer::Boot);
             }
             Timer::RebootDone => self.reboot_done(at),
-            Timer::Cusd(text) => self.urc(&format!("+CUSD: 0,\"{text}\",15")),
+            Timer::Cusd { line, session } => {
+                self.urc(&line);
+                self.ussd.session = session;
+            }
             Timer::Call(step) => self.call_step(at, step),
+            Timer::SmsSent(result) => self.sms_sent(at, result),
+            Timer::SmsReport { mr, to } => self.sms_report(at, mr, &to),
+            Timer::IncomingAt(number) => {
+                if self.start_incoming(at, &number).is_err() {
+                    self.counters.incoming_refused += 1;
+                }
+            }
         }
     }
 
@@ -364,9 +382,12 @@ impl Device {
         self.events.pop_front()
     }
 
-    /// Whether PCM frames flow: a call is up and `AT^DDSETEX=2` was received for it.
+    /// Whether PCM frames flow: a call is up and `AT^DDSETEX=2` was received for it (an
+    /// incoming call only once answered).
     pub(crate) fn audio_active(&self) -> bool {
-        self.call.as_ref().is_some_and(|c| c.audio)
+        self.call
+            .as_ref()
+            .is_some_and(|c| c.audio && (!c.incoming || c.connected_at.is_some()))
     }
 
     /// Whether a call exists (host audio is recorded only then).

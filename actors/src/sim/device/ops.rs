@@ -1,5 +1,6 @@
 //! Faults and state changes driven from outside the AT port: the control socket's
 //! `freeze`, `sim-remove`, `signal`, `reboot`, unplug and replug, and the `status` snapshot.
+//! (`sms`, `sms-fail`, `balance` and `ring` live with their features.)
 
 use super::{CallStatus, Device, DeviceStatus, Timer};
 
@@ -11,7 +12,8 @@ impl Device {
             self.counters.commands_dropped += self.queue.len() as u64;
             self.queue.clear();
             self.busy = false;
-            self.cancel(|t| matches!(t, Timer::Exec(_)));
+            self.drop_pdu();
+            self.cancel(|t| matches!(t, Timer::Exec(_) | Timer::SmsSent(_)));
         }
     }
 
@@ -37,6 +39,10 @@ impl Device {
     /// Puts a SIM in, optionally another one (a SIM swap): `^SIMST:1`.
     pub(crate) fn insert_sim(&mut self, imsi: Option<String>, iccid: Option<String>) {
         if let Some(i) = imsi {
+            if i != self.id.imsi {
+                // Another SIM: other stored messages.
+                self.sms.clear_slots();
+            }
             self.id.imsi = i;
         }
         if let Some(i) = iccid {
@@ -81,6 +87,8 @@ impl Device {
         self.counters.commands_dropped += self.queue.len() as u64;
         self.queue.clear();
         self.line.clear();
+        self.drop_pdu();
+        self.ussd.session = None;
         self.timers.clear();
         self.schedule(now + self.timing.reboot_ms, Timer::RebootDone);
     }
@@ -104,6 +112,9 @@ impl Device {
         self.cmee = 0;
         self.creg_n = 0;
         self.cops_fmt = 0;
+        self.clip = false;
+        self.crc = false;
+        self.sms.cmgf = 0;
     }
 
     /// Power-up after a replug: settings reset, no call, nothing pending, not frozen.
@@ -114,6 +125,8 @@ impl Device {
         self.busy = false;
         self.queue.clear();
         self.line.clear();
+        self.drop_pdu();
+        self.ussd.session = None;
         self.timers.clear();
         self.out.clear();
         self.reset_settings();
@@ -126,6 +139,8 @@ impl Device {
         self.timers.clear();
         self.queue.clear();
         self.line.clear();
+        self.drop_pdu();
+        self.ussd.session = None;
         self.busy = false;
         self.out.clear();
     }
@@ -149,8 +164,14 @@ impl Device {
             echo: self.echo,
             cmee: self.cmee,
             creg_n: self.creg_n,
+            clip: self.clip,
+            crc: self.crc,
+            sms: self.sms.status(),
+            sms_sent: self.sms.sent(),
+            ussd: self.ussd_status(),
             call: self.call.as_ref().map(|c| CallStatus {
                 number: c.number.clone(),
+                direction: c.direction(),
                 stat: c.stat,
                 audio: c.audio,
                 dtmf: c.dtmf.clone(),

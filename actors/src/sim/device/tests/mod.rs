@@ -1,11 +1,15 @@
 //! Table-driven transcripts of the device model: bytes in at a time, exact bytes out.
+//! SMS, USSD and incoming calls have their own files.
 
 use e173gw_core::config::sim::{Scenario, SimConfig};
 
-use super::commands::{gsm7_pack_hex, gsm7_unpack_hex};
 use super::*;
 
-fn timing() -> Timing {
+mod incoming;
+mod sms;
+mod ussd;
+
+pub(super) fn timing() -> Timing {
     Timing {
         command_delay_ms: 0,
         orig_ms: 100,
@@ -17,10 +21,14 @@ fn timing() -> Timing {
         rssi_interval_ms: 0,
         boot_interval_ms: 0,
         reboot_ms: 1000,
+        sms_send_ms: 400,
+        sms_report_ms: 1000,
+        ring_interval_ms: 5000,
+        incoming_give_up_ms: 30_000,
     }
 }
 
-fn device(rules: &str, t: Timing, tweak: fn(&mut SimConfig)) -> Device {
+pub(super) fn device(rules: &str, t: Timing, tweak: fn(&mut SimConfig)) -> Device {
     let mut cfg = SimConfig {
         count: 1,
         ..SimConfig::default()
@@ -28,11 +36,11 @@ fn device(rules: &str, t: Timing, tweak: fn(&mut SimConfig)) -> Device {
     tweak(&mut cfg);
     let id = cfg.resolve_modems().remove(0);
     let sc: Scenario = toml::from_str(rules).expect("rules");
-    Device::new(id, t, sc.rule, 0)
+    Device::new(id, t, sc.rule, 0).with_ussd(cfg.ussd)
 }
 
 /// One step of a transcript.
-enum S {
+pub(super) enum S {
     /// The host writes these bytes at this time.
     Tx(u64, &'static str),
     /// At this time (after polling), the device has written exactly this since the last check.
@@ -41,7 +49,7 @@ enum S {
     Op(u64, fn(&mut Device, u64)),
 }
 
-fn run(name: &str, d: &mut Device, steps: &[S]) {
+pub(super) fn run(name: &str, d: &mut Device, steps: &[S]) {
     for (i, s) in steps.iter().enumerate() {
         match s {
             S::Tx(t, b) => {
@@ -61,9 +69,9 @@ fn run(name: &str, d: &mut Device, steps: &[S]) {
     }
 }
 
-const NO_RULES: &str = "";
+pub(super) const NO_RULES: &str = "";
 
-fn case(name: &str, rules: &str, steps: &[S]) {
+pub(super) fn case(name: &str, rules: &str, steps: &[S]) {
     let mut d = device(rules, timing(), |_| {});
     run(name, &mut d, steps);
 }
@@ -106,7 +114,7 @@ fn init_answers() {
         ("AT+CCWA=1,2,1\r", "\r\n+CCWA: 0,1\r\n\r\nOK\r\n".into()),
         ("AT+CLVL=5\r", "\r\nOK\r\n".into()),
         ("AT^PORTSEL=1\r", "\r\nOK\r\n".into()),
-        ("AT+CMGR=0\r", "\r\nOK\r\n".into()),
+        ("AT+CMGR=0\r", "\r\n+CMS ERROR: 321\r\n".into()),
         ("AT+BOGUS\r", "\r\nERROR\r\n".into()),
         (
             "ATI\r",
@@ -364,7 +372,8 @@ fn clcc_stat_at_each_phase_and_chup() {
     assert_eq!(
         d.pop_event(),
         Some(DeviceEvent::CallStarted {
-            number: "5511912345678".into()
+            number: "5511912345678".into(),
+            incoming: false,
         })
     );
     d.input(1000, b"AT^DTMF=1,7\rAT+CHUP\r");
@@ -500,7 +509,7 @@ fn commands_queue_in_order_behind_the_delay() {
 }
 
 #[test]
-fn iccid_swapped_and_ussd() {
+fn iccid_swapped() {
     let mut d = device(NO_RULES, timing(), |c| {
         c.modem = vec![e173gw_core::config::sim::SimModemConfig {
             iccid_swapped: Some(true),
@@ -517,20 +526,6 @@ fn iccid_swapped_and_ussd() {
     assert!(reported.starts_with("98"), "{reported}");
     let back = e173gw_core::domain::Iccid::parse_reported(reported).expect("parses");
     assert_eq!(back.as_str(), d.identity().iccid);
-
-    let req = gsm7_pack_hex("*100#");
-    d.input(0, format!("AT+CUSD=1,\"{req}\",15\r").as_bytes());
-    assert_eq!(d.take_output(), b"\r\nOK\r\n");
-    d.poll(499);
-    assert!(d.take_output().is_empty());
-    d.poll(500);
-    let out = String::from_utf8_lossy(&d.take_output()).to_string();
-    let hex = out
-        .strip_prefix("\r\n+CUSD: 0,\"")
-        .and_then(|s| s.strip_suffix("\",15\r\n"))
-        .expect("cusd");
-    let text = gsm7_unpack_hex(hex).expect("hex");
-    assert!(text.starts_with("*100#: Saldo"), "{text}");
 }
 
 #[test]
