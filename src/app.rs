@@ -57,6 +57,9 @@ pub enum AppError {
     /// A lookup provider could not be set up.
     #[error("filter provider: {0}")]
     Provider(#[from] ProviderError),
+    /// The HTTP client (webhooks) could not be set up.
+    #[error("HTTP client: {0}")]
+    HttpClient(String),
     /// The HTTP server could not listen.
     #[error("HTTP server on {0}: {1}")]
     Http(std::net::SocketAddr, std::io::Error),
@@ -223,6 +226,18 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
     .spawn();
     let ladders = e173gw_actors::board::LadderBook::new(c.http.ladder_calls);
     gateway.do_send(SubscribeModems(router.clone().recipient()));
+    let sms = e173gw_actors::sms::SmsCenter::new(e173gw_actors::sms::SmsSpec {
+        sms: c.sms.clone(),
+        ussd: c.ussd.clone(),
+        store: opened.stores.messages.clone(),
+        counters: opened.stores.counters.clone(),
+        rest: Some(router.clone().recipient()),
+        http: crate::providers::http::client_builder(Duration::from_secs(10))
+            .build()
+            .map_err(|e| AppError::HttpClient(e.to_string()))?,
+    })
+    .start();
+    gateway.do_send(SubscribeModems(sms.clone().recipient()));
     let calls = call::factory(CallEnv {
         filter: Some((filter.clone().recipient(), filter_active)),
         router: router.clone().recipient(),
@@ -263,6 +278,8 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
                 sticky_ttl: Duration::from_secs(c.routing.sticky_ttl_s),
                 http: Arc::default(),
                 started_ms: e173gw_actors::wall_ms(),
+                sms: Some(sms.clone()),
+                low_balance: c.ussd.low_balance_cents,
             };
             let (bound, handle) = crate::http::start(addr, sources, c.http.api_token.clone())
                 .map_err(|e| AppError::Http(addr, e))?;

@@ -8,6 +8,7 @@ pub mod modem;
 pub mod recorder;
 pub mod routing;
 pub mod sim;
+pub mod sms;
 
 /// Unix milliseconds now (0 before 1970: a clock that broken is not worth a panic).
 pub fn wall_ms() -> u64 {

@@ -113,6 +113,8 @@ pub struct Snapshot {
     pub process: Option<super::process::ProcessStats>,
     /// When the gateway started (Unix ms).
     pub started_ms: u64,
+    /// Each SIM's last balance, and whether it is low.
+    pub balances: Vec<(e173gw_core::sms::message::SimBalance, bool)>,
 }
 
 impl Snapshot {
@@ -253,6 +255,31 @@ fn flag(b: bool) -> i64 {
 
 impl Collector for Snapshot {
     fn encode(&self, mut e: DescriptorEncoder) -> std::fmt::Result {
+        if !self.balances.is_empty() {
+            let b = &self.balances;
+            labelled(
+                &mut e,
+                (
+                    "e173gw_sim_balance_cents",
+                    "Each SIM's balance as last read by USSD, in cents (by the modem it is in).",
+                ),
+                "modem",
+                b,
+                |r| r.0.modem.as_str(),
+                |r| Some(r.0.cents),
+            )?;
+            labelled(
+                &mut e,
+                (
+                    "e173gw_sim_balance_low",
+                    "1 when the SIM's balance is under [ussd] low_balance_cents.",
+                ),
+                "modem",
+                b,
+                |r| r.0.modem.as_str(),
+                |r| Some(i64::from(r.1)),
+            )?;
+        }
         if let Some(s) = &self.ingress {
             super::sip_metrics::encode(&mut e, s)?;
         }
@@ -623,6 +650,7 @@ mod tests {
                 open_fds: 9,
             }),
             started_ms: 1_000_000,
+            balances: Vec::new(),
         };
         let mut snap = snap;
         if let Some(i) = snap.ingress.as_mut() {

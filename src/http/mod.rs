@@ -61,6 +61,10 @@ pub struct Sources {
     pub http: Arc<tally::HttpTally>,
     /// When the gateway started (Unix ms).
     pub started_ms: u64,
+    /// The SMS centre (`None`: SMS and USSD are off).
+    pub sms: Option<Addr<e173gw_actors::sms::SmsCenter>>,
+    /// `[ussd] low_balance_cents`.
+    pub low_balance: Option<i64>,
 }
 
 impl Sources {
@@ -91,6 +95,15 @@ impl Sources {
                 "/proc/self",
             ))),
             started_ms: self.started_ms,
+            balances: match &self.sms {
+                Some(c) => c
+                    .send(e173gw_actors::sms::GetBalances)
+                    .await
+                    .ok()
+                    .and_then(Result::ok)
+                    .unwrap_or_default(),
+                None => Vec::new(),
+            },
         }
     }
 }

@@ -6,6 +6,7 @@ mod blacklist;
 mod fixture;
 mod history;
 mod inventory;
+mod messages;
 mod records;
 mod shared_state;
 
@@ -95,7 +96,8 @@ async fn production(tag: &str) -> (Backend, Stores) {
         records: pg.clone(),
         history: pg.clone(),
         blacklist: pg.clone(),
-        inventory: pg,
+        inventory: pg.clone(),
+        messages: pg,
         sticky: rd.clone(),
         counters: rd.clone(),
         cache: rd,
@@ -141,3 +143,5 @@ contract!(shared_state::cache_entries);
 contract!(inventory::inventory_first_last_and_usage);
 contract!(inventory::usage_before_the_first_sighting_is_kept);
 contract!(inventory::a_stored_record_adds_its_usage_once);
+contract!(messages::sms_kept_whole_and_found);
+contract!(messages::balances_replace_per_sim);

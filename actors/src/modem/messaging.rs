@@ -177,3 +177,21 @@ impl Handler<SetInbox> for ModemActor {
         }
     }
 }
+
+/// Delete a stored message (a part of a long text, once the whole text is kept).
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct SmsDeleteStored {
+    /// Its slot.
+    pub index: u16,
+}
+
+impl Handler<SmsDeleteStored> for ModemActor {
+    type Result = ();
+
+    fn handle(&mut self, msg: SmsDeleteStored, ctx: &mut Context<Self>) {
+        let now = self.now();
+        self.session.delete_sms(now, msg.index);
+        self.drive(ctx);
+    }
+}

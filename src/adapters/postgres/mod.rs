@@ -23,6 +23,7 @@ mod blacklist;
 mod error;
 mod history;
 mod inventory;
+mod messages;
 mod records;
 
 #[cfg(test)]

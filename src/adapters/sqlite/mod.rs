@@ -29,6 +29,7 @@ mod db;
 mod hot;
 mod inventory;
 mod kv;
+mod messages;
 mod records;
 #[cfg(test)]
 mod tests;
@@ -145,6 +146,7 @@ impl SqliteStore {
             counters: self.clone(),
             cache: self.clone(),
             inventory: self.clone(),
+            messages: self.clone(),
         }
     }
 

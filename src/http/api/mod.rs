@@ -9,6 +9,7 @@ pub mod ladder;
 pub mod lists;
 pub mod modems;
 pub mod ops;
+pub mod sms;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse, ResponseError};
@@ -132,6 +133,7 @@ impl Modify for BearerAuth {
         ladder::ladder, ladder::traced, ladder::trace_on, ladder::trace_off,
         lists::blacklist_list, lists::blacklist_add, lists::blacklist_remove,
         lists::sticky_get, lists::sticky_pin, lists::sticky_remove,
+        sms::send, sms::get, sms::search, sms::ussd, sms::balance, sms::recharge, sms::balances,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
@@ -141,6 +143,7 @@ impl Modify for BearerAuth {
         (name = "screening", description = "Blacklist and the dry run"),
         (name = "routing", description = "Sticky routes and nodes"),
         (name = "config", description = "Configuration"),
+        (name = "sms", description = "SMS, USSD and SIM balances"),
     )
 )]
 pub struct ApiDoc;
@@ -161,7 +164,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/api/openapi.json", web::get().to(openapi))
     .route("/api/modems", web::get().to(modems::list))
     .route("/api/modems/{id}", web::get().to(modems::detail))
+    .route("/api/modems/{id}/ussd", web::post().to(sms::ussd))
+    .route("/api/modems/{id}/balance", web::post().to(sms::balance))
+    .route("/api/modems/{id}/recharge", web::post().to(sms::recharge))
     .route("/api/modems/{id}/{action}", web::post().to(modems::act))
+    .route("/api/sms", web::post().to(sms::send))
+    .route("/api/sms", web::get().to(sms::search))
+    .route("/api/sms/{id}", web::get().to(sms::get))
+    .route("/api/balances", web::get().to(sms::balances))
     .route("/api/nodes", web::get().to(ops::nodes))
     .route("/api/dry-run", web::get().to(ops::dry_run))
     .route("/api/config/reload", web::post().to(ops::reload))

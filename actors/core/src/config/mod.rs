@@ -19,6 +19,7 @@ pub mod profile;
 pub mod routing;
 pub mod sim;
 pub mod sip;
+pub mod sms;
 pub mod storage;
 
 use std::fmt;
@@ -91,6 +92,10 @@ pub struct Config {
     pub http: http::HttpConfig,
     /// Peer nodes (`[[peer]]`) whose SIMs calls may be routed to.
     pub peer: Vec<peer::PeerConfig>,
+    /// SMS sending and the delivery of received SMS.
+    pub sms: sms::SmsConfig,
+    /// USSD: balance checks and recharge.
+    pub ussd: sms::UssdConfig,
 }
 
 /// Log output.
@@ -367,6 +372,8 @@ impl Config {
         ));
         p.extend(self.storage.validate());
         p.extend(self.http.validate());
+        p.extend(self.sms.validate());
+        p.extend(self.ussd.validate());
         p.extend(self.filter.validate());
         p.extend(self.routing.validate(!self.agent.uri.is_empty()));
         p.extend(peer::validate(&self.peer, &self.sip.node_id));

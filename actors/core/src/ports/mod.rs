@@ -158,12 +158,32 @@ pub struct Stores {
     pub cache: Arc<dyn Cache>,
     /// Modem and SIM inventory.
     pub inventory: Arc<dyn InventoryStore>,
+    /// SMS and SIM balances.
+    pub messages: Arc<dyn MessageStore>,
 }
 
 impl std::fmt::Debug for Stores {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Stores").finish_non_exhaustive()
     }
+}
+
+/// SMS sent and received, and SIM balances.
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// Inserts or replaces a message (by id).
+    async fn put_sms(&self, sms: &crate::sms::message::SmsRecord) -> Result<()>;
+    /// One message.
+    async fn get_sms(&self, id: &str) -> Result<Option<crate::sms::message::SmsRecord>>;
+    /// Messages matching `q`, newest first.
+    async fn find_sms(
+        &self,
+        q: &crate::sms::message::SmsQuery,
+    ) -> Result<Vec<crate::sms::message::SmsRecord>>;
+    /// Records a SIM's balance (replacing the one before).
+    async fn put_balance(&self, b: &crate::sms::message::SimBalance) -> Result<()>;
+    /// Every SIM's last balance.
+    async fn balances(&self) -> Result<Vec<crate::sms::message::SimBalance>>;
 }
 
 /// A sink could not take a record.

@@ -5,7 +5,9 @@
 
 pub mod balance;
 pub mod deliver_write;
+pub mod delivery;
 pub mod gsm7;
+pub mod message;
 pub mod pdu;
 pub mod reassembly;
 pub mod submit_read;

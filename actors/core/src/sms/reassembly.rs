@@ -15,6 +15,8 @@ pub struct Whole {
     pub timestamp: String,
     /// The text, parts in order (a missing part leaves nothing in its place).
     pub text: String,
+    /// The concatenation reference (0 for a single part).
+    pub reference: u16,
     /// Parts expected, and how many were missing when it was given up (0: complete).
     pub parts: u8,
     /// Missing parts.
@@ -51,6 +53,7 @@ impl Reassembly {
                 from: d.from,
                 timestamp: d.timestamp,
                 text: d.text,
+                reference: 0,
                 parts: 1,
                 missing: 0,
             });
@@ -63,6 +66,7 @@ impl Reassembly {
                 from: d.from,
                 timestamp: d.timestamp,
                 text: d.text,
+                reference: c.reference,
                 parts: c.total,
                 missing: c.total - 1,
             });
@@ -81,6 +85,7 @@ impl Reassembly {
             from: key.0,
             timestamp: p.timestamp,
             text: p.parts.into_values().collect(),
+            reference: c.reference,
             parts: c.total,
             missing: 0,
         })
@@ -103,6 +108,7 @@ impl Reassembly {
                     from: k.0,
                     timestamp: p.timestamp,
                     text: p.parts.into_values().collect(),
+                    reference: k.1,
                     parts: k.2,
                     missing: k.2.saturating_sub(got),
                 })

@@ -253,7 +253,8 @@ mod tests {
     #[test]
     fn stored_pdus_of_cmgr_and_cmgl() {
         let l = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        let cases: Vec<(Vec<String>, Option<u16>, Vec<(u16, &str)>)> = vec![
+        type Case<'a> = (Vec<String>, Option<u16>, Vec<(u16, &'a str)>);
+        let cases: Vec<Case<'_>> = vec![
             (
                 l(&["+CMGR: 0,,24", "07911326040000F0"]),
                 Some(4),
