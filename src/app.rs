@@ -261,6 +261,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         journal,
         agent_ip,
         node_view,
+        sms: Some(sms.clone().recipient()),
     })
     .await?;
     let http = match c.http.addr() {

@@ -341,3 +341,36 @@ pattern = "Saldo R\\$ (?P<balance>[0-9.,]+) valido ate (?P<expiry>\\S+)"
         404
     );
 }
+
+#[test]
+fn a_trunk_message_is_sent_as_sms() {
+    let gw = gateway("[sms]\npace_ms = 100\n", 1);
+    wait_ready(&gw, 1);
+    let out = common::sipp::sipp(
+        &[
+            "-sf",
+            scenario("uac_message.xml").to_str().expect("utf8"),
+            "-s",
+            "+5511987654321",
+            "-m",
+            "1",
+        ],
+        gw.udp,
+    );
+    assert!(
+        out.status.success(),
+        "SIPp: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let sent = until(Duration::from_secs(20), "the SMS on the modem", || {
+        let st = gw.sim("status modem0");
+        st["modems"][0]["sms_sent"]
+            .as_array()
+            .filter(|a| !a.is_empty())
+            .cloned()
+    });
+    assert_eq!(sent[0]["to"], "+5511987654321");
+    assert_eq!(sent[0]["text"], "Pedido 4711 enviado. Obrigado!");
+    let (_, list) = call(&gw, "GET", "/api/sms?direction=outbound", false, "");
+    assert_eq!(list[0]["origin"], "sip:test", "{list}");
+}

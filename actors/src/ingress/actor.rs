@@ -43,6 +43,8 @@ pub struct IngressSpec {
     pub agent_ip: Option<IpAddr>,
     /// This node's modems, for the `OPTIONS` checks of peer nodes.
     pub node_view: crate::routing::NodeViewCell,
+    /// Where `MESSAGE` requests go as SMS (`None`: 405).
+    pub sms: Option<Recipient<crate::sms::SendSms>>,
 }
 
 impl std::fmt::Debug for IngressSpec {
@@ -108,6 +110,7 @@ pub struct SipIngress {
     limits: Limits,
     agent_ip: Option<IpAddr>,
     pub(super) node_view: crate::routing::NodeViewCell,
+    pub(super) sms: Option<Recipient<crate::sms::SendSms>>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
     /// Inside `flush`: a nested flush (a reply sent while handling an event) leaves its
     /// output to the outer one, so responses leave in the order they were produced.
@@ -186,6 +189,7 @@ impl SipIngress {
                 Method::Update,
                 Method::Info,
                 Method::Register,
+                Method::Message,
             ],
             // No option tags: 100rel and session timers (RFC 4028) are not implemented,
             // so a Require of either gets 420.
@@ -198,6 +202,7 @@ impl SipIngress {
         secret.extend_from_slice(&seed().rotate_left(17).to_le_bytes());
         let agent_ip = spec.agent_ip;
         let node_view = spec.node_view.clone();
+        let sms = spec.sms.clone();
         // The SIP path gets its own thread: sockets, parsing, transactions and the call
         // actors (which talk to the ingress for every message) live there; modems, the
         // router and the recorder stay on the main arbiter.
@@ -265,6 +270,7 @@ impl SipIngress {
                 limits,
                 agent_ip,
                 node_view,
+                sms,
                 tasks,
                 flushing: false,
             }

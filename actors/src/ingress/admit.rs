@@ -23,6 +23,27 @@ fn authorization(req: &Request) -> Option<&str> {
 }
 
 impl SipIngress {
+    pub(super) fn reply_with(
+        &mut self,
+        tx: TxId,
+        req: &Request,
+        code: u16,
+        extra: Vec<Header>,
+        ctx: &mut Context<Self>,
+    ) {
+        self.reply(tx, req, code, extra, ctx);
+    }
+
+    pub(super) fn authenticate_request(
+        &mut self,
+        tx: TxId,
+        req: &Request,
+        trunk: usize,
+        ctx: &mut Context<Self>,
+    ) -> bool {
+        self.authenticate(tx, req, trunk, ctx)
+    }
+
     fn reply(
         &mut self,
         tx: TxId,
@@ -75,7 +96,7 @@ impl SipIngress {
                 let extra = vec![
                     header(
                         "Allow",
-                        "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, REGISTER",
+                        "INVITE, ACK, BYE, CANCEL, OPTIONS, UPDATE, INFO, REGISTER, MESSAGE",
                     ),
                     header("Accept", "application/sdp"),
                 ];
@@ -101,6 +122,7 @@ impl SipIngress {
                 self.reply(tx, &req, 200, extra, ctx);
             }
             Method::Register => self.on_register(tx, req, trunk, ctx),
+            Method::Message => self.on_message(tx, req, trunk, ctx),
             _ => self.reply(tx, &req, 481, vec![], ctx),
         }
     }

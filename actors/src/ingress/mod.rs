@@ -6,6 +6,7 @@
 mod actor;
 mod admit;
 mod handlers;
+mod message;
 mod messages;
 mod transport;
 

@@ -15,8 +15,20 @@ fn unsupported_type() -> Refusal {
 }
 
 /// Accepts the body of `r` (not empty): SDP, or a multipart body with an SDP part, which
-/// then becomes the body; identity encoding only.
+/// then becomes the body; identity encoding only. A `MESSAGE` (RFC 3428) carries
+/// `text/plain` instead.
 pub(super) fn accept(r: &mut Request) -> Result<(), Refusal> {
+    if r.method == crate::sip::Method::Message {
+        return if headers::content_type(&r.headers).as_deref() == Some("text/plain") {
+            Ok(())
+        } else {
+            Err((
+                415,
+                "Unsupported Media Type",
+                build::header("Accept", "text/plain"),
+            ))
+        };
+    }
     let content_type = r.headers.iter().find_map(|h| match h {
         Header::ContentType(v) => Some(v.value().to_string()),
         _ => None,

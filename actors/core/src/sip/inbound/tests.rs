@@ -12,6 +12,7 @@ pub(crate) fn policy() -> Policy {
             Method::Options,
             Method::Update,
             Method::Register,
+            Method::Message,
         ],
         supported: vec!["timer".into()],
         loop_branch_prefix: "z9hG4bK-e173gw-n1-".into(),
@@ -106,6 +107,8 @@ fn torture_table() {
         ("Require 100rel", req("INVITE", "sip:100@gw", &[], "Require: 100rel\r\n", ""), Want::Status(420)),
         ("Require timer", req("INVITE", "sip:100@gw", &[], "Require: timer\r\n", ""), Want::Ok),
         ("text body", req("INVITE", "sip:100@gw", &[], "Content-Type: text/plain\r\n", "hello"), Want::Status(415)),
+        ("MESSAGE text", req("MESSAGE", "sip:100@gw", &[], "Content-Type: text/plain;charset=UTF-8\r\n", "hello"), Want::Ok),
+        ("MESSAGE html", req("MESSAGE", "sip:100@gw", &[], "Content-Type: text/html\r\n", "<b>hi</b>"), Want::Status(415)),
         ("gzip body", req("INVITE", "sip:100@gw", &[], "Content-Type: application/sdp\r\nContent-Encoding: gzip\r\n", sdp), Want::Status(415)),
         (
             "Content-Length too big",
