@@ -255,7 +255,7 @@ fn flag(b: bool) -> i64 {
 
 impl Collector for Snapshot {
     fn encode(&self, mut e: DescriptorEncoder) -> std::fmt::Result {
-        if !self.balances.is_empty() {
+        {
             let b = &self.balances;
             labelled(
                 &mut e,
