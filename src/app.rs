@@ -235,6 +235,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         http: crate::providers::http::client_builder(Duration::from_secs(10))
             .build()
             .map_err(|e| AppError::HttpClient(e.to_string()))?,
+        sims: Some(router.clone().recipient()),
     })
     .start();
     gateway.do_send(SubscribeModems(sms.clone().recipient()));

@@ -273,6 +273,15 @@ fn a_low_balance_is_read_alerted_and_rests_the_sim() {
 [[sim.ussd]]
 code = "*222#"
 reply = "Saldo R$ {balance} valido ate 10/12/2026"
+[[sim.ussd]]
+code = "*111#"
+reply = "1 Saldo 2 Pacotes"
+mode = 1
+encoding = "ucs2"
+[[sim.ussd]]
+code = "*111#>2"
+reply = "Pacote diário: R$ 1,99"
+encoding = "ucs2"
 [ussd]
 low_balance_cents = 500
 rest_when_low = true

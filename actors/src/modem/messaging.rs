@@ -35,6 +35,12 @@ pub struct UssdRequest {
     pub timeout: Duration,
 }
 
+/// End the open USSD session (a menu the network waits on); a request waiting for its
+/// reply gets [`ModemError::NoAnswer`].
+#[derive(Message, Debug, Clone, Copy)]
+#[rtype(result = "()")]
+pub struct UssdCancel;
+
 /// Where stored messages go.
 #[derive(Message, Debug)]
 #[rtype(result = "()")]
@@ -161,6 +167,17 @@ impl Handler<UssdRequest> for ModemActor {
                 Ok(Err(_)) | Err(_) => Err(ModemError::NoAnswer),
             }
         })
+    }
+}
+
+impl Handler<UssdCancel> for ModemActor {
+    type Result = ();
+
+    fn handle(&mut self, _: UssdCancel, ctx: &mut Context<Self>) {
+        self.messaging.ussd = None;
+        let now = self.now();
+        self.session.ussd_cancel(now);
+        self.drive(ctx);
     }
 }
 

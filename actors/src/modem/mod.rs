@@ -12,7 +12,7 @@ pub(crate) mod ports;
 
 pub use actor::{ModemActor, ModemSpec};
 pub use messages::*;
-pub use messaging::{SendSmsPart, SetInbox, SmsDeleteStored, SmsStored, UssdRequest};
+pub use messaging::{SendSmsPart, SetInbox, SmsDeleteStored, SmsStored, UssdCancel, UssdRequest};
 pub use ports::PortPaths;
 
 use e173gw_core::at::session::{CallRequestError, Unavailable};

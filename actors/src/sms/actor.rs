@@ -34,6 +34,8 @@ pub struct SmsSpec {
     pub rest: Option<Recipient<crate::routing::AdminModem>>,
     /// The webhook's client (its TLS set up by the caller).
     pub http: reqwest::Client,
+    /// The router, whose operator holds (disabled, quarantined modems) SMS respects too.
+    pub sims: Option<Recipient<crate::routing::ListSims>>,
 }
 
 pub(super) struct Modem {
@@ -120,7 +122,9 @@ impl SmsCenter {
         }
     }
 
-    fn candidates(&self) -> Vec<SmsCandidate> {
+    /// What the picking sees of each modem; `held` are modems an operator disabled or
+    /// their gateway quarantined.
+    fn candidates(&self, held: &[ModemId]) -> Vec<SmsCandidate> {
         self.modems
             .iter()
             .map(|(id, m)| SmsCandidate {
@@ -132,7 +136,8 @@ impl SmsCenter {
                     .imsi
                     .as_ref()
                     .map(|i| i.to_string()),
-                ready: m.status.link == crate::modem::LinkState::Open
+                ready: !held.contains(id)
+                    && m.status.link == crate::modem::LinkState::Open
                     && m.status.session.sim == e173gw_core::at::session::SimState::Ready
                     && m.status
                         .session
@@ -403,6 +408,37 @@ impl Handler<SendSms> for SmsCenter {
     type Result = ResponseActFuture<Self, Result<SmsRecord, SmsError>>;
 
     fn handle(&mut self, msg: SendSms, _: &mut Context<Self>) -> Self::Result {
+        let ask = self
+            .spec
+            .sims
+            .clone()
+            .map(|r| r.send(crate::routing::ListSims));
+        Box::pin(
+            async move {
+                match ask {
+                    Some(a) => a.await.unwrap_or_default(),
+                    None => Vec::new(),
+                }
+            }
+            .into_actor(self)
+            .then(move |rows, act, _| {
+                let held: Vec<ModemId> = rows
+                    .into_iter()
+                    .filter(|r| r.disabled.is_some() || r.quarantined.is_some())
+                    .map(|r| r.status.id)
+                    .collect();
+                act.queue_sms(msg, &held)
+            }),
+        )
+    }
+}
+
+impl SmsCenter {
+    fn queue_sms(
+        &mut self,
+        msg: SendSms,
+        held: &[ModemId],
+    ) -> ResponseActFuture<Self, Result<SmsRecord, SmsError>> {
         let status_report = msg.status_report.unwrap_or(self.spec.sms.status_report);
         let reference = self.next_ref;
         self.next_ref = self.next_ref.wrapping_add(1).max(1);
@@ -419,7 +455,7 @@ impl Handler<SendSms> for SmsCenter {
         };
         let cfg = &self.spec.sms;
         let modem = match delivery::pick(
-            &self.candidates(),
+            &self.candidates(held),
             msg.via.as_deref(),
             cfg.per_day,
             cfg.per_month,

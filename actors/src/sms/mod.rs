@@ -21,7 +21,7 @@ mod io;
 mod ussd;
 
 pub use actor::{SmsCenter, SmsSpec};
-pub use ussd::{BalanceError, CheckBalance, GetBalances, Recharge, RunUssd};
+pub use ussd::{BalanceError, CancelUssd, CheckBalance, GetBalances, Recharge, RunUssd};
 
 use actix::prelude::*;
 use e173gw_core::sms::message::SmsRecord;

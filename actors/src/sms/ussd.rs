@@ -46,6 +46,14 @@ pub struct RunUssd {
     pub code: String,
 }
 
+/// End a modem's open USSD session.
+#[derive(Message, Debug, Clone)]
+#[rtype(result = "Result<(), BalanceError>")]
+pub struct CancelUssd {
+    /// The modem.
+    pub modem: ModemId,
+}
+
 /// Read a SIM's balance with its operator's template, store it, and act on a low one.
 #[derive(Message, Debug, Clone)]
 #[rtype(result = "Result<SimBalance, BalanceError>")]
@@ -139,6 +147,19 @@ impl Handler<RunUssd> for SmsCenter {
     fn handle(&mut self, msg: RunUssd, _: &mut Context<Self>) -> Self::Result {
         let req = self.ussd(&msg.modem, msg.code);
         Box::pin(async move { reply_text(req?.await) })
+    }
+}
+
+impl Handler<CancelUssd> for SmsCenter {
+    type Result = Result<(), BalanceError>;
+
+    fn handle(&mut self, msg: CancelUssd, _: &mut Context<Self>) -> Self::Result {
+        let m = self
+            .modems
+            .get(&msg.modem)
+            .ok_or_else(|| BalanceError::NoSuchModem(msg.modem.to_string()))?;
+        m.addr.do_send(crate::modem::UssdCancel);
+        Ok(())
     }
 }
 

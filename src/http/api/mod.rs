@@ -133,7 +133,7 @@ impl Modify for BearerAuth {
         ladder::ladder, ladder::traced, ladder::trace_on, ladder::trace_off,
         lists::blacklist_list, lists::blacklist_add, lists::blacklist_remove,
         lists::sticky_get, lists::sticky_pin, lists::sticky_remove,
-        sms::send, sms::get, sms::search, sms::ussd, sms::balance, sms::recharge, sms::balances,
+        sms::send, sms::get, sms::search, sms::ussd, sms::ussd_cancel, sms::balance, sms::recharge, sms::balances,
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
@@ -165,6 +165,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .route("/api/modems", web::get().to(modems::list))
     .route("/api/modems/{id}", web::get().to(modems::detail))
     .route("/api/modems/{id}/ussd", web::post().to(sms::ussd))
+    .route("/api/modems/{id}/ussd", web::delete().to(sms::ussd_cancel))
     .route("/api/modems/{id}/balance", web::post().to(sms::balance))
     .route("/api/modems/{id}/recharge", web::post().to(sms::recharge))
     .route("/api/modems/{id}/{action}", web::post().to(modems::act))

@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use e173gw_actors::sms::{
-    BalanceError, CheckBalance, GetBalances, GetSms, Recharge, RunUssd, SendSms, SmsError,
+    BalanceError, CancelUssd, CheckBalance, GetBalances, GetSms, Recharge, RunUssd, SendSms,
+    SmsError,
 };
 use e173gw_core::domain::ModemId;
 use e173gw_core::sms::message::{SimBalance, SmsDirection, SmsQuery, SmsRecord, SmsState};
@@ -268,6 +269,21 @@ pub(super) async fn ussd(
         mode: r.mode,
         text: r.text,
     }))
+}
+
+/// Ends the modem's open USSD session (a menu the network waits on).
+#[utoipa::path(delete, path = "/api/modems/{id}/ussd", tag = "sms",
+    security(("bearer" = [])),
+    responses((status = 204, description = "Ended"), (status = 404, body = super::ErrorBody)))]
+pub(super) async fn ussd_cancel(
+    who: Writer,
+    src: web::Data<Sources>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let modem = modem_id(&id)?;
+    who.audit("ussd cancel", modem.as_str());
+    center(&src)?.send(CancelUssd { modem }).await??;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// Reads a SIM's balance now with its operator's `[[ussd.balance]]` rule.
