@@ -200,6 +200,7 @@ fn record(k: u64, s: &Shape) -> CallRecord {
         route: Vec::new(),
         history: Vec::new(),
         quality: None,
+        direction: Default::default(),
     }
 }
 

@@ -59,5 +59,6 @@ pub(crate) fn rec(
             event: "routed".into(),
         }],
         quality: None,
+        direction: Default::default(),
     }
 }

@@ -133,6 +133,20 @@ pub struct CallRecord {
     /// Media quality of the trunk leg (calls that had media).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub quality: Option<crate::media::quality::MediaQuality>,
+    /// Which way: from a trunk out through a modem (or to the agent), or in on a SIM.
+    #[serde(default)]
+    pub direction: Direction,
+}
+
+/// Which way a call went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    /// A trunk's INVITE, out through a modem, a peer or the agent.
+    #[default]
+    Outbound,
+    /// A GSM call that arrived on a SIM, offered to a SIP target.
+    Inbound,
 }
 
 /// Which state machine of a call moved.
@@ -209,6 +223,7 @@ impl CallStart {
             route: Vec::new(),
             history: Vec::new(),
             quality: None,
+            direction: Direction::Outbound,
         }
     }
 }

@@ -46,6 +46,8 @@ pub(super) struct ActiveCall {
     pub(super) span: Span,
     /// Where the call's AT lines go (its ladder), with the call's reference.
     pub(super) trace: Option<AtTrace>,
+    /// It came in on the SIM (its audio starts when it is answered).
+    pub(super) incoming: bool,
 }
 
 /// The AT lines of a call, sent to its ladder.
@@ -91,6 +93,8 @@ pub struct ModemActor {
     pub(super) closing: Vec<PortTasks>,
     /// SMS and USSD requests in flight, and where stored messages go.
     pub(super) messaging: super::messaging::Messaging,
+    /// Who takes incoming calls (`None`: they are refused).
+    pub(super) incoming: Option<Recipient<super::IncomingCall>>,
 }
 
 impl std::fmt::Debug for ModemActor {
@@ -129,6 +133,7 @@ impl ModemActor {
             drain_waiters: Vec::new(),
             closing: Vec::new(),
             messaging: Default::default(),
+            incoming: None,
         }
     }
 
@@ -369,7 +374,11 @@ impl ModemActor {
                 debug!(modem = %id, registration = ?r.state, "Registration changed.")
             }
             SessionEvent::Signal(_) | SessionEvent::Operator(_) => {}
-            SessionEvent::Call(ev) => self.on_call_event(ev),
+            SessionEvent::Call(ev) => {
+                if !self.take_incoming(ctx, &ev) {
+                    self.on_call_event(ev)
+                }
+            }
             SessionEvent::Fault(f) => {
                 let reason = match &f {
                     Fault::CommandTimeout { command } => format!("{command} timed out"),
@@ -415,7 +424,13 @@ impl ModemActor {
                 }
             }
             CallEvent::Alerting(_) => info!(parent: &call.span, "Callee alerting."),
-            CallEvent::Answered(_) => info!(parent: &call.span, "Call answered."),
+            CallEvent::Answered(_) => {
+                info!(parent: &call.span, "Call answered.");
+                if let (true, Some(tx)) = (call.incoming, &audio_tx) {
+                    let _ = tx.send(AudioCmd::Start);
+                }
+            }
+            CallEvent::Incoming { .. } => {}
             CallEvent::Ended { cause, talk, .. } => {
                 info!(parent: &call.span, cause = ?cause.kind, q850 = ?cause.q850, detail = %cause.detail, talk_s = talk.as_secs(), "Call ended.");
                 if let Some(tx) = &audio_tx {

@@ -39,6 +39,7 @@ impl Handler<Dial> for ModemActor {
                 to,
                 rx: Default::default(),
             }),
+            incoming: false,
         });
         self.dirty = true;
         self.drive(ctx);

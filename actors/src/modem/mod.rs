@@ -6,11 +6,13 @@
 mod actor;
 mod audio;
 mod handlers;
+mod incoming;
 mod messages;
 mod messaging;
 pub(crate) mod ports;
 
 pub use actor::{ModemActor, ModemSpec};
+pub use incoming::{AnswerCall, IncomingCall, IncomingDecision, SetIncoming};
 pub use messages::*;
 pub use messaging::{SendSmsPart, SetInbox, SmsDeleteStored, SmsStored, UssdCancel, UssdRequest};
 pub use ports::PortPaths;

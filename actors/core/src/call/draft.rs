@@ -82,6 +82,7 @@ impl Draft {
             route: self.route.clone(),
             history,
             quality: None,
+            direction: crate::record::Direction::Outbound,
         }
     }
 }

@@ -217,7 +217,7 @@ impl CallSession {
         }
         let Leg::Modem(m) = &mut self.leg else { return };
         match e {
-            CallEvent::Dialing(_) => {}
+            CallEvent::Dialing(_) | CallEvent::Incoming { .. } => {}
             CallEvent::Alerting(_) => {
                 self.rec.alerting_ms.get_or_insert(self.clock.wall_ms(now));
                 if !self.trunk.early_media && !self.trunk.ringing && !self.caller_gone {

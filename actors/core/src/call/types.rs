@@ -185,6 +185,7 @@ impl Event {
             Self::DialAccepted(_) => "dial_accepted",
             Self::DialRefused(_) => "dial_refused",
             Self::Modem(CallEvent::Dialing(_)) => "modem_dialing",
+            Self::Modem(CallEvent::Incoming { .. }) => "modem_incoming",
             Self::Modem(CallEvent::Alerting(_)) => "modem_alerting",
             Self::Modem(CallEvent::Answered(_)) => "modem_answered",
             Self::Modem(CallEvent::Ended { .. }) => "modem_ended",

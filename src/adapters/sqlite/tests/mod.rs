@@ -72,6 +72,7 @@ fn record(call_id: &str, caller: &str, callee: &str, received_ms: u64) -> CallRe
         route: Vec::new(),
         history: Vec::new(),
         quality: None,
+        direction: Default::default(),
     }
 }
 

@@ -26,6 +26,12 @@ pub(super) struct Call {
     pub(super) deadline: Option<Instant>,
     answered_at: Option<Instant>,
     hangup_requested: bool,
+    /// The call came in (mobile-terminated).
+    pub(super) incoming: bool,
+    /// `ATA` is out.
+    pub(super) answer_sent: bool,
+    /// [`CallEvent::Incoming`] was reported.
+    pub(super) reported_incoming: bool,
 }
 
 impl Call {
@@ -39,7 +45,21 @@ impl Call {
             deadline: None,
             answered_at: None,
             hangup_requested: false,
+            incoming: false,
+            answer_sent: false,
+            reported_incoming: false,
         }
+    }
+
+    /// An incoming call, ringing: it exists on the modem already.
+    pub(super) fn incoming(id: CallId, now: Instant, ring_limit: std::time::Duration) -> Self {
+        let mut c = Self::new(id);
+        c.phase = CallPhase::Ringing;
+        c.incoming = true;
+        c.dial_acked = true;
+        c.dialing_reported = true; // nothing was dialled
+        c.deadline = Some(now + ring_limit);
+        c
     }
 
     fn matches(&self, idx: u8) -> bool {
@@ -194,7 +214,7 @@ impl ModemSession {
         }
     }
 
-    fn bind_idx(&mut self, now: Instant, idx: u8) {
+    pub(super) fn bind_idx(&mut self, now: Instant, idx: u8) {
         let alerting = self.cfg.timeouts.alerting;
         if let Some(c) = self.call.as_mut() {
             if c.idx.is_none() {
@@ -218,12 +238,15 @@ impl ModemSession {
         }
     }
 
-    fn enter_active(&mut self, now: Instant) {
+    pub(super) fn enter_active(&mut self, now: Instant) {
         let Some(c) = self.call.as_mut() else { return };
         if c.answered_at.is_none() {
             c.answered_at = Some(now);
         }
-        if matches!(c.phase, CallPhase::Dialing | CallPhase::Alerting) {
+        if matches!(
+            c.phase,
+            CallPhase::Dialing | CallPhase::Alerting | CallPhase::Ringing
+        ) {
             c.phase = CallPhase::Active;
             c.deadline = None;
             let id = c.id;
@@ -263,6 +286,14 @@ impl ModemSession {
                 self.end_call(now, cause);
                 self.queue_call_list();
                 return;
+            }
+            CallPhase::Ringing => {
+                let mut c = EndCause::new(
+                    EndKind::NoAnswer,
+                    format!("not answered within {:?}", t.answer),
+                );
+                c.q850 = Some(19);
+                c
             }
             CallPhase::Active => return,
         };
@@ -314,9 +345,13 @@ impl ModemSession {
         };
         let ours = match call.idx {
             Some(i) => entries.iter().find(|e| e.idx == i),
-            None => entries.iter().find(|e| !e.incoming),
+            None => entries.iter().find(|e| e.incoming == call.incoming),
         };
+        let caller = ours.filter(|_| call.incoming).map(|e| e.number.clone());
         let (phase, dial_acked) = (call.phase, call.dial_acked);
+        if caller.is_some() {
+            self.report_incoming(caller);
+        }
         match ours {
             Some(e) => {
                 let idx = e.idx;
@@ -407,6 +442,13 @@ impl ModemSession {
                     EndCause::from_final(&f)
                 };
                 self.end_call(now, cause);
+            }
+            Urc::Ring | Urc::CRing(_) | Urc::Clip { .. } if !self.cfg.reject_incoming => {
+                let number = match urc {
+                    Urc::Clip { number } => Some(number),
+                    _ => None,
+                };
+                self.on_ring(now, number);
             }
             Urc::Ring | Urc::CRing(_) | Urc::Clip { .. } => {
                 if self.cfg.reject_incoming

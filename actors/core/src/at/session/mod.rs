@@ -20,6 +20,7 @@
 
 mod answers;
 mod call;
+mod incoming;
 mod queue;
 mod sms;
 mod types;
@@ -53,6 +54,8 @@ enum Purpose {
     Poll,
     Ping,
     Dial,
+    /// `ATA` for an incoming call.
+    Answer,
     AudioOn,
     Hangup,
     CallList,
@@ -484,6 +487,7 @@ impl ModemSession {
                     .push_back(SessionEvent::Identity(self.identity.clone()));
             }
             Purpose::Dial => self.on_dial_result(now, &result),
+            Purpose::Answer => self.on_answer_result(now, &result),
             Purpose::Hangup => self.on_hangup_result(now, &result),
             Purpose::CallList => {
                 if result.is_ok() {

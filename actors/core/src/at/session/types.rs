@@ -205,6 +205,8 @@ pub enum CallPhase {
     Active,
     /// `AT+CHUP` sent.
     HangingUp,
+    /// An incoming call rings, not answered (yet).
+    Ringing,
 }
 
 /// Identifies one call placed through a session.
@@ -220,6 +222,14 @@ pub enum CallEvent {
     Alerting(CallId),
     /// Answered (`^CONN`).
     Answered(CallId),
+    /// A call arrived on the SIM (`RING`, `+CLIP`, `+CLCC` stat 4): answer it with
+    /// [`super::ModemSession::answer`] or refuse it with [`super::ModemSession::hangup`].
+    Incoming {
+        /// The call.
+        call: CallId,
+        /// The caller's number as the network gave it (empty or absent when withheld).
+        number: Option<String>,
+    },
     /// The call is over.
     Ended {
         /// Which call.
@@ -372,6 +382,7 @@ impl CallEvent {
             Self::Dialing(c)
             | Self::Alerting(c)
             | Self::Answered(c)
+            | Self::Incoming { call: c, .. }
             | Self::Ended { call: c, .. } => *c,
         }
     }
@@ -391,7 +402,8 @@ pub enum CallRequestError {
     /// No call with that id is up.
     #[error("no such call")]
     NoSuchCall,
-    /// The call is not answered yet (DTMF needs an active call).
+    /// The call is not answered yet (DTMF needs an active call), or not one that rings
+    /// here (only an incoming call is answered).
     #[error("call not active")]
     NotActive,
     /// A DTMF digit outside `0-9 * #` (A-D make some firmware hang up).

@@ -2,6 +2,7 @@
 
 mod calls;
 mod health;
+mod incoming;
 mod init;
 mod sms;
 
