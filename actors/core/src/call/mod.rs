@@ -38,6 +38,7 @@
 
 mod agent;
 mod draft;
+pub mod inbound;
 pub mod ladder;
 mod media;
 mod modem;

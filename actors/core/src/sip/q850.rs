@@ -24,6 +24,28 @@ pub fn q850_to_sip(cause: u16) -> u16 {
     }
 }
 
+/// The Q.850 cause for a SIP final status (RFC 3398 §8.2.6.1 read backwards, as RFC 4497
+/// does): how a GSM call offered to SIP is said to have failed.
+pub fn sip_to_q850(status: u16) -> u16 {
+    match status {
+        404 | 485 | 604 => 1,
+        410 => 22,
+        484 => 28,
+        486 | 600 => 17,
+        408 | 504 => 102,
+        480 => 18,
+        401 | 402 | 403 | 407 | 603 => 21,
+        405 | 406 | 415 | 501 => 79,
+        482 | 483 => 25,
+        502 => 38,
+        487 => 16,
+        606 | 488 => 65,
+        500 | 503 => 41,
+        400..=499 => 41,
+        _ => 31,
+    }
+}
+
 /// The SIP status for an end class when no cause value is known.
 pub fn kind_to_sip(kind: EndKind) -> u16 {
     match kind {
@@ -76,6 +98,36 @@ pub fn reason_header(cause: &EndCause) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sip_status_to_cause() {
+        let cases = [
+            (404, 1),
+            (486, 17),
+            (600, 17),
+            (480, 18),
+            (408, 102),
+            (603, 21),
+            (403, 21),
+            (484, 28),
+            (410, 22),
+            (502, 38),
+            (503, 41),
+            (500, 41),
+            (487, 16),
+            (488, 65),
+            (415, 79),
+            (499, 41),
+            (302, 31),
+        ];
+        for (status, cause) in cases {
+            assert_eq!(sip_to_q850(status), cause, "{status}");
+        }
+        // The way back lands in the same class for the common refusals.
+        for s in [404, 486, 484, 410, 502] {
+            assert_eq!(q850_to_sip(sip_to_q850(s)), s, "{s}");
+        }
+    }
 
     #[test]
     fn rfc3398_table() {
