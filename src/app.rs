@@ -190,6 +190,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
     let filter_active = filter.active_flag();
     let filter = filter.start();
     let node_view = NodeViewCell::default();
+    let inbound_agent = agent.clone();
     let router = Router::new(c.routing.clone(), agent, stores)
         .serving(node_view.clone(), c.sip.node_id.clone())
         .start();
@@ -239,7 +240,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
     })
     .start();
     gateway.do_send(SubscribeModems(sms.clone().recipient()));
-    let calls = call::factory(CallEnv {
+    let call_env = CallEnv {
         filter: Some((filter.clone().recipient(), filter_active)),
         router: router.clone().recipient(),
         release: router.clone().recipient(),
@@ -254,7 +255,8 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
             ..CallConfig::default()
         },
         ladders: Some(ladders.clone()),
-    });
+    };
+    let calls = call::factory(call_env.clone());
     let ingress = SipIngress::start(IngressSpec {
         sip: c.sip.clone(),
         trunks: c.trunk.clone(),
@@ -265,6 +267,13 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         sms: Some(sms.clone().recipient()),
     })
     .await?;
+    if c.inbound.is_on() {
+        let desk =
+            call::InboundDesk::new(c.inbound.clone(), call_env, ingress.clone(), inbound_agent)
+                .start();
+        gateway.do_send(SubscribeModems(desk.recipient()));
+        info!("Incoming GSM calls are taken ([inbound]).");
+    }
     let http = match c.http.addr() {
         Some(addr) => {
             let sources = crate::http::Sources {

@@ -8,6 +8,7 @@
 //! [`CallSession`]: e173gw_core::call::CallSession
 
 mod actor;
+mod inbound;
 mod media;
 
 use std::net::IpAddr;
@@ -18,6 +19,7 @@ use actix::prelude::*;
 use e173gw_core::call::CallConfig;
 use e173gw_core::config::sip::MediaConfig;
 
+pub use inbound::{InboundCall, InboundDesk};
 pub use media::PortPool;
 
 use crate::ingress::{CallFactory, CallIn, NewCall};

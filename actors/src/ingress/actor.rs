@@ -71,10 +71,11 @@ pub(super) struct CallEntry {
     pub(super) recipient: Recipient<CallIn>,
     pub(super) call_ids: Vec<String>,
     pub(super) txs: Vec<TxId>,
-    trunk: usize,
+    /// The trunk it came in on (`None`: a leg the gateway opened, see [`OpenLeg`]).
+    pub(super) trunk: Option<usize>,
     /// The call's start in the journal: no response but 100 Trying leaves before it is
-    /// written.
-    pub(super) ticket: Ticket,
+    /// written (`None`: nothing to wait for).
+    pub(super) ticket: Option<Ticket>,
 }
 
 /// The SIP ingress actor. See the module docs.
@@ -560,8 +561,8 @@ impl SipIngress {
                 recipient,
                 call_ids: vec![call_id],
                 txs: vec![tx],
-                trunk,
-                ticket,
+                trunk: Some(trunk),
+                ticket: Some(ticket),
             },
         );
         self.stats.calls += 1;
@@ -575,7 +576,7 @@ impl SipIngress {
             .tx_owner
             .get(&tx)
             .and_then(|k| self.calls.get(k))
-            .map(|c| c.ticket);
+            .and_then(|c| c.ticket);
         match ticket {
             Some(t) if !self.held.is_empty() || !self.journal.is_written(t) => {
                 self.held.push_back((t, tx, resp));
@@ -630,9 +631,40 @@ impl SipIngress {
                 self.tx_owner.remove(&t);
                 self.sent.remove(&t);
             }
-            self.trunks.call_ended(entry.trunk);
+            if let Some(t) = entry.trunk {
+                self.trunks.call_ended(t);
+            }
             self.stats.active_calls = self.stats.active_calls.saturating_sub(1);
         }
+    }
+}
+
+/// Register a SIP leg the gateway opens itself (an inbound GSM call's): messages of the
+/// Call-IDs it watches go to `0`, as for a call. The answer is the key its
+/// [`SipOut`](super::SipOut) messages name, and this node's SIP addresses.
+#[derive(Message, Debug)]
+#[rtype(result = "(u64, Arc<LocalSip>)")]
+pub struct OpenLeg(pub Recipient<super::CallIn>);
+
+impl Handler<OpenLeg> for SipIngress {
+    type Result = MessageResult<OpenLeg>;
+
+    fn handle(&mut self, msg: OpenLeg, _: &mut Context<Self>) -> Self::Result {
+        let key = self.next_call;
+        self.next_call += 1;
+        self.calls.insert(
+            key,
+            CallEntry {
+                recipient: msg.0,
+                call_ids: Vec::new(),
+                txs: Vec::new(),
+                trunk: None,
+                ticket: None,
+            },
+        );
+        self.stats.calls += 1;
+        self.stats.active_calls += 1;
+        MessageResult((key, self.local.clone()))
     }
 }
 

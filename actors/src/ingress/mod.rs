@@ -10,5 +10,5 @@ mod message;
 mod messages;
 mod transport;
 
-pub use actor::{IngressError, IngressSpec, SipIngress};
+pub use actor::{IngressError, IngressSpec, OpenLeg, SipIngress};
 pub use messages::*;

@@ -453,15 +453,13 @@ impl InboundSession {
 
     fn on_modem(&mut self, now: Instant, e: CallEvent) {
         match e {
-            CallEvent::Answered(_) => {
-                if self.phase == Phase::Connecting {
-                    self.phase = Phase::Up;
-                    self.answered_ms = Some(self.wall(now));
-                    self.out.push_back(InAction::Arm {
-                        timer: InTimer::MaxDuration,
-                        after: self.s.max_duration,
-                    });
-                }
+            CallEvent::Answered(_) if self.phase == Phase::Connecting => {
+                self.phase = Phase::Up;
+                self.answered_ms = Some(self.wall(now));
+                self.out.push_back(InAction::Arm {
+                    timer: InTimer::MaxDuration,
+                    after: self.s.max_duration,
+                });
             }
             CallEvent::Ended { cause, .. } => {
                 self.modem_done = true;

@@ -12,6 +12,7 @@ pub mod dial;
 pub mod env;
 pub mod filter;
 pub mod http;
+pub mod inbound;
 pub mod load;
 pub mod lookup;
 pub mod peer;
@@ -96,6 +97,8 @@ pub struct Config {
     pub sms: sms::SmsConfig,
     /// USSD: balance checks and recharge.
     pub ussd: sms::UssdConfig,
+    /// GSM calls that arrive on the SIMs.
+    pub inbound: inbound::InboundConfig,
 }
 
 /// Log output.
@@ -374,6 +377,7 @@ impl Config {
         p.extend(self.http.validate());
         p.extend(self.sms.validate());
         p.extend(self.ussd.validate());
+        p.extend(self.inbound.validate(!self.agent.uri.is_empty()));
         p.extend(self.filter.validate());
         p.extend(self.routing.validate(!self.agent.uri.is_empty()));
         p.extend(peer::validate(&self.peer, &self.sip.node_id));
