@@ -191,6 +191,7 @@ impl SipIngress {
                 Method::Info,
                 Method::Register,
                 Method::Message,
+                Method::Refer,
             ],
             // No option tags: 100rel and session timers (RFC 4028) are not implemented,
             // so a Require of either gets 420.

@@ -53,9 +53,86 @@ impl AgentLeg {
     pub(super) fn is_done(&self) -> bool {
         self.ended || (self.final_received && !self.answered)
     }
+
+    /// Whether the agent answered.
+    pub(super) fn is_answered(&self) -> bool {
+        self.answered
+    }
+
+    /// A request in the agent's dialog (NOTIFY, BYE), with `extra` headers and a body.
+    fn request(
+        &mut self,
+        method: Method,
+        branch: &str,
+        extra: Vec<crate::sip::Header>,
+        body: Option<(&str, Vec<u8>)>,
+    ) -> Option<(Request, crate::sip::Peer)> {
+        if self.ended || self.bye_sent {
+            return None;
+        }
+        let d = self.dialog.as_mut()?;
+        let mut req = d.request(method, branch, &self.local);
+        req.headers.extend(extra);
+        if let Some((ct, b)) = body {
+            crate::sip::build::set_body(&mut req.headers, &mut req.body, ct, b);
+        }
+        Some((req, self.agent.peer))
+    }
 }
 
 impl CallSession {
+    /// A request in the agent's dialog (while it is the call's leg).
+    pub(super) fn agent_request(
+        &mut self,
+        method: Method,
+        branch: &str,
+        extra: Vec<crate::sip::Header>,
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Option<(Request, crate::sip::Peer)> {
+        match &mut self.leg {
+            Leg::Agent(a) => a.request(method, branch, extra, Some((content_type, body))),
+            _ => None,
+        }
+    }
+
+    /// The agent left (its BYE is answered).
+    pub(super) fn mark_agent_ended(&mut self) {
+        if let Leg::Agent(a) = &mut self.leg {
+            a.ended = true;
+        }
+    }
+
+    /// BYE to the agent whose call was transferred away.
+    pub(super) fn bye_transferor(&mut self) {
+        let branch = self.ids.branch();
+        let Some(a) = &mut self.transferor else {
+            return;
+        };
+        if let Some((req, to)) = a.request(Method::Bye, &branch, Vec::new(), None) {
+            a.bye_sent = true;
+            self.push(Action::Send { req, to });
+        }
+    }
+
+    /// Whether a message belongs to the agent's leg after its transfer.
+    pub(super) fn is_transferor(&self, h: &crate::sip::Headers) -> bool {
+        self.transferor
+            .as_ref()
+            .is_some_and(|a| headers::call_id(h) == Some(a.call_id.as_str()))
+    }
+
+    /// The transferred-away agent's requests and answers: it may only leave.
+    pub(super) fn on_transferor(&mut self, tx: Option<TxId>, req: Option<&Request>) {
+        if let (Some(tx), Some(req)) = (tx, req) {
+            self.reply(tx, req, 200, None);
+        }
+        let bye = req.is_none_or(|r| r.method == Method::Bye);
+        if let (true, Some(a)) = (bye, &mut self.transferor) {
+            a.ended = true;
+        }
+    }
+
     pub(super) fn start_agent_leg(
         &mut self,
         now: Instant,
@@ -267,6 +344,8 @@ impl CallSession {
         ev: &'static str,
     ) {
         match req.method {
+            Method::Refer => self.on_refer(now, tx, req),
+            Method::Bye if self.agent_left_during_transfer(tx, req) => {}
             Method::Bye => {
                 self.reply(tx, req, 200, None);
                 if let Leg::Agent(a) = &mut self.leg {

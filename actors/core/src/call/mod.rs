@@ -46,6 +46,7 @@ mod parties;
 mod route;
 mod screen;
 mod state;
+mod transfer;
 mod trunk;
 mod types;
 
@@ -119,6 +120,10 @@ pub struct CallSession {
     rec: Draft,
     timers: [Option<Instant>; 5],
     out: VecDeque<Action>,
+    /// A transfer the agent asked for (REFER), until it connects or fails.
+    transfer: Option<transfer::Transfer>,
+    /// The agent after its call was transferred away (its BYE).
+    transferor: Option<Box<AgentLeg>>,
 }
 
 fn slot(t: Timer) -> usize {
@@ -199,6 +204,8 @@ impl CallSession {
             rec,
             timers: [None; 5],
             out: VecDeque::new(),
+            transfer: None,
+            transferor: None,
         };
         s.arm(
             Timer::HardLimit,
@@ -228,9 +235,23 @@ impl CallSession {
             self.after_end(now, ev);
             return;
         }
+        if self.transferring() && self.transfer_event(now, &ev) {
+            return;
+        }
         match ev {
             Event::Cancel => self.on_cancel(now, name),
             Event::Ack(req) => self.on_ack(now, &req, name),
+            Event::Request { tx, req } if self.is_transferor(&req.headers) => {
+                self.on_transferor(Some(tx), Some(&req))
+            }
+            Event::Response(resp) if self.is_transferor(&resp.headers) => {
+                if resp.status_code.code() >= 200
+                    && headers::cseq(&resp.headers)
+                        .is_some_and(|c| c.method.eq_ignore_ascii_case("BYE"))
+                {
+                    self.on_transferor(None, None);
+                }
+            }
             Event::Request { tx, req } => {
                 if self.is_agent(&req.headers) {
                     self.on_agent_request(now, tx, &req, name);
@@ -420,6 +441,7 @@ impl CallSession {
 
     /// Ends the callee leg: modem hang-up, agent CANCEL or BYE.
     fn hang_up_callee(&mut self) {
+        self.hang_up_transfer_modem();
         match &self.leg {
             Leg::Modem(_) => self.hang_up_modem(),
             Leg::Agent(_) => self.hang_up_agent(),
@@ -429,6 +451,7 @@ impl CallSession {
 
     fn callee_done(&self) -> bool {
         !self.routing
+            && self.transfer_done()
             && match &self.leg {
                 Leg::None => true,
                 Leg::Modem(m) => m.is_done(),
@@ -474,6 +497,7 @@ impl CallSession {
         }
         self.release_modem();
         self.release_peer();
+        self.finish_transfer();
         if self.media.take().is_some() || self.media_pending {
             self.push(Action::DropMedia);
         }

@@ -29,6 +29,19 @@ pub(super) struct ModemLeg {
 }
 
 impl ModemLeg {
+    /// A modem leg whose call is already answered (a transfer that connected).
+    pub(super) fn answered(id: ModemId, call: CallId) -> Self {
+        Self {
+            id,
+            call: Some(call),
+            dialing: false,
+            answered: true,
+            ended: false,
+            hangup_wanted: false,
+            released: false,
+        }
+    }
+
     /// Whether nothing more will happen on the modem.
     pub(super) fn is_done(&self) -> bool {
         self.ended || (self.call.is_none() && !self.dialing)
