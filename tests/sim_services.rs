@@ -274,6 +274,9 @@ fn a_low_balance_is_read_alerted_and_rests_the_sim() {
 code = "*222#"
 reply = "Saldo R$ {balance} valido ate 10/12/2026"
 [[sim.ussd]]
+code = "*222*12345678#"
+reply = "Recarga de R$ 20,00 efetuada"
+[[sim.ussd]]
 code = "*111#"
 reply = "1 Saldo 2 Pacotes"
 mode = 1
@@ -289,6 +292,8 @@ rest_when_low = true
 plmn = "*"
 code = "*222#"
 pattern = "Saldo R\\$ (?P<balance>[0-9.,]+) valido ate (?P<expiry>\\S+)"
+recharge = "*222*{voucher}#"
+recharge_ok = "efetuada"
 "#;
     let gw = gateway(extra, 1);
     let id = wait_ready(&gw, 1)["modem0"].clone();
@@ -315,6 +320,38 @@ pattern = "Saldo R\\$ (?P<balance>[0-9.,]+) valido ate (?P<expiry>\\S+)"
     assert!(
         m["reason"].as_str().unwrap_or("").contains("balance"),
         "{m}"
+    );
+    // A recharge with a voucher, read by the operator's success pattern.
+    let (s, v) = call(
+        &gw,
+        "POST",
+        &format!("/api/modems/{id}/recharge"),
+        true,
+        r#"{"voucher":"12345678"}"#,
+    );
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["text"], "Recarga de R$ 20,00 efetuada");
+    let (s, _) = call(
+        &gw,
+        "POST",
+        &format!("/api/modems/{id}/recharge"),
+        true,
+        r#"{"voucher":"99"}"#,
+    );
+    assert_eq!(
+        s, 503,
+        "an unknown voucher gets the network's fallback reply, not a success"
+    );
+    assert_eq!(
+        call(
+            &gw,
+            "POST",
+            &format!("/api/modems/{id}/recharge"),
+            true,
+            r#"{"voucher":"12ab"}"#
+        )
+        .0,
+        400
     );
     // Topped up: the next check says so.
     gw.sim("balance modem0 25,00");
