@@ -237,6 +237,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
             .build()
             .map_err(|e| AppError::HttpClient(e.to_string()))?,
         sims: Some(router.clone().recipient()),
+        route: Some((router.clone().recipient(), router.clone().recipient())),
     })
     .start();
     gateway.do_send(SubscribeModems(sms.clone().recipient()));
@@ -252,6 +253,7 @@ pub async fn start(s: &Settings) -> Result<App, AppError> {
         timing: CallConfig {
             max_duration: Duration::from_secs(c.sip.max_call_duration_s),
             screen: true,
+            screen_transfers: c.agent.screen_transfers,
             ..CallConfig::default()
         },
         ladders: Some(ladders.clone()),

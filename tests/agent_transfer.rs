@@ -114,3 +114,56 @@ fn a_failed_transfer_leaves_the_call_with_the_agent() {
     assert_eq!(sim["modems"][0]["last_call"]["number"], "101", "{sim}");
     assert_eq!(sim["modems"][0]["last_call"]["answered"], false, "{sim}");
 }
+
+#[test]
+fn a_transfer_to_a_blacklisted_number_is_screened_out_when_configured() {
+    // The failing agent's script, expecting 403 and no ringing (nothing is dialled).
+    let text = std::fs::read_to_string(scenario("uas_agent_refer_fail.xml")).expect("scenario");
+    let start = text.find("  <!-- The callee rang").expect("ringing step");
+    let end =
+        start + text[start..].find("]]></send>\n").expect("its answer") + "]]></send>\n".len();
+    let text =
+        format!("{}{}", &text[..start], &text[end..]).replace("486 Busy Here", "403 Forbidden");
+    let dir = tempfile::tempdir().expect("tmp");
+    let sc_agent = dir.path().join("agent_refer_403.xml");
+    std::fs::write(&sc_agent, text).expect("write");
+    let mut agent = Background::start(&[
+        "-sf",
+        sc_agent.to_str().expect("utf8"),
+        "-key",
+        "refer_to",
+        "+5511900000666",
+        "-m",
+        "1",
+    ]);
+    let gw = Gateway::start(Options {
+        modems: 1,
+        target: "agent".into(),
+        extra: format!(
+            "[agent]\nuri = \"sip:agent@127.0.0.1:{}\"\nscreen_transfers = true\n\
+             [filter]\ndefault_region = \"BR\"\n[[filter.stage]]\nkind = \"blacklist\"\n\
+             entry = [{{ number = \"+5511900000666\", reason = \"known fraud\" }}]\n",
+            agent.port
+        ),
+        ..Options::default()
+    });
+    let r = gw.one_call(&scenario("uac_bye.xml"), "5511912345678", &["-d", "2500"]);
+    assert_eq!(r["target"]["kind"], "agent", "{r}");
+    let route = r["route"].to_string();
+    assert!(
+        route.contains("transfer screening: blacklist: match -> reject 403"),
+        "{route}"
+    );
+    assert!(route.contains("transfer: failed (403)"), "{route}");
+    let st = agent.wait(Duration::from_secs(10));
+    assert!(
+        st.is_some_and(|s| s.success()),
+        "agent scenario: {}",
+        agent.messages()
+    );
+    let sim = gw.sim("status modem0");
+    assert!(
+        sim["modems"][0]["last_call"].is_null(),
+        "nothing was dialled: {sim}"
+    );
+}

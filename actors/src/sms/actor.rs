@@ -36,6 +36,12 @@ pub struct SmsSpec {
     pub http: reqwest::Client,
     /// The router, whose operator holds (disabled, quarantined modems) SMS respects too.
     pub sims: Option<Recipient<crate::routing::ListSims>>,
+    /// The router, asked where an SMS goes by the calls' policy (sticky route, operator
+    /// affinity, balancing); its lease is given back at once.
+    pub route: Option<(
+        Recipient<crate::routing::RouteRequest>,
+        Recipient<crate::routing::Release>,
+    )>,
 }
 
 pub(super) struct Modem {
@@ -84,6 +90,9 @@ pub struct SmsCenter {
     pub(super) http: reqwest::Client,
     next_ref: u8,
     pub(super) ticks: u64,
+    /// Modems this centre rested for a low balance (the rest ends when a check finds the
+    /// SIM topped up).
+    pub(super) rested_low: std::collections::BTreeSet<ModemId>,
 }
 
 impl std::fmt::Debug for SmsSpec {
@@ -119,6 +128,7 @@ impl SmsCenter {
             http,
             next_ref: 1,
             ticks: 0,
+            rested_low: Default::default(),
         }
     }
 
@@ -413,24 +423,97 @@ impl Handler<SendSms> for SmsCenter {
             .sims
             .clone()
             .map(|r| r.send(crate::routing::ListSims));
+        let route = self.spec.route.clone().filter(|_| msg.via.is_none());
+        let number = e173gw_core::domain::DialNumber::parse(&msg.to).ok();
+        // Modems that cannot send SMS now (not ready, or over a limit) are left out of
+        // the router's choice.
+        let unfit: Vec<ModemId> = {
+            let cfg = &self.spec.sms;
+            self.candidates(&[])
+                .into_iter()
+                .filter(|c| {
+                    !c.ready
+                        || cfg.per_day.is_some_and(|l| c.today >= l)
+                        || cfg.per_month.is_some_and(|l| c.month >= l)
+                })
+                .filter_map(|c| ModemId::parse(&c.modem).ok())
+                .collect()
+        };
         Box::pin(
             async move {
-                match ask {
+                let rows = match ask {
                     Some(a) => a.await.unwrap_or_default(),
                     None => Vec::new(),
-                }
-            }
-            .into_actor(self)
-            .then(move |rows, act, _| {
+                };
                 let held: Vec<ModemId> = rows
                     .into_iter()
                     .filter(|r| r.disabled.is_some() || r.quarantined.is_some())
                     .map(|r| r.status.id)
                     .collect();
+                let chosen = match (route, number) {
+                    (Some((router, release)), Some(callee)) => {
+                        pick_by_router(
+                            &router,
+                            &release,
+                            callee,
+                            held.iter().chain(&unfit).cloned().collect(),
+                        )
+                        .await
+                    }
+                    _ => None,
+                };
+                (held, chosen)
+            }
+            .into_actor(self)
+            .then(move |(held, chosen), act, _| {
+                let mut msg = msg;
+                if msg.via.is_none() {
+                    msg.via = chosen.map(|m| m.to_string());
+                }
                 act.queue_sms(msg, &held)
             }),
         )
     }
+}
+
+/// Asks the router where a call to `callee` would go now, leaving out `exclude`, and gives
+/// the lease back at once: the SMS goes out on that SIM. A peer's SIM cannot send this
+/// node's SMS, so it is left out and the router asked again (a few times at most).
+async fn pick_by_router(
+    router: &Recipient<crate::routing::RouteRequest>,
+    release: &Recipient<crate::routing::Release>,
+    callee: e173gw_core::domain::DialNumber,
+    mut exclude: Vec<ModemId>,
+) -> Option<ModemId> {
+    for _ in 0..4 {
+        let d = router
+            .send(crate::routing::RouteRequest {
+                target: e173gw_core::config::sip::Target::Modems,
+                trunk: "sms".into(),
+                from_peer: Some(None),
+                caller: String::new(),
+                callee: callee.clone(),
+                exclude: exclude.clone(),
+                age_ms: 0,
+                divert: None,
+                operator: None,
+                call: None,
+            })
+            .await
+            .ok()?;
+        match d.route {
+            e173gw_core::routing::Route::Modem { id, .. } => {
+                let _ = release.try_send(crate::routing::Release { modem: id.clone() });
+                return Some(id);
+            }
+            e173gw_core::routing::Route::Peer { id, .. } => {
+                let _ = release.try_send(crate::routing::Release { modem: id.clone() });
+                exclude.push(id);
+            }
+            _ => return None,
+        }
+    }
+    None
 }
 
 impl SmsCenter {

@@ -101,6 +101,34 @@ impl SmsCenter {
         self.spec.ussd.low_balance_cents.is_some_and(|l| cents < l)
     }
 
+    /// Acts on a balance just read: a low one is logged (and rests the SIM until a check
+    /// finds it topped up, with `rest_when_low`); a topped-up one ends that rest.
+    fn after_balance(&mut self, b: &SimBalance) {
+        let Ok(id) = ModemId::parse(&b.modem) else {
+            return;
+        };
+        let rest = |seconds: u32, reason: String| AdminModem {
+            id: id.clone(),
+            action: AdminAction::Rest { seconds, reason },
+        };
+        if self.is_low(b.cents) {
+            warn!(modem = %b.modem, imsi = %b.imsi, cents = b.cents, "SIM balance low.");
+            if let (true, Some(r)) = (self.spec.ussd.rest_when_low, &self.spec.rest) {
+                // Until a check finds it topped up (a week at most).
+                r.do_send(rest(604_800, format!("balance low ({} cents)", b.cents)));
+                self.rested_low.insert(id.clone());
+            }
+        } else {
+            info!(modem = %b.modem, imsi = %b.imsi, cents = b.cents, "SIM balance read.");
+            if self.rested_low.remove(&id) {
+                if let Some(r) = &self.spec.rest {
+                    // A rest of one second replaces the long one: back in routing at once.
+                    r.do_send(rest(1, format!("balance topped up ({} cents)", b.cents)));
+                }
+            }
+        }
+    }
+
     /// Checks every ready SIM's balance once per `[ussd] balance_every_s`, spread over
     /// the period one modem at a time.
     pub(super) fn balance_schedule(&mut self, ctx: &mut Context<Self>) {
@@ -226,7 +254,9 @@ impl Handler<CheckBalance> for SmsCenter {
                 let (req, t) = req?;
                 let reply = reply_text(req.await)?;
                 let text = reply.text.unwrap_or_default();
-                let b = t.read(&text).ok_or_else(|| BalanceError::Unreadable(text.clone()))?;
+                let b = t
+                    .read(&text)
+                    .ok_or_else(|| BalanceError::Unreadable(text.clone()))?;
                 let bal = SimBalance {
                     imsi: imsi.unwrap_or_default(),
                     modem: modem.to_string(),
@@ -246,23 +276,7 @@ impl Handler<CheckBalance> for SmsCenter {
             .into_actor(self)
             .map(|res, act, _| {
                 if let Ok(b) = &res {
-                    let low = act.is_low(b.cents);
-                    if low {
-                        warn!(modem = %b.modem, imsi = %b.imsi, cents = b.cents, "SIM balance low.");
-                        if act.spec.ussd.rest_when_low {
-                            if let (Some(rest), Ok(id)) = (&act.spec.rest, ModemId::parse(&b.modem)) {
-                                rest.do_send(AdminModem {
-                                    id,
-                                    action: AdminAction::Rest {
-                                        seconds: u32::try_from(act.spec.ussd.balance_every_s.max(3600)).unwrap_or(u32::MAX),
-                                        reason: format!("balance low ({} cents)", b.cents),
-                                    },
-                                });
-                            }
-                        }
-                    } else {
-                        info!(modem = %b.modem, imsi = %b.imsi, cents = b.cents, "SIM balance read.");
-                    }
+                    act.after_balance(b);
                 }
                 res
             }),

@@ -20,6 +20,8 @@ use super::{Action, CallSession, Leg};
 /// Where a transfer is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Step {
+    /// Screening is asked (`[agent] screen_transfers`).
+    Screening,
     /// The router is asked.
     Routing,
     /// RTP is being bound.
@@ -129,7 +131,40 @@ impl CallSession {
             failed: false,
         });
         self.notify_agent(100, true);
-        self.route_transfer(now);
+        if self.cfg.screen_transfers {
+            if let Some(t) = &mut self.transfer {
+                t.step = Step::Screening;
+            }
+            self.push(Action::Screen(crate::filter::Request {
+                caller: self.caller.clone(),
+                callee: target.to_string(),
+                trunk: Some(self.trunk_name.clone()),
+                now_ms: self.clock.wall_ms(now),
+            }));
+        } else {
+            self.route_transfer(now);
+        }
+    }
+
+    fn transfer_screened(&mut self, now: Instant, v: &crate::filter::Verdict) {
+        self.rec.route.extend(
+            v.trace_lines()
+                .into_iter()
+                .map(|l| format!("transfer screening: {l}")),
+        );
+        match &v.decision {
+            crate::filter::Decision::Reject { status, .. } => {
+                let status = if (400..=699).contains(status) {
+                    *status
+                } else {
+                    403
+                };
+                self.transfer_failed(now, status);
+            }
+            crate::filter::Decision::Allow | crate::filter::Decision::Divert { .. } => {
+                self.route_transfer(now)
+            }
+        }
     }
 
     fn route_transfer(&mut self, now: Instant) {
@@ -188,6 +223,15 @@ impl CallSession {
             return false;
         };
         match ev {
+            Event::Screened(v) if t.step == Step::Screening => {
+                let v = v.clone();
+                self.transfer_screened(now, &v);
+                true
+            }
+            Event::ScreenGone if t.step == Step::Screening => {
+                self.route_transfer(now);
+                true
+            }
             Event::Routed(route, why) if t.step == Step::Routing => {
                 self.transfer_routed(now, route.clone(), why.clone());
                 true

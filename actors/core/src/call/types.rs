@@ -56,6 +56,8 @@ pub struct CallConfig {
     pub hard_limit_margin: Duration,
     /// Screen calls before routing ([`Action::Screen`]).
     pub screen: bool,
+    /// Screen the number of a transfer the agent asks for, too (`[agent] screen_transfers`).
+    pub screen_transfers: bool,
 }
 
 impl Default for CallConfig {
@@ -66,6 +68,7 @@ impl Default for CallConfig {
             linger: Duration::from_secs(2),
             hard_limit_margin: Duration::from_secs(300),
             screen: false,
+            screen_transfers: false,
         }
     }
 }

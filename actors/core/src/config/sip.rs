@@ -180,6 +180,9 @@ pub struct AgentConfig {
     pub transport: TransportName,
     /// Seconds the agent may ring before the call is cancelled (480 to the caller).
     pub answer_timeout_s: u64,
+    /// Screen the number of a transfer the agent asks for (REFER) like a new call's callee;
+    /// off: the agent's word is trusted, the number only routed.
+    pub screen_transfers: bool,
 }
 
 impl Default for AgentConfig {
@@ -188,6 +191,7 @@ impl Default for AgentConfig {
             uri: String::new(),
             transport: TransportName::Udp,
             answer_timeout_s: 60,
+            screen_transfers: false,
         }
     }
 }
