@@ -58,6 +58,18 @@ pub(super) struct Modem {
     pub(super) month: u32,
 }
 
+impl Modem {
+    /// Its SIM's IMSI, when known.
+    pub(super) fn imsi(&self) -> Option<String> {
+        self.status
+            .session
+            .identity
+            .imsi
+            .as_ref()
+            .map(|i| i.to_string())
+    }
+}
+
 /// An outbound message in flight: its record and its parts.
 pub(super) struct Outgoing {
     pub(super) rec: SmsRecord,
@@ -139,13 +151,7 @@ impl SmsCenter {
             .iter()
             .map(|(id, m)| SmsCandidate {
                 modem: id.to_string(),
-                imsi: m
-                    .status
-                    .session
-                    .identity
-                    .imsi
-                    .as_ref()
-                    .map(|i| i.to_string()),
+                imsi: m.imsi(),
                 ready: !held.contains(id)
                     && m.status.link == crate::modem::LinkState::Open
                     && m.status.session.sim == e173gw_core::at::session::SimState::Ready
@@ -159,6 +165,11 @@ impl SmsCenter {
                 queued: m.queue.len(),
             })
             .collect()
+    }
+
+    /// The IMSI of `modem`'s SIM, when known.
+    pub(super) fn imsi_of(&self, modem: &ModemId) -> Option<String> {
+        self.modems.get(modem).and_then(Modem::imsi)
     }
 
     /// Stores `rec` (logging a failure: the next change stores it again) and pushes the
@@ -209,13 +220,7 @@ impl SmsCenter {
                 continue;
             };
             m.busy = true;
-            let imsi = m
-                .status
-                .session
-                .identity
-                .imsi
-                .as_ref()
-                .map(|i| i.to_string());
+            let imsi = m.imsi();
             let req = m.addr.send(SendSmsPart {
                 tpdu_len: part.tpdu_len,
                 pdu: part.hex,
@@ -343,12 +348,7 @@ impl SmsCenter {
         let sims: Vec<(ModemId, String)> = self
             .modems
             .iter()
-            .filter_map(|(id, m)| {
-                Some((
-                    id.clone(),
-                    m.status.session.identity.imsi.as_ref()?.to_string(),
-                ))
-            })
+            .filter_map(|(id, m)| Some((id.clone(), m.imsi()?)))
             .collect();
         let now = wall_ms();
         ctx.spawn(
@@ -558,13 +558,7 @@ impl SmsCenter {
             number: msg.to,
             text: msg.text,
             modem: Some(modem_id.to_string()),
-            imsi: m
-                .status
-                .session
-                .identity
-                .imsi
-                .as_ref()
-                .map(|i| i.to_string()),
+            imsi: m.imsi(),
             state: SmsState::Queued,
             parts: u8::try_from(parts.len()).unwrap_or(u8::MAX),
             references: Vec::new(),

@@ -165,14 +165,7 @@ impl SmsCenter {
             let Some((modem, _)) = slots.first().cloned() else {
                 continue;
             };
-            let imsi = self.modems.get(&modem).and_then(|m| {
-                m.status
-                    .session
-                    .identity
-                    .imsi
-                    .as_ref()
-                    .map(|i| i.to_string())
-            });
+            let imsi = self.imsi_of(&modem);
             let fut = self.keep_whole(modem, imsi, w, slots);
             ctx.spawn(fut.map(|_, _, _| ()));
         }

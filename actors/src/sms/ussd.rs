@@ -238,14 +238,7 @@ impl Handler<CheckBalance> for SmsCenter {
                 .map_err(|e| BalanceError::NoRule(format!("{plmn}: {e}"))),
             None => Err(BalanceError::NoRule(plmn)),
         };
-        let imsi = self.modems.get(&msg.modem).and_then(|m| {
-            m.status
-                .session
-                .identity
-                .imsi
-                .as_ref()
-                .map(|i| i.to_string())
-        });
+        let imsi = self.imsi_of(&msg.modem);
         let req = template.and_then(|t| Ok((self.ussd(&msg.modem, t.code.clone())?, t)));
         let store = self.spec.store.clone();
         let modem = msg.modem;

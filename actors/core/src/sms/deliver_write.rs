@@ -5,7 +5,7 @@
 //! header, never cutting an escape or a surrogate pair.
 
 use super::gsm7;
-use super::pdu::PduError;
+use super::pdu::{hex, split, PduError};
 use crate::ports::civil_from_days;
 
 /// A service centre time stamp (TP-SCTS, TP-DT): local time and its offset from UTC.
@@ -106,14 +106,6 @@ pub struct NewStatusReport<'a> {
     pub status: u8,
 }
 
-/// Single-part and per-part limits: (GSM 7-bit septets, UCS-2 code units).
-const SINGLE: (usize, usize) = (160, 70);
-const PART: (usize, usize) = (153, 67);
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02X}")).collect()
-}
-
 fn bcd_digits(digits: &str) -> Vec<u8> {
     digits
         .as_bytes()
@@ -167,43 +159,6 @@ fn smsc_field(smsc: &str) -> Result<Vec<u8>, PduError> {
     let mut out = vec![1 + bcd.len() as u8, if intl { 0x91 } else { 0x81 }];
     out.extend(bcd);
     Ok(out)
-}
-
-/// The text's parts: (payload units, is UCS-2).
-fn split(text: &str, force_ucs2: bool) -> (Vec<Vec<u8>>, bool) {
-    if let Some(septets) = gsm7::encode(text).filter(|_| !force_ucs2) {
-        if septets.len() <= SINGLE.0 {
-            return (vec![septets], false);
-        }
-        let mut parts = Vec::new();
-        let mut cur = Vec::new();
-        for (s, n) in text.chars().filter_map(gsm7::septets_of) {
-            if cur.len() + n > PART.0 {
-                parts.push(std::mem::take(&mut cur));
-            }
-            cur.extend_from_slice(&s[..n]);
-        }
-        parts.push(cur);
-        return (parts, false);
-    }
-    let units: Vec<u16> = text.encode_utf16().collect();
-    let to_bytes = |u: &[u16]| u.iter().flat_map(|x| x.to_be_bytes()).collect::<Vec<u8>>();
-    if units.len() <= SINGLE.1 {
-        return (vec![to_bytes(&units)], true);
-    }
-    let mut parts = Vec::new();
-    let mut cur: Vec<u16> = Vec::new();
-    for c in text.chars() {
-        let mut buf = [0u16; 2];
-        let u = c.encode_utf16(&mut buf);
-        if cur.len() + u.len() > PART.1 {
-            parts.push(to_bytes(&cur));
-            cur.clear();
-        }
-        cur.extend_from_slice(u);
-    }
-    parts.push(to_bytes(&cur));
-    (parts, true)
 }
 
 /// The SMS-DELIVER PDUs of a text, one per part, each with its SMSC field.

@@ -67,10 +67,10 @@ fn address(number: &str) -> Result<Vec<u8>, PduError> {
     Ok(out)
 }
 
-/// The text's parts: (payload units, is UCS-2). GSM 7-bit parts never split an escape;
-/// UCS-2 parts never split a surrogate pair.
-fn split(text: &str) -> (Vec<Vec<u8>>, bool) {
-    if let Some(septets) = gsm7::encode(text) {
+/// The text's parts: (payload units, is UCS-2); `force_ucs2` even when GSM 7-bit would
+/// do. GSM 7-bit parts never split an escape; UCS-2 parts never split a surrogate pair.
+pub(super) fn split(text: &str, force_ucs2: bool) -> (Vec<Vec<u8>>, bool) {
+    if let Some(septets) = gsm7::encode(text).filter(|_| !force_ucs2) {
         if septets.len() <= SINGLE.0 {
             return (vec![septets], false);
         }
@@ -107,7 +107,7 @@ fn split(text: &str) -> (Vec<Vec<u8>>, bool) {
     (parts, true)
 }
 
-fn hex(b: &[u8]) -> String {
+pub(super) fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02X}")).collect()
 }
 
@@ -117,7 +117,7 @@ pub fn submit(s: &Submit<'_>) -> Result<Vec<SubmitPart>, PduError> {
         return Err(PduError::Empty);
     }
     let da = address(s.to)?;
-    let (parts, ucs2) = split(s.text);
+    let (parts, ucs2) = split(s.text, false);
     if parts.len() > 255 {
         return Err(PduError::TooLong(parts.len()));
     }
@@ -225,19 +225,20 @@ pub enum Received {
     Status(StatusReport),
 }
 
-struct Reader<'a> {
-    b: &'a [u8],
-    at: usize,
+/// Reads a PDU front to back, each field named for the error when it is missing.
+pub(super) struct Reader<'a> {
+    pub(super) b: &'a [u8],
+    pub(super) at: usize,
 }
 
 impl<'a> Reader<'a> {
-    fn u8(&mut self, what: &'static str) -> Result<u8, PduError> {
+    pub(super) fn u8(&mut self, what: &'static str) -> Result<u8, PduError> {
         let v = *self.b.get(self.at).ok_or(PduError::Malformed(what))?;
         self.at += 1;
         Ok(v)
     }
 
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], PduError> {
+    pub(super) fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], PduError> {
         let s = self
             .b
             .get(self.at..self.at + n)
@@ -246,11 +247,13 @@ impl<'a> Reader<'a> {
         Ok(s)
     }
 
-    fn rest(&self) -> &'a [u8] {
+    pub(super) fn rest(&self) -> &'a [u8] {
         self.b.get(self.at..).unwrap_or(&[])
     }
 
-    fn address(&mut self) -> Result<String, PduError> {
+    /// An address: digits (with `+` when international) or an alphanumeric name. A
+    /// semi-octet that is no digit is skipped, or with `strict` an error.
+    pub(super) fn address(&mut self, strict: bool) -> Result<String, PduError> {
         let digits = usize::from(self.u8("address length")?);
         let toa = self.u8("address type")?;
         let raw = self.take(digits.div_ceil(2), "address")?;
@@ -269,6 +272,7 @@ impl<'a> Reader<'a> {
                 0..=9 => s.push(char::from(b'0' + d)),
                 0x0a => s.push('*'),
                 0x0b => s.push('#'),
+                _ if strict => return Err(PduError::Malformed("address digit")),
                 _ => {}
             }
         }
@@ -302,7 +306,7 @@ pub fn alphabet(dcs: u8) -> u8 {
     }
 }
 
-fn unhex(s: &str) -> Result<Vec<u8>, PduError> {
+pub(super) fn unhex(s: &str) -> Result<Vec<u8>, PduError> {
     let s = s.trim();
     if s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(PduError::Malformed("not hex"));
@@ -324,7 +328,7 @@ pub fn parse(pdu_hex: &str) -> Result<Received, PduError> {
         0x00 => deliver(&mut r, first).map(Received::Deliver),
         0x02 => {
             let reference = r.u8("message reference")?;
-            let to = r.address()?;
+            let to = r.address(false)?;
             r.timestamp()?;
             r.timestamp()?;
             let status = r.u8("status")?;
@@ -339,7 +343,7 @@ pub fn parse(pdu_hex: &str) -> Result<Received, PduError> {
 }
 
 fn deliver(r: &mut Reader<'_>, first: u8) -> Result<Deliver, PduError> {
-    let from = r.address()?;
+    let from = r.address(false)?;
     r.u8("PID")?;
     let dcs = r.u8("DCS")?;
     let timestamp = r.timestamp()?;

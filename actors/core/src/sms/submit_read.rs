@@ -2,7 +2,7 @@
 //! back by the modem simulator (and by tests of what [`super::pdu::submit`] builds).
 
 use super::gsm7;
-use super::pdu::{alphabet, Concat, PduError};
+use super::pdu::{alphabet, unhex, Concat, PduError, Reader};
 
 /// An SMS-SUBMIT as read from its hex.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,21 +30,6 @@ impl SubmitRead {
     }
 }
 
-fn unhex(s: &str) -> Result<Vec<u8>, PduError> {
-    let s = s.trim();
-    if s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(PduError::Malformed("not hex"));
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| {
-            s.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or(PduError::Malformed("not hex"))
-        })
-        .collect()
-}
-
 /// The TPDU length of a PDU given in hex with its SMSC field (whose first octet is its
 /// length): the octets after that field.
 pub fn tpdu_len(pdu_hex: &str) -> Result<usize, PduError> {
@@ -54,57 +39,6 @@ pub fn tpdu_len(pdu_hex: &str) -> Result<usize, PduError> {
         .checked_sub(1 + smsc)
         .filter(|n| *n > 0)
         .ok_or(PduError::Malformed("SMSC longer than the PDU"))
-}
-
-struct Reader<'a> {
-    b: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn u8(&mut self, what: &'static str) -> Result<u8, PduError> {
-        let v = *self.b.get(self.at).ok_or(PduError::Malformed(what))?;
-        self.at += 1;
-        Ok(v)
-    }
-
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], PduError> {
-        let s = self
-            .b
-            .get(self.at..self.at + n)
-            .ok_or(PduError::Malformed(what))?;
-        self.at += n;
-        Ok(s)
-    }
-
-    fn rest(&self) -> &'a [u8] {
-        self.b.get(self.at..).unwrap_or(&[])
-    }
-
-    fn address(&mut self) -> Result<String, PduError> {
-        let digits = usize::from(self.u8("address length")?);
-        let toa = self.u8("address type")?;
-        let raw = self.take(digits.div_ceil(2), "address")?;
-        if toa & 0x70 == 0x50 {
-            // Alphanumeric (TON 101): GSM 7-bit packed, `digits` counts semi-octets.
-            return Ok(gsm7::decode(&gsm7::unpack(raw, digits * 4 / 7, 0)));
-        }
-        let mut s = String::with_capacity(digits + 1);
-        if toa & 0x70 == 0x10 {
-            s.push('+');
-        }
-        for i in 0..digits {
-            let o = raw[i / 2];
-            let d = if i % 2 == 0 { o & 0x0f } else { o >> 4 };
-            match d {
-                0..=9 => s.push(char::from(b'0' + d)),
-                0x0a => s.push('*'),
-                0x0b => s.push('#'),
-                _ => return Err(PduError::Malformed("address digit")),
-            }
-        }
-        Ok(s)
-    }
 }
 
 /// The concatenation element of a user data header, if any.
@@ -164,7 +98,7 @@ pub fn parse_submit(pdu_hex: &str) -> Result<SubmitRead, PduError> {
         return Err(PduError::Malformed("not an SMS-SUBMIT"));
     }
     let message_reference = r.u8("message reference")?;
-    let to = r.address()?;
+    let to = r.address(true)?;
     if to.is_empty() || to == "+" {
         return Err(PduError::Malformed("empty destination"));
     }

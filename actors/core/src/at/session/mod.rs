@@ -350,6 +350,19 @@ impl ModemSession {
 
     /// Whether a call can be placed now, and if not, why.
     pub fn available(&self) -> Result<(), Unavailable> {
+        self.sim_ready()?;
+        if self.voice == Voice::No {
+            return Err(Unavailable::NoVoice);
+        }
+        self.registered()?;
+        if self.call.is_some() || self.rejecting {
+            return Err(Unavailable::InCall);
+        }
+        Ok(())
+    }
+
+    /// Init is done and the SIM is ready.
+    fn sim_ready(&self) -> Result<(), Unavailable> {
         match &self.phase {
             Phase::Closed => return Err(Unavailable::Closed),
             Phase::Init(_) => return Err(Unavailable::Initializing),
@@ -359,20 +372,26 @@ impl ModemSession {
         if self.sim != SimState::Ready {
             return Err(Unavailable::Sim(self.sim));
         }
-        if self.voice == Voice::No {
-            return Err(Unavailable::NoVoice);
-        }
-        if !self
+        Ok(())
+    }
+
+    /// Registered on a network.
+    fn registered(&self) -> Result<(), Unavailable> {
+        if self
             .registration
             .as_ref()
             .is_some_and(|r| r.state.is_registered())
         {
-            return Err(Unavailable::NotRegistered);
+            Ok(())
+        } else {
+            Err(Unavailable::NotRegistered)
         }
-        if self.call.is_some() || self.rejecting {
-            return Err(Unavailable::InCall);
-        }
-        Ok(())
+    }
+
+    /// SMS and USSD can go out: init done, SIM ready, registered (a call may be up).
+    fn can_message(&self) -> Result<(), Unavailable> {
+        self.sim_ready()?;
+        self.registered()
     }
 
     /// A point-in-time view for the gateway and the API.

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use super::{ModemSession, Pending, Phase, Purpose, SessionEvent, SimState, Unavailable};
+use super::{ModemSession, Pending, Phase, Purpose, SessionEvent, Unavailable};
 use crate::at::codec::FinalResult;
 use crate::at::command::Command;
 use crate::sms::pdu::{self, PduError, Received};
@@ -84,26 +84,6 @@ pub fn stored_pdus(lines: &[String], index: Option<u16>) -> Vec<(u16, String)> {
 }
 
 impl ModemSession {
-    fn can_message(&self) -> Result<(), Unavailable> {
-        match &self.phase {
-            Phase::Closed => return Err(Unavailable::Closed),
-            Phase::Init(_) => return Err(Unavailable::Initializing),
-            Phase::Failed(r) => return Err(Unavailable::Failed(r.clone())),
-            Phase::Ready => {}
-        }
-        if self.sim != SimState::Ready {
-            return Err(Unavailable::Sim(self.sim));
-        }
-        if !self
-            .registration
-            .as_ref()
-            .is_some_and(|r| r.state.is_registered())
-        {
-            return Err(Unavailable::NotRegistered);
-        }
-        Ok(())
-    }
-
     /// Sends one SMS part (a PDU from [`crate::sms::pdu::submit`]); the outcome comes back
     /// as [`SessionEvent::SmsSubmitted`] with this `id`.
     pub fn send_sms(&mut self, now: Instant, id: u64, tpdu_len: usize, pdu: String) {
