@@ -99,7 +99,9 @@ impl Handler<IncomingCall> for InboundDesk {
 
     fn handle(&mut self, msg: IncomingCall, _: &mut Context<Self>) -> IncomingDecision {
         let imsi = msg.imsi.as_ref().map(|i| i.to_string());
-        let d = self.cfg.decide(msg.modem.as_str(), imsi.as_deref());
+        let d = self
+            .cfg
+            .decide(msg.modem.as_str(), imsi.as_deref(), msg.operator.as_deref());
         match d.policy {
             InboundPolicy::Reject => return IncomingDecision::Reject,
             InboundPolicy::Ignore => return IncomingDecision::Ignore,

@@ -28,6 +28,8 @@ pub struct IncomingCall {
     pub imsi: Option<Imsi>,
     /// The SIM's own number, when known.
     pub own_number: Option<String>,
+    /// The network the modem is on (its name), when known.
+    pub operator: Option<String>,
 }
 
 /// What to do with an incoming call.
@@ -94,6 +96,7 @@ impl ModemActor {
             caller: caller.clone(),
             imsi: self.session.identity().imsi.clone(),
             own_number: self.session.identity().own_number.clone(),
+            operator: self.session.snapshot().operator.name,
         };
         ctx.spawn(taker.send(ask).into_actor(self).map(move |d, act, ctx| {
             let now = act.now();

@@ -19,11 +19,12 @@ pub enum InboundPolicy {
     Ignore,
 }
 
-/// One rule: for a modem id, a SIM (IMSI), or `*`.
+/// One rule: for a modem id, a SIM (IMSI), the SIMs of an operator (`operator:<name>`,
+/// the name the modem reports, case-insensitive), or `*`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct InboundRule {
-    /// A modem id, an IMSI, or `*`.
+    /// A modem id, an IMSI, `operator:<name>`, or `*`.
     #[serde(rename = "match")]
     pub matches: String,
     /// What to do.
@@ -76,14 +77,29 @@ impl InboundConfig {
             || self.rule.iter().any(|r| r.policy != InboundPolicy::Reject)
     }
 
-    /// The decision for a call on `modem` with SIM `imsi`: the first rule naming the
-    /// modem or the SIM, else a `*` rule, else the default.
-    pub fn decide(&self, modem: &str, imsi: Option<&str>) -> InboundDecision {
+    /// The decision for a call on `modem` with SIM `imsi` of `operator`: the first rule
+    /// naming the modem or the SIM, else one naming its operator, else a `*` rule, else
+    /// the default.
+    pub fn decide(
+        &self,
+        modem: &str,
+        imsi: Option<&str>,
+        operator: Option<&str>,
+    ) -> InboundDecision {
         let named = self
             .rule
             .iter()
             .find(|r| r.matches == modem || imsi.is_some_and(|i| r.matches == i));
-        let rule = named.or_else(|| self.rule.iter().find(|r| r.matches == "*"));
+        let by_operator = || {
+            self.rule.iter().find(|r| {
+                r.matches.strip_prefix("operator:").is_some_and(|name| {
+                    operator.is_some_and(|o| o.trim().eq_ignore_ascii_case(name.trim()))
+                })
+            })
+        };
+        let rule = named
+            .or_else(by_operator)
+            .or_else(|| self.rule.iter().find(|r| r.matches == "*"));
         match rule {
             Some(r) => InboundDecision {
                 policy: r.policy,
@@ -125,10 +141,14 @@ impl InboundConfig {
         };
         check("inbound.target".into(), &self.target, self.policy, &mut p);
         for (i, r) in self.rule.iter().enumerate() {
-            if r.matches.trim().is_empty() {
+            let empty_operator = r
+                .matches
+                .strip_prefix("operator:")
+                .is_some_and(|n| n.trim().is_empty());
+            if r.matches.trim().is_empty() || empty_operator {
                 p.push(Problem::new(
                     format!("inbound.rule[{i}].match"),
-                    "must be a modem id, an IMSI or *",
+                    "must be a modem id, an IMSI, operator:<name> or *",
                 ));
             }
             let target = if r.target.is_empty() {
@@ -163,7 +183,7 @@ mod tests {
     }
 
     #[test]
-    fn rules_by_modem_then_sim_then_any_then_default() {
+    fn rules_by_modem_or_sim_then_operator_then_any_then_default() {
         use InboundPolicy::*;
         let c = InboundConfig {
             policy: Reject,
@@ -171,28 +191,26 @@ mod tests {
             rule: vec![
                 rule("modem1", Ignore, ""),
                 rule("724020000000009", Answer, "agent"),
+                rule("operator:Vivo", Reject, ""),
                 rule("*", Answer, ""),
             ],
             ..InboundConfig::default()
         };
-        let d = |m: &str, i: Option<&str>| {
-            let d = c.decide(m, i);
+        let d = |m: &str, i: Option<&str>, o: Option<&str>| {
+            let d = c.decide(m, i, o);
             (d.policy, d.target)
         };
+        let desk = || "sip:desk@127.0.0.1:5090".to_string();
+        assert_eq!(d("modem1", None, Some("VIVO")), (Ignore, desk()));
         assert_eq!(
-            d("modem1", None),
-            (Ignore, "sip:desk@127.0.0.1:5090".into())
-        );
-        assert_eq!(
-            d("modem2", Some("724020000000009")),
+            d("modem2", Some("724020000000009"), Some("vivo")),
             (Answer, "agent".into())
         );
-        assert_eq!(
-            d("modem3", None),
-            (Answer, "sip:desk@127.0.0.1:5090".into())
-        );
+        assert_eq!(d("modem3", None, Some(" vivo ")), (Reject, desk()));
+        assert_eq!(d("modem3", None, Some("TIM")), (Answer, desk()));
+        assert_eq!(d("modem3", None, None), (Answer, desk()));
         let plain = InboundConfig::default();
-        assert_eq!(plain.decide("m", None).policy, Reject);
+        assert_eq!(plain.decide("m", None, None).policy, Reject);
         assert!(!plain.is_on());
         assert!(c.is_on());
     }
@@ -204,7 +222,7 @@ mod tests {
             target: String::new(),
             answer_timeout_s: 1,
             rule: vec![
-                rule("", InboundPolicy::Reject, ""),
+                rule("operator:", InboundPolicy::Reject, ""),
                 rule("m1", InboundPolicy::Answer, "agent"),
                 rule("m2", InboundPolicy::Answer, "desk@nowhere"),
             ],
