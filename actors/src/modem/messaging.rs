@@ -186,12 +186,10 @@ impl Handler<SetInbox> for ModemActor {
 
     fn handle(&mut self, msg: SetInbox, ctx: &mut Context<Self>) {
         self.messaging.inbox = Some(msg.0);
-        // Messages read before there was an inbox are still on the SIM: read them now.
-        if self.session.is_ready() {
-            let now = self.now();
-            self.session.reread_stored_sms(now);
-            self.drive(ctx);
-        }
+        // Messages read before there was an inbox are still on the SIM: read them again
+        // with the next health poll.
+        self.session.reread_stored_sms();
+        let _ = ctx;
     }
 }
 

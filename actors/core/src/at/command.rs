@@ -254,9 +254,7 @@ impl Command {
             Self::Ping => TimeoutClass::Ping,
             Self::Dial(_) => TimeoutClass::Dial,
             Self::Answer | Self::Hangup => TimeoutClass::Call,
-            Self::Reboot | Self::SmsSend { .. } | Self::Ussd { .. } | Self::SmsList => {
-                TimeoutClass::Long
-            }
+            Self::Reboot | Self::SmsSend { .. } | Self::Ussd { .. } => TimeoutClass::Long,
             Self::Raw(t) if t.to_ascii_uppercase().starts_with("AT+CUSD") => TimeoutClass::Long,
             _ => TimeoutClass::Normal,
         }

@@ -248,7 +248,6 @@ impl ModemSession {
         self.events
             .push_back(SessionEvent::Identity(self.identity.clone()));
         self.events.push_back(SessionEvent::Ready);
-        self.list_stored_sms();
     }
 
     pub(super) fn set_signal(&mut self, s: Signal) {

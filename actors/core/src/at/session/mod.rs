@@ -131,6 +131,8 @@ pub struct ModemSession {
     /// The last command written, to recognise its echo.
     last_sent: Option<String>,
     stats: SessionStats,
+    /// What the SIM stores was listed in this session.
+    sms_listed: bool,
 }
 
 impl ModemSession {
@@ -161,6 +163,7 @@ impl ModemSession {
             ghost_strikes: 0,
             last_sent: None,
             stats: SessionStats::default(),
+            sms_listed: false,
         }
     }
 
@@ -199,6 +202,7 @@ impl ModemSession {
         self.ghost_strikes = 0;
         self.next_poll = None;
         self.next_call_poll = None;
+        self.sms_listed = false;
         self.last_activity = Some(now);
         if self.cfg.init.is_empty() {
             self.finish_init(now);

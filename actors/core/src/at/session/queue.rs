@@ -58,6 +58,8 @@ impl ModemSession {
         self.enqueue(Purpose::Poll, Command::OperatorQuery);
         if self.sim != SimState::Ready {
             self.enqueue(Purpose::Poll, Command::PinQuery);
+        } else {
+            self.list_stored_sms();
         }
     }
 }

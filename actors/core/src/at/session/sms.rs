@@ -13,6 +13,10 @@ use crate::at::codec::FinalResult;
 use crate::at::command::Command;
 use crate::sms::pdu::{self, PduError, Received};
 
+/// Slots read one by one when the modem has no `AT+CMGL` (a SIM holds 50 at most on the
+/// E173's `"SM"` storage; indices start at 0).
+const SIM_SLOTS: u16 = 50;
+
 /// Why an SMS part was not sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SmsSendError {
@@ -129,18 +133,17 @@ impl ModemSession {
         }
     }
 
-    /// Reads every stored message again (they come as [`SessionEvent::StoredSms`]), e.g.
-    /// when the owner could not keep them before.
-    pub fn reread_stored_sms(&mut self, now: Instant) {
-        if self.phase == Phase::Ready {
-            self.list_stored_sms();
-            self.pump(now);
-        }
+    /// Reads every stored message again at the next health poll (they come as
+    /// [`SessionEvent::StoredSms`]), e.g. when the owner could not keep them before.
+    pub fn reread_stored_sms(&mut self) {
+        self.sms_listed = false;
     }
 
-    /// Reads what the SIM holds (after init: messages that came while nobody listened).
+    /// Reads what the SIM holds (messages that came while nobody listened), once per
+    /// session, with the first health poll: not right after init, where a modem that
+    /// wedges would hold a call's `ATD` behind it.
     pub(super) fn list_stored_sms(&mut self) {
-        if self.cfg.sms {
+        if self.cfg.sms && !std::mem::replace(&mut self.sms_listed, true) {
             self.enqueue(Purpose::SmsRead, Command::SmsList);
         }
     }
@@ -163,6 +166,19 @@ impl ModemSession {
 
     pub(super) fn on_sms_read(&mut self, cmd: &Command, result: &FinalResult, lines: &[String]) {
         if !result.is_ok() {
+            if *cmd == Command::SmsList {
+                // No AT+CMGL on this firmware: read the slots one by one, as chan_dongle
+                // does (an empty slot answers OK or +CMS ERROR: 321).
+                for i in 0..SIM_SLOTS {
+                    let cmd = Command::SmsRead(i);
+                    if !self.queue.iter().any(|p| p.cmd == cmd) {
+                        self.queue.push_back(Pending {
+                            cmd,
+                            purpose: Purpose::SmsRead,
+                        });
+                    }
+                }
+            }
             return;
         }
         let index = match cmd {

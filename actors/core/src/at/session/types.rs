@@ -119,6 +119,7 @@ impl SessionConfig {
             ("AT+CCWA=0,0,1", true),
             ("AT+CSSN=1,1", true),
             ("AT+CMGF=0", true),
+            ("AT+CPMS=\"SM\",\"SM\",\"SM\"", true),
             ("AT+CNMI=2,1,0,2,0", true),
             ("AT+CSQ", false),
         ]

@@ -18,6 +18,8 @@ fn polls_health_on_schedule() {
     h.answer("AT+CSQ", "\r\n+CSQ: 21,99\r\n\r\nOK\r\n");
     h.answer("AT+CREG?", "\r\n+CREG: 2,5,\"00B3\",\"926A\"\r\n\r\nOK\r\n");
     h.answer("AT+COPS?", "\r\n+COPS: 0,0,\"Vivo\",2\r\n\r\nOK\r\n");
+    // The first poll of a session also reads what the SIM stores.
+    h.answer("AT+CMGL=4", "\r\nOK\r\n");
     h.expect_no_tx();
     let snap = h.s.snapshot();
     assert_eq!(snap.signal.map(|s| s.rssi), Some(21));

@@ -12,7 +12,6 @@ fn init_sends_the_profile_sequence_and_learns_identity() {
         .init
         .iter()
         .map(|s| s.command.wire())
-        .chain(["AT+CMGL=4".to_string()]) // then what the SIM holds is read
         .collect();
     assert_eq!(sent, want);
     let snap = h.s.snapshot();

@@ -178,22 +178,47 @@ fn meaningless_indications_read_nothing() {
     assert!(stored(h.take_events()).is_empty());
 }
 
-#[test]
-fn what_the_sim_holds_is_read_after_init() {
+/// Runs init, then the first health poll, answering with `answer`.
+fn init_and_first_poll(answer: impl Fn(&str) -> &'static str) -> (Harness, Vec<String>) {
     let mut h = Harness::new();
     h.s.port_opened(h.now);
+    let mut sent = h.run_init(&answer);
+    assert!(
+        !sent.iter().any(|c| c == "AT+CMGL=4"),
+        "not at once after init: {sent:?}"
+    );
+    h.advance(Duration::from_secs(31));
+    sent.extend(h.run_init(&answer));
+    (h, sent)
+}
+
+#[test]
+fn what_the_sim_holds_is_read_with_the_first_poll() {
     let list =
         format!("\r\n+CMGL: 1,1,,24\r\n{DELIVER}\r\n+CMGL: 2,0,,25\r\n{REPORT}\r\n\r\nOK\r\n");
-    let sent = h.run_init(|cmd| {
+    let list: &'static str = Box::leak(list.into_boxed_str());
+    let (mut h, sent) = init_and_first_poll(|cmd| {
         if cmd == "AT+CMGL=4" {
-            Box::leak(list.clone().into_boxed_str())
+            list
         } else {
             e173_answer(cmd)
         }
     });
-    assert_eq!(sent.last().map(String::as_str), Some("AT+CMGL=4"));
+    assert_eq!(
+        sent.iter().filter(|c| *c == "AT+CMGL=4").count(),
+        1,
+        "{sent:?}"
+    );
     let got = stored(h.take_events());
     assert_eq!(got.iter().map(|s| s.index).collect::<Vec<_>>(), vec![1, 2]);
+    // Once per session: the next poll does not list again, unless asked.
+    h.advance(Duration::from_secs(31));
+    let again = h.run_init(e173_answer);
+    assert!(!again.iter().any(|c| c == "AT+CMGL=4"), "{again:?}");
+    h.s.reread_stored_sms();
+    h.advance(Duration::from_secs(31));
+    let again = h.run_init(e173_answer);
+    assert!(again.iter().any(|c| c == "AT+CMGL=4"), "{again:?}");
 }
 
 #[test]
@@ -232,4 +257,21 @@ fn ussd_request_and_replies() {
     );
     h.s.ussd_cancel(h.now);
     h.answer("AT+CUSD=2", "\r\nOK\r\n");
+}
+
+#[test]
+fn without_cmgl_the_slots_are_read_one_by_one() {
+    let (mut h, sent) = init_and_first_poll(|cmd| match cmd {
+        "AT+CMGL=4" => "\r\nERROR\r\n",
+        "AT+CMGR=2" => {
+            Box::leak(format!("\r\n+CMGR: 0,,24\r\n{DELIVER}\r\n\r\nOK\r\n").into_boxed_str())
+        }
+        c if c.starts_with("AT+CMGR=") => "\r\n+CMS ERROR: 321\r\n",
+        _ => e173_answer(cmd),
+    });
+    let reads: Vec<&String> = sent.iter().filter(|c| c.starts_with("AT+CMGR=")).collect();
+    assert_eq!(reads.len(), 50, "{sent:?}");
+    assert_eq!(reads[0], "AT+CMGR=0");
+    let got = stored(h.take_events());
+    assert_eq!(got.iter().map(|s| s.index).collect::<Vec<_>>(), vec![2]);
 }
