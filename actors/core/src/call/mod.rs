@@ -121,7 +121,7 @@ pub struct CallSession {
     timers: [Option<Instant>; 5],
     out: VecDeque<Action>,
     /// A transfer the agent asked for (REFER), until it connects or fails.
-    transfer: Option<transfer::Transfer>,
+    transfer: Option<Box<transfer::Transfer>>,
     /// The agent after its call was transferred away (its BYE).
     transferor: Option<Box<AgentLeg>>,
 }

@@ -115,7 +115,7 @@ impl CallSession {
         self.rec.route.push(format!(
             "transfer: the agent referred the call to {target} (REFER)"
         ));
-        self.transfer = Some(Transfer {
+        self.transfer = Some(Box::new(Transfer {
             target: target.clone(),
             step: Step::Routing,
             modem: None,
@@ -129,7 +129,7 @@ impl CallSession {
             reinvite_cseq: None,
             agent_gone: false,
             failed: false,
-        });
+        }));
         self.notify_agent(100, true);
         if self.cfg.screen_transfers {
             if let Some(t) = &mut self.transfer {
@@ -518,7 +518,7 @@ impl CallSession {
             t.failed = true;
         }
         let agent_gone = self.transfer.as_ref().is_some_and(|t| t.agent_gone);
-        let done = self.transfer.as_ref().is_none_or(Transfer::is_done);
+        let done = self.transfer.as_deref().is_none_or(Transfer::is_done);
         if done {
             self.transfer = None;
         }
@@ -560,7 +560,7 @@ impl CallSession {
 
     /// The transfer's modem is back with the router, its call over (or never placed).
     pub(super) fn transfer_done(&self) -> bool {
-        self.transfer.as_ref().is_none_or(Transfer::is_done)
+        self.transfer.as_deref().is_none_or(Transfer::is_done)
     }
 
     /// Gives back the transfer's lease at the end of the call.
