@@ -23,28 +23,7 @@ fn authorization(req: &Request) -> Option<&str> {
 }
 
 impl SipIngress {
-    pub(super) fn reply_with(
-        &mut self,
-        tx: TxId,
-        req: &Request,
-        code: u16,
-        extra: Vec<Header>,
-        ctx: &mut Context<Self>,
-    ) {
-        self.reply(tx, req, code, extra, ctx);
-    }
-
-    pub(super) fn authenticate_request(
-        &mut self,
-        tx: TxId,
-        req: &Request,
-        trunk: usize,
-        ctx: &mut Context<Self>,
-    ) -> bool {
-        self.authenticate(tx, req, trunk, ctx)
-    }
-
-    fn reply(
+    pub(super) fn reply(
         &mut self,
         tx: TxId,
         req: &Request,
@@ -127,7 +106,7 @@ impl SipIngress {
         }
     }
 
-    fn authenticate(
+    pub(super) fn authenticate(
         &mut self,
         tx: TxId,
         req: &Request,

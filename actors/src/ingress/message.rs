@@ -46,11 +46,11 @@ impl SipIngress {
         trunk: usize,
         ctx: &mut Context<Self>,
     ) {
-        if !self.authenticate_request(tx, &req, trunk, ctx) {
+        if !self.authenticate(tx, &req, trunk, ctx) {
             return;
         }
         let Some(sms) = self.sms.clone() else {
-            self.reply_with(tx, &req, 405, vec![], ctx);
+            self.reply(tx, &req, 405, vec![], ctx);
             return;
         };
         let (to, text) = match sms_of(&req) {
@@ -62,7 +62,7 @@ impl SipIngress {
                 } else {
                     vec![]
                 };
-                self.reply_with(tx, &req, code, extra, ctx);
+                self.reply(tx, &req, code, extra, ctx);
                 return;
             }
         };
@@ -83,7 +83,7 @@ impl SipIngress {
                 Ok(Err(SmsError::Invalid(_))) => 488,
                 Ok(Err(SmsError::NoModem(_) | SmsError::Storage(_))) | Err(_) => 503,
             };
-            act.reply_with(tx, &req, code, vec![], ctx);
+            act.reply(tx, &req, code, vec![], ctx);
         }));
     }
 }
